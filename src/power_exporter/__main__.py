@@ -1,0 +1,5 @@
+"""Allow ``python -m power_exporter``."""
+
+from power_exporter.cli import main
+
+raise SystemExit(main())

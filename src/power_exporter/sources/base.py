@@ -1,0 +1,177 @@
+"""What every source provides: its config model, its source object and its raw naming.
+
+A *polled* source answers ``read()`` with the events of one poll; a *streaming* source
+yields events as they arrive from ``stream()``. Both are async context managers that own
+their connections. Either may serve several devices (``ups: "*"``, ``serial: "*"``,
+``path: auto``): every event names its device, and the runtime tracks each one.
+
+Backoff, timeouts around ``read()``, staleness and reconnection belong to the runtime; a
+source raises :class:`~power_exporter.errors.SourceError` and lets the runtime decide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    ClassVar,
+    Final,
+    Literal,
+    Protocol,
+    Self,
+    TypeAlias,
+    runtime_checkable,
+)
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+    from types import TracebackType
+
+    from power_exporter.model import DeviceIdentity, Event, Reading
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS: Final[Mapping[str, float]] = {
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+
+
+def parse_duration(value: object) -> float:
+    """Turn ``30s``, ``5m``, ``1.5h``, ``250ms`` or a bare number of seconds into seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration, such as 30s or 5m, not a boolean")  # noqa: TRY004
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    else:
+        raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration: TypeAlias = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class DeviceConfig(BaseModel):
+    """The keys every device has; each source kind extends it with its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[^\s/]+$")
+    source: str
+    interval: Duration = 15.0
+    timeout: Duration = 10.0
+    # A streaming device with no message for this long is down; polled devices ignore it.
+    stale_after: Duration = 60.0
+
+    # Default interval/timeout of this kind, applied where the file gives none.
+    defaults: ClassVar[Mapping[str, float]] = {}
+
+
+@runtime_checkable
+class PolledSource(Protocol):
+    """A source the runtime reads at the device's interval."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def read(self) -> Sequence[Event]:
+        """Read every device of this source once."""
+        ...
+
+
+@runtime_checkable
+class StreamingSource(Protocol):
+    """A source whose devices push data."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def stream(self) -> AsyncIterator[Event]:
+        """Yield events as devices send them, until the connection fails."""
+        ...
+
+
+Source: TypeAlias = PolledSource | StreamingSource
+
+MetricKind: TypeAlias = Literal["gauge", "counter", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class RawFamily:
+    """A metric family a source's raw naming produces (name includes any ``_total``/``_info``)."""
+
+    name: str
+    kind: MetricKind
+    help: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawSample:
+    """One raw sample; the exposition adds the ``device`` label in front of ``labels``."""
+
+    family: RawFamily
+    value: float
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+class RawNaming(Protocol):
+    """How a kind's native values become metric families of their own (seed-compatible names)."""
+
+    def samples(self, reading: Reading) -> Iterable[RawSample]:
+        """The raw samples of a good reading."""
+        ...
+
+    def down_samples(self, identity: DeviceIdentity) -> Iterable[RawSample]:
+        """What stays exposed while the device is down (e.g. ``ecoflow_online 0``)."""
+        ...
+
+
+class NoRawNaming:
+    """For kinds that export no raw families."""
+
+    def samples(self, reading: Reading) -> Iterable[RawSample]:  # noqa: ARG002
+        """Nothing."""
+        return ()
+
+    def down_samples(self, identity: DeviceIdentity) -> Iterable[RawSample]:  # noqa: ARG002
+        """Nothing."""
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKind:
+    """One registry entry: everything the core needs to know of a kind of device."""
+
+    name: str
+    config: type[DeviceConfig]
+    open: Callable[[DeviceConfig], Source]
+    naming: RawNaming = field(default_factory=NoRawNaming)
+    description: str = ""
+
+
+def read_secret_file(path: str) -> str:
+    """Read a secret from a file (``password_file:``), without its trailing newline."""
+    with open(path, encoding="utf-8") as handle:  # noqa: PTH123
+        return handle.read().rstrip("\r\n")
