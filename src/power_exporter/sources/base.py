@@ -169,6 +169,15 @@ class SourceKind:
     open: Callable[[DeviceConfig], Source]
     naming: RawNaming = field(default_factory=NoRawNaming)
     description: str = ""
+    # Seed compatibility: device config dicts built from the environment variables of the tool
+    # this kind replaces, used when no config file is given (empty list: nothing configured).
+    from_env: Callable[[Mapping[str, str]], list[dict[str, object]]] | None = None
+    # `power-exporter read TARGET`: the schemes this kind answers (``nut`` for ``nut://...``,
+    # ``tripplite`` for ``tripplite`` / ``tripplite:PATH``), and how a target becomes a config dict.
+    target_schemes: tuple[str, ...] = ()
+    target_config: Callable[[str], dict[str, object]] | None = None
+    # `read` prints the readings as JSON; a kind whose seed printed its own JSON renders it here.
+    render_read: Callable[[Sequence[Reading]], str] | None = None
 
 
 def read_secret_file(path: str) -> str:
