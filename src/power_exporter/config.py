@@ -26,7 +26,6 @@ DEFAULT_LISTEN: Final = ":9860"
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-
 class Settings(BaseModel):
     """The top level of the file, less ``devices``."""
 
@@ -143,7 +142,9 @@ def validate(
         raise _first_error(exc, tracked, ()) from None
     if not isinstance(raw_devices, list):
         raise ConfigError(
-            "devices must be a list", file=tracked.file, line=tracked.line(("devices",)),
+            "devices must be a list",
+            file=tracked.file,
+            line=tracked.line(("devices",)),
             field="devices",
         )
     devices: list[DeviceConfig] = []
@@ -153,7 +154,9 @@ def validate(
         path: tuple[str | int, ...] = ("devices", index)
         if not isinstance(raw, dict):
             raise ConfigError(
-                "each device must be a mapping", file=tracked.file, line=tracked.line(path),
+                "each device must be a mapping",
+                file=tracked.file,
+                line=tracked.line(path),
                 field=dotted(path),
             )
         kind = KINDS.get(str(raw.get("source", "")))
@@ -171,7 +174,8 @@ def validate(
             raise _first_error(exc, tracked, path) from None
         if device.name in seen:
             raise ConfigError(
-                f"device name {device.name!r} is used twice (first at devices[{seen[device.name]}])",
+                f"device name {device.name!r} is used twice"
+                f" (first at devices[{seen[device.name]}])",
                 file=tracked.file,
                 line=tracked.line((*path, "name")),
                 field=dotted((*path, "name")),

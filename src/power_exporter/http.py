@@ -21,6 +21,8 @@ from power_exporter.exposition.text import (
 )
 
 if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware
+
     from power_exporter.runtime import Runtime
     from power_exporter.store import DeviceState, Store
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 PROBE_TIMEOUT_OFFSET: Final = 0.5
 DEFAULT_PROBE_BUDGET: Final = 10.0
 _GZIP_MIN: Final = 1024
+
 
 def _wants_openmetrics(request: web.Request) -> bool:
     return "application/openmetrics-text" in request.headers.get("Accept", "")
@@ -63,7 +66,9 @@ class Handlers:
     async def metrics(self, request: web.Request) -> web.Response:
         """Every device, from the store."""
         openmetrics = _wants_openmetrics(request)
-        return _exposition(request, self.renderer.render(openmetrics=openmetrics), openmetrics=openmetrics)
+        return _exposition(
+            request, self.renderer.render(openmetrics=openmetrics), openmetrics=openmetrics
+        )
 
     async def probe(self, request: web.Request) -> web.Response:
         """One device, read afresh within the scrape budget."""
@@ -141,7 +146,7 @@ def make_app(
     store: Store,
     renderer: Renderer,
     runtime: Runtime | None = None,
-    middlewares: tuple[web.typedefs.Middleware, ...] = (),
+    middlewares: tuple[Middleware, ...] = (),
 ) -> web.Application:
     """The aiohttp application."""
     handlers = Handlers(store, renderer, runtime)

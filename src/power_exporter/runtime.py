@@ -25,7 +25,7 @@ from power_exporter.errors import (
     SourceError,
     StaleError,
 )
-from power_exporter.model import DeviceFault, Reading
+from power_exporter.model import Reading
 from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.registry import KINDS
 

@@ -108,8 +108,7 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
 STATUS: Final = Spec(
     "power_status",
     "gauge",
-    "1 when the status flag is set, 0 when it is not; every flag the source can know."
-    + _CACHED,
+    "1 when the status flag is set, 0 when it is not; every flag the source can know." + _CACHED,
 )
 UP: Final = Spec(
     "power_device_up", "gauge", "1 when the last read of the device succeeded and is fresh."

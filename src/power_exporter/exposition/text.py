@@ -130,9 +130,7 @@ class Renderer:
             family = self._family(spec.name, spec.kind, spec.help)
             if family is None:
                 continue
-            bad = next(
-                (p for key, _ in sample.labels if (p := problem_with_label(key))), None
-            )
+            bad = next((p for key, _ in sample.labels if (p := problem_with_label(key))), None)
             if bad is not None:
                 log.debug("dropping sample of %s: %s", spec.name, bad)
                 continue

@@ -12,6 +12,7 @@ source raises :class:`~power_exporter.errors.SourceError` and lets the runtime d
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
@@ -28,7 +29,7 @@ from typing import (
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
     from types import TracebackType
 
     from power_exporter.model import DeviceIdentity, Event, Reading
