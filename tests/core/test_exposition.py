@@ -108,6 +108,7 @@ class TestRenderer:
         body, build = page.split("# HELP power_exporter_build_info", 1)
         assert body == GOLDEN
         assert 'power_exporter_build_info{version="' in build
+        assert "process_resident_memory_bytes " in build
 
     def test_families_stay_together_across_devices(self) -> None:
         """Samples of one family from many devices stand under one header."""
@@ -145,13 +146,16 @@ class TestRenderer:
         check_metrics(page.encode())
 
     def test_pages_are_cached_until_the_store_changes(self) -> None:
-        """An unchanged store yields the very same bytes object; a change re-renders."""
+        """An unchanged store yields the very same device bytes; a change re-renders them."""
         store = store_with(demo_reading())
         renderer = Renderer(store, naming_for)
-        first = renderer.render()
-        assert renderer.render() is first
+        first = renderer._devices_page(openmetrics=False)
+        assert renderer._devices_page(openmetrics=False) is first
         store.update(demo_reading(charge=0.25), unit="rack-ups", interval=15)
-        assert b'power_battery_charge_ratio{device="rack-ups"} 0.25' in renderer.render()
+        second = renderer._devices_page(openmetrics=False)
+        assert second is not first
+        assert b'power_battery_charge_ratio{device="rack-ups"} 0.25' in second
+        assert renderer.render().startswith(second)
 
     def test_removed_devices_leave_no_samples(self) -> None:
         """A device removed from the store disappears from the page."""
