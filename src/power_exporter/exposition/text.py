@@ -233,7 +233,8 @@ class Renderer:
     def render(self, *, openmetrics: bool = False) -> bytes:
         """The whole exposition: every device, then the exporter's own process."""
         if openmetrics:
-            process = _process_om(self._process).removesuffix(b"# EOF\n")
+            om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
+            process = om.removesuffix(b"# EOF\n")
             return self._devices_page(openmetrics=True) + process + b"# EOF\n"
         return self._devices_page(openmetrics=False) + _process_text(self._process)
 
