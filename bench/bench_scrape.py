@@ -91,12 +91,17 @@ def run(devices: int = 1000, scrapes: int = 200) -> list[str]:
         f"| prometheus_client generate_latest (render only) | {base * 1e3:.1f} | "
         f"{percentile(baseline, 0.99) * 1e3:.1f} | 1x |",
     ]
-    for label, changed in (("no device changed", 0.0), ("10 % changed between scrapes", 0.1),
-                           ("every device changed", 1.0)):
+    for label, changed in (
+        ("no device changed", 0.0),
+        ("10 % changed between scrapes", 0.1),
+        ("every device changed", 1.0),
+    ):
         times = asyncio.run(scrape_latencies(store, scrapes if changed < 1 else 50, changed))
         p50, p99 = statistics.median(times), percentile(times, 0.99)
-        lines.append(f"| /metrics over HTTP, {label} | {p50 * 1e3:.2f} | {p99 * 1e3:.2f} | "
-                     f"{base / p50:.0f}x faster |")
+        lines.append(
+            f"| /metrics over HTTP, {label} | {p50 * 1e3:.2f} | {p99 * 1e3:.2f} | "
+            f"{base / p50:.0f}x faster |"
+        )
     return lines
 
 

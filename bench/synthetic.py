@@ -45,5 +45,5 @@ def series_per_device(store: Store) -> float:
     from power_exporter.sources.base import NoRawNaming  # noqa: PLC0415
 
     page = Renderer(store, lambda _k: NoRawNaming()).render().decode()
-    samples = sum(1 for line in page.splitlines() if line.startswith(("power_", )))
+    samples = sum(1 for line in page.splitlines() if line.startswith(("power_",)))
     return samples / len(store)

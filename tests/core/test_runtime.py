@@ -211,3 +211,24 @@ class TestStreaming:
             assert state.errors.get("connect", 0) >= 1
         finally:
             await rt.stop()
+
+
+class TestLogging:
+    async def test_transitions_are_logged_not_every_failure(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Five failed polls in a row give one "down" line; recovery gives one "up" line."""
+        SCRIPTS["ups"] = Script(steps=[ConnectError("refused")] * 5 + [[reading("ups")]])
+        rt = runtime_for(config("ups"), backoff_max=0.05)
+        with caplog.at_level("INFO", logger="power_exporter.runtime"):
+            rt.start()
+            try:
+                state = rt.store.get("ups")
+                assert state is not None
+                await until(lambda: state.up)
+            finally:
+                await rt.stop()
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("down" in m for m in messages) == 1
+        assert sum(m == "device ups is up" for m in messages) == 1
+        assert state.errors == {"connect": 5}
