@@ -88,8 +88,10 @@ def run(devices: int = 1000, scrapes: int = 200) -> list[str]:
         "",
         "| case | p50 ms | p99 ms | vs generate_latest (p50) |",
         "| --- | ---: | ---: | ---: |",
-        f"| prometheus_client generate_latest (render only) | {base * 1e3:.1f} | "
-        f"{percentile(baseline, 0.99) * 1e3:.1f} | 1x |",
+        (
+            f"| prometheus_client generate_latest (render only) | {base * 1e3:.1f} | "
+            f"{percentile(baseline, 0.99) * 1e3:.1f} | 1x |"
+        ),
     ]
     for label, changed in (
         ("no device changed", 0.0),

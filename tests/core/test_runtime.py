@@ -218,7 +218,9 @@ class TestLogging:
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
         """Five failed polls in a row give one "down" line; recovery gives one "up" line."""
-        SCRIPTS["ups"] = Script(steps=[ConnectError("refused")] * 5 + [[reading("ups")]])
+        steps: list[scripted.Step] = [ConnectError("refused") for _ in range(5)]
+        steps.append([reading("ups")])
+        SCRIPTS["ups"] = Script(steps=steps)
         rt = runtime_for(config("ups"), backoff_max=0.05)
         with caplog.at_level("INFO", logger="power_exporter.runtime"):
             rt.start()
