@@ -37,13 +37,3 @@ def touch(store: Store, names: list[str], fraction: float, rng: random.Random) -
     """Give a fraction of the devices a new reading, as polls between two scrapes would."""
     for name in rng.sample(names, int(len(names) * fraction)):
         store.update(reading(name, rng), unit=name, interval=15.0)
-
-
-def series_per_device(store: Store) -> float:
-    """How many series one device renders to (measured, not assumed)."""
-    from power_exporter.exposition.text import Renderer  # noqa: PLC0415
-    from power_exporter.sources.base import NoRawNaming  # noqa: PLC0415
-
-    page = Renderer(store, lambda _k: NoRawNaming()).render().decode()
-    samples = sum(1 for line in page.splitlines() if line.startswith(("power_",)))
-    return samples / len(store)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from power_exporter import __version__, logs
+from power_exporter import __version__, allocator, logs
 from power_exporter.config import Config, from_environment, load, validate
 from power_exporter.errors import ConfigError, PowerExporterError, SourceError
 from power_exporter.exposition.contract import MEASURES
@@ -167,6 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.log_level:
         logging.getLogger().setLevel(config.settings.log_level.upper())
     host, port = _listen(args.listen or config.settings.listen)
+    allocator.tune()
     ssl_context = None
     middlewares: tuple[Middleware, ...] = ()
     asyncio.run(_serve_async(config, host, port, ssl_context, middlewares))

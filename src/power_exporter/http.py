@@ -6,10 +6,14 @@ Handlers call the exposition and read the store; they never touch a device, exce
 
 from __future__ import annotations
 
-import gzip
 import html
 import time
 from typing import TYPE_CHECKING, Final
+
+try:  # ISA-L's gzip is four times as fast as zlib's at the same ratio (bench/RESULTS.md)
+    from isal.igzip import compress as _gzip
+except ImportError:  # pragma: no cover (a platform without isal wheels)
+    from gzip import compress as _gzip  # type: ignore[assignment]
 
 from aiohttp import web
 
@@ -40,7 +44,7 @@ def _exposition(request: web.Request, body: bytes, *, openmetrics: bool) -> web.
     content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
     headers = {"Content-Type": content_type}
     if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) >= _GZIP_MIN:
-        body = gzip.compress(body, compresslevel=1)
+        body = _gzip(body, compresslevel=1)
         headers["Content-Encoding"] = "gzip"
     return web.Response(body=body, headers=headers)
 

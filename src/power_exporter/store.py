@@ -3,7 +3,8 @@
 Each device carries two version counters: ``reading_version`` moves when what its
 measures, status or raw series would render to changes (a new reading, going down),
 ``stats_version`` when only its small self-metrics do. The exposition keeps the rendered
-text of each device and re-renders a part only when its counter moved.
+text of each device and re-renders a part only when its counter moved. Watchers are told
+the name of every device that changed (the exposition renders it then, not at the scrape).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from power_exporter.model import DeviceIdentity, Reading
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 @dataclass(slots=True)
@@ -43,7 +44,17 @@ class Store:
 
     def __init__(self) -> None:
         self._devices: dict[str, DeviceState] = {}
+        self._watchers: list[Callable[[str], None]] = []
         self.version = 0  # moves on every change, for caching whole pages
+
+    def watch(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` after every change of a device (it must not raise)."""
+        self._watchers.append(callback)
+
+    def _changed(self, name: str) -> None:
+        self.version += 1
+        for callback in self._watchers:
+            callback(name)
 
     def __iter__(self) -> Iterator[DeviceState]:
         return iter(list(self._devices.values()))
@@ -70,13 +81,13 @@ class Store:
                 identity=DeviceIdentity(name=name, source=source),
             )
             self._devices[name] = state
-            self.version += 1
+            self._changed(name)
         return state
 
     def remove(self, name: str) -> None:
         """Forget a device (a placeholder replaced by the devices it fans out to)."""
         if self._devices.pop(name, None) is not None:
-            self.version += 1
+            self._changed(name)
 
     def update(self, reading: Reading, *, unit: str, interval: float) -> DeviceState:
         """Record a good reading: the device is up."""
@@ -92,7 +103,7 @@ class Store:
         state.last_error = ""
         state.messages += 1
         state.stats_version += 1
-        self.version += 1
+        self._changed(state.name)
         return state
 
     def count_error(self, name: str, reason: str, message: str = "") -> None:
@@ -104,7 +115,7 @@ class Store:
         if message:
             state.last_error = message
         state.stats_version += 1
-        self.version += 1
+        self._changed(name)
 
     def mark_down(self, name: str, reason: str, message: str = "") -> bool:
         """Count the error and take the device down; True when it was up until now."""
@@ -116,7 +127,7 @@ class Store:
         state.reading = None
         state.reading_version += 1
         state.stats_version += 1
-        self.version += 1
+        self._changed(name)
         return True
 
     def observe_read(self, name: str, seconds: float) -> None:
@@ -125,7 +136,7 @@ class Store:
         if state is not None:
             state.read_duration = seconds
             state.stats_version += 1
-            self.version += 1
+            self._changed(name)
 
     def count_message(self, name: str) -> None:
         """Count a message that carried no reading (a fault, a rejected datagram)."""
@@ -133,7 +144,7 @@ class Store:
         if state is not None:
             state.messages += 1
             state.stats_version += 1
-            self.version += 1
+            self._changed(name)
 
     def age(self, state: DeviceState, now: float | None = None) -> float | None:
         """Seconds since the device's last good reading, or None if there was none."""

@@ -154,8 +154,8 @@ class TestRenderer:
         store.update(demo_reading(charge=0.25), unit="rack-ups", interval=15)
         second = renderer._devices_page(openmetrics=False)
         assert second is not first
-        assert b'power_battery_charge_ratio{device="rack-ups"} 0.25' in second
-        assert renderer.render().startswith(second)
+        assert b'power_battery_charge_ratio{device="rack-ups"} 0.25' in b"".join(second)
+        assert renderer.render().startswith(b"".join(second))
 
     def test_removed_devices_leave_no_samples(self) -> None:
         """A device removed from the store disappears from the page."""
