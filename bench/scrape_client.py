@@ -14,7 +14,7 @@ import sys
 import time
 
 
-def main(port: int, path: str, scrapes: int, fraction: float, settle: str, gzip: str) -> None:  # noqa: PLR0913, PLR0917
+def main(port: int, path: str, scrapes: int, fraction: float, settle: str, gzip: str) -> None:  # noqa: PLR0917
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Accept-Encoding": "gzip" if gzip == "1" else "identity"}
     latencies: list[float] = []
