@@ -271,8 +271,9 @@ class NutClient:
         read_answer: Callable[[NutClient, tuple[str, ...]], Awaitable[_T]],
         budget: float | None,
     ) -> list[_T]:
-        for words in requests:
+        for words in requests:  # refuse before connecting: nothing of a bad batch is sent
             check_request(words)
+            encode_request(words)
         budget = self.timeout if budget is None else budget
         async with self._lock:
             for attempt in (1, 2):
