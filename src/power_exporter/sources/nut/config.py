@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Final, Literal, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 
 from power_exporter.sources.base import DeviceConfig, read_secret_file
 from power_exporter.sources.nut.client import DEFAULT_PORT, TlsOptions
@@ -16,6 +17,14 @@ UPS_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HOST_PORT = re.compile(
     r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s:\[\]/]+))(?::(?P<port>\d+))?$"
 )
+
+
+def beside_config(path: str, info: ValidationInfo) -> str:
+    """Resolve a relative path against the config file's folder (the loader's ``base_dir``)."""
+    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    if base is None or Path(path).is_absolute():
+        return path
+    return str(Path(base) / path)
 
 
 def parse_server(server: str) -> tuple[str, int]:
@@ -60,6 +69,11 @@ class NutConfig(DeviceConfig):
         if value != ALL_UPSES and not UPS_NAME.match(value):
             raise ValueError(f'{value!r} is not a NUT UPS name (or "*" for every UPS)')
         return value
+
+    @field_validator("password_file", "ca_file")
+    @classmethod
+    def _resolve_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else beside_config(value, info)
 
     @field_validator("username")
     @classmethod

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Self
 
 from power_exporter.errors import SourceError
 from power_exporter.model import DeviceFault, Event
-from power_exporter.sources.nut.client import ListAnswer, NutClient, TlsOptions
+from power_exporter.sources.nut.client import DEFAULT_PORT, ListAnswer, NutClient, TlsOptions
 from power_exporter.sources.nut.config import ALL_UPSES, NutConfig, parse_server
 from power_exporter.sources.nut.table import ProblemLog, nut_reading
 
@@ -184,3 +184,12 @@ async def list_ups(
     ) as client:
         listed = await client.list_ups()
     return sorted(listed.items())
+
+
+async def discover(where: str | None) -> list[dict[str, object]]:
+    """``power-exporter discover [host[:port]]``: a device config per UPS of that upsd."""
+    server = where or f"localhost:{DEFAULT_PORT}"
+    return [
+        {"name": ups, "source": "nut", "server": server, "ups": ups}
+        for ups, _description in await list_ups(server)
+    ]

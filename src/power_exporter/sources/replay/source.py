@@ -1,6 +1,6 @@
 """The ``replay`` source: a NUT dump file served as if a UPS were behind it.
 
-``file`` is used as given (the config loader resolves it against the config file's folder).
+A relative ``file`` is taken from the config file's folder (the loader passes it as ``base_dir``).
 The file is parsed again whenever its modification time or size changes; a sequence (a file
 with ``TIMER`` lines) starts over when the file changes. Values go through the NUT tables and
 the NUT raw naming, so a replayed dump exposes exactly what the real UPS would.
@@ -13,9 +13,12 @@ import os
 import time
 from typing import TYPE_CHECKING, Literal, Self
 
+from pydantic import Field, ValidationInfo, field_validator
+
 from power_exporter.errors import ConnectError, DecodeError, SourceError
 from power_exporter.model import DeviceFault, Event
 from power_exporter.sources.base import DeviceConfig
+from power_exporter.sources.nut.config import beside_config
 from power_exporter.sources.nut.table import ProblemLog, nut_reading
 from power_exporter.sources.replay.devfile import DevScript, parse_dev
 
@@ -30,7 +33,12 @@ class ReplayConfig(DeviceConfig):
     """A NUT ``.dev``/``.seq`` dump to serve as a device."""
 
     source: Literal["replay"]
-    file: str
+    file: str = Field(min_length=1)
+
+    @field_validator("file")
+    @classmethod
+    def _resolve_file(cls, value: str, info: ValidationInfo) -> str:
+        return beside_config(value, info)
 
 
 class ReplaySource:
