@@ -14,17 +14,23 @@ from typing import TYPE_CHECKING, Final
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.openmetrics import parser as om_parser
+from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from power_exporter.exposition.text import Renderer
 from power_exporter.model import Flag, Measure, Reading
 from power_exporter.sources.nut.naming import DEVICE_INFO_FAMILY, NUT_NAMING, STATUS_FAMILY
 from power_exporter.sources.nut.source import POOL, NutSource, list_ups
+from power_exporter.sources.registry import KINDS
+from power_exporter.sources.replay.source import ReplayConfig, ReplaySource
+from power_exporter.store import Store
 from tests.peers import require_binary
+from tests.peers.promtool import check_metrics
 from tests.sources.nut.conftest import DUMPS, QUOTED_DESCRIPTION, QUOTED_UPS, nut_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from power_exporter.sources.base import RawSample
     from tests.peers.upsd import Upsd
 
 # DESIGN's metric contract, written out: NUT variable -> measure, scale; first present wins.
@@ -184,6 +190,22 @@ class TestEveryDump:
             }
         ]
 
+    async def test_replay_matches_upsd(self, ddl_upsd: Upsd, ups: str) -> None:
+        """The replay source gives what upsd + dummy-ups give: measures, flags, non-driver raw."""
+        served = await read_one(ddl_upsd, ups)
+        cfg = ReplayConfig.model_validate(
+            {"name": "rack", "source": "replay", "file": str(DUMPS[ups])}
+        )
+        async with ReplaySource(cfg) as source:
+            (replayed,) = await source.read()
+        assert isinstance(replayed, Reading)
+        assert dict(replayed.measures) == pytest.approx(dict(served.measures))
+        assert replayed.flags == served.flags
+        # dummy-ups swaps in its own driver.* values; everything else is the dump's
+        assert {k: v for k, v in replayed.raw.items() if not k.startswith("driver.")} == {
+            k: v for k, v in served.raw.items() if not k.startswith("driver.")
+        }
+
 
 class TestWholeUpsd:
     """Several UPSes at once, and what promtool makes of them."""
@@ -250,6 +272,47 @@ class TestWholeUpsd:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+class TestCoreExposition:
+    """Every dump through the exporter's own renderer, checked by promtool and the parsers."""
+
+    async def test_every_dump_rendered(self, ddl_upsd: Upsd) -> None:
+        """All 14 UPSes up pass promtool; OpenMetrics parses; a UPS down keeps only its info."""
+        store = Store()
+        for ups in sorted(DUMPS):
+            reading = await read_one(ddl_upsd, ups, name=ups)
+            store.update(reading, unit=ups, interval=15)
+        renderer = Renderer(store, lambda kind: KINDS[kind].naming)
+        text = renderer.render()
+        check_metrics(text)
+        families = {f.name: f for f in parse_text(text.decode())}
+        assert families["network_ups_tools_outlet_count_value"].samples[0].value == 24
+        assert "network_ups_tools_battery_charge" in families
+        derived = families["power_output_power_watts"]
+        back_ups = [s for s in derived.samples if s.labels["device"] == "apc-back-ups-es-850g2"]
+        assert back_ups[0].value == pytest.approx(93.6)
+        assert "derived" in derived.documentation
+        om_text = renderer.render(openmetrics=True).decode()
+        om_families = list(om_parser.text_string_to_metric_families(om_text))  # type: ignore[no-untyped-call]
+        assert any(f.name == "network_ups_tools_device" and f.type == "info" for f in om_families)
+
+        store.mark_down("eaton-5px-2000", "stale", "driver gone")
+        down = renderer.render()
+        check_metrics(down)
+        series = [
+            line
+            for line in down.decode().splitlines()
+            if 'device="eaton-5px-2000"' in line and not line.startswith("#")
+        ]
+        names = {line.split("{")[0] for line in series}
+        assert "network_ups_tools_device_info" in names
+        assert "power_device_up" in names
+        assert not any(
+            n.startswith("network_ups_tools_") and n != "network_ups_tools_device_info"
+            for n in names
+        )
+        assert "power_battery_charge_ratio" not in names
+
+
 class _Fixed:
     """A prometheus_client collector that yields given families."""
 
@@ -258,7 +321,3 @@ class _Fixed:
 
     def collect(self) -> Iterator[Metric]:
         yield from self._families
-
-
-def _labels(sample: RawSample) -> dict[str, str]:
-    return dict(sample.labels)
