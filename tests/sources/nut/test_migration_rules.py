@@ -51,7 +51,9 @@ async def test_old_names_from_new_series(tmp_path: Path) -> None:
             (reading,) = await source.read()
         assert isinstance(reading, Reading)
         store.update(reading, unit=name, interval=15)
-        expected[name] = seed_values(reading.text | {k: str(v) for k, v in reading.raw.items()})
+        expected[name] = seed_values(
+            {**reading.text, **{k: str(v) for k, v in reading.raw.items()}}
+        )
     assert expected["eco"]["ups_power_status"] == 0.0
     assert expected["eco-ol"]["ups_power_status"] == 1.0
 
