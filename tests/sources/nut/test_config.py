@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from power_exporter.config import validate
 from power_exporter.errors import ConfigError
 from power_exporter.sources.nut.config import NutConfig, parse_server, target_config
+from power_exporter.sources.nut.source import NutSource, client_key
 from power_exporter.sources.registry import KINDS
 from tests.sources.nut.conftest import nut_config
 
@@ -115,10 +116,11 @@ class TestKeys:
         assert second.ca_file == str(tmp_path / "ca.pem")
 
     def test_secret_never_shown(self) -> None:
-        """The password is a SecretStr: not in repr or str of the config."""
+        """The password is in no repr: config, pool key, client, source."""
         cfg = nut_config(ups="u", username="m", password="s3cr3t-sentinel")
-        assert "s3cr3t-sentinel" not in repr(cfg)
-        assert "s3cr3t-sentinel" not in str(cfg)
+        source = NutSource(cfg)
+        shown = [repr(cfg), str(cfg), repr(client_key(cfg)), repr(source), repr(vars(source))]
+        assert not [text for text in shown if "s3cr3t-sentinel" in text]
 
     def test_loader_error_names_the_field(self) -> None:
         """Through the core loader, a bad key is a ConfigError naming the device field."""

@@ -8,10 +8,14 @@ import pytest
 
 from power_exporter.errors import ConnectError, ProtocolError, StaleError
 from power_exporter.model import DeviceFault, Reading
+from power_exporter.runtime import Runtime
 from power_exporter.sources.nut.client import NutClient, TlsOptions
 from power_exporter.sources.nut.source import POOL, NutSource
+from power_exporter.sources.replay.source import ReplayConfig
+from power_exporter.store import Store
 from tests.peers.upsd import USERS, Upsd, make_tls
 from tests.sources.nut.conftest import DUMPS, nut_config
+from tests.support import until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -107,6 +111,43 @@ class TestRestarts:
         assert isinstance(event, DeviceFault)
         assert isinstance(event.error, ProtocolError)
         assert "UNKNOWN-UPS" in str(event.error)
+
+
+class TestUnderTheRuntime:
+    """The issue's promise, end to end: upsd killed, up goes 0; restarted, up goes 1."""
+
+    async def test_upsd_down_and_back(self, small_upsd: Callable[..., Upsd]) -> None:
+        """Every UPS of the upsd goes down and comes back; a device elsewhere is untouched."""
+        upsd = small_upsd([ONE, TWO])
+        devices = [
+            nut_config(name="lab", server=upsd.server, ups="*", interval="0.3s", timeout="1s"),
+            ReplayConfig.model_validate(
+                {"name": "other", "source": "replay", "file": str(DUMPS[THREE]), "interval": "0.3s"}
+            ),
+        ]
+        store = Store()
+        runtime = Runtime(devices, store, backoff_max=0.5)
+        runtime.start()
+        names = [f"lab/{ONE}", f"lab/{TWO}"]
+
+        def up(name: str) -> bool:
+            state = store.get(name)
+            return state is not None and state.up
+
+        try:
+            await until(lambda: all(up(n) for n in [*names, "other"]), timeout=10)
+            upsd.stop_upsd()
+            await until(lambda: not any(up(n) for n in names), timeout=10)
+            assert up("other")
+            state = store.get(names[0])
+            assert state is not None
+            assert state.errors.get("connect", 0) >= 1
+            upsd.start_upsd()
+            await until(lambda: all(up(n) for n in names), timeout=10)
+            assert up("other")
+        finally:
+            await runtime.stop()
+        assert len(POOL) == 0
 
 
 class TestAuthentication:

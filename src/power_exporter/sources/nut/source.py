@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
 from power_exporter.errors import SourceError
@@ -40,8 +40,8 @@ class ClientKey:
     host: str
     port: int
     username: str | None
-    password: str | None
-    tls: TlsOptions | None
+    password: str | None = field(repr=False)  # never in a log line or a traceback
+    tls: TlsOptions | None = None
 
 
 class ClientPool:
