@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    kinds: tuple[SourceKind, ...] = ()
+    from power_exporter.sources import nut, replay  # noqa: PLC0415 - kinds load with the registry
+
+    kinds: tuple[SourceKind, ...] = (nut.KIND, replay.KIND)
     return {kind.name: kind for kind in kinds}
 
 
