@@ -123,10 +123,13 @@ class ReplayTransport:
         self.enumerations = 0
         # What enumeration says instead, when set (a device listed twice, or not at all).
         self.listing: list[DeviceInfo] | None = None
+        self.enumerate_error: OSError | None = None
 
     def enumerate(self, vendor_id: int) -> list[DeviceInfo]:
         """The plugged-in devices of that vendor."""
         self.enumerations += 1
+        if self.enumerate_error is not None:
+            raise self.enumerate_error
         if self.listing is not None:
             return list(self.listing)
         return [

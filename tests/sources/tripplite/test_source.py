@@ -238,6 +238,18 @@ class TestFaults:
             with pytest.raises(ConnectError, match="no TrippLite UPS found"):
                 await src.read()
 
+    async def test_enumeration_fails(self) -> None:
+        """Listing failing fails path: auto, but an explicit path is opened anyway."""
+        transport = ReplayTransport(ReplayUps(info()))
+        transport.enumerate_error = OSError("udev unavailable")
+        async with source(transport) as src:
+            with pytest.raises(ConnectError, match="cannot list USB HID devices: udev unavailable"):
+                await src.read()
+        async with source(transport, path="/dev/hidraw0") as src:
+            (reading,) = await src.read()
+        assert isinstance(reading, Reading)
+        assert reading.device == "ups"
+
     async def test_disconnect_mid_read_then_reopen(self) -> None:
         """An OSError in the middle of a read closes the device; the next poll reopens it."""
         ups = ReplayUps(info())

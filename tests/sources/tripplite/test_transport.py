@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -14,6 +17,7 @@ from power_exporter.sources.tripplite.transport import (
     TRIPPLITE_VENDOR_ID,
     HidapiTransport,
     HidUnavailableError,
+    _HidapiHandle,
     device_info,
     load_hidapi,
 )
@@ -102,6 +106,73 @@ class TestHidapi:
         """Opening a path that is not there raises OSError, which the source maps."""
         with pytest.raises(OSError, match="open failed"):
             transport.open("/nonexistent/hidraw99")
+
+    def test_closed_device_raises_oserror(self) -> None:
+        """The ValueError of hidapi for a device not open becomes an OSError."""
+        pytest.importorskip("hid", reason=f"hidapi is not installed ({INSTALL})")
+        handle = _HidapiHandle(load_hidapi().device())
+        with pytest.raises(OSError, match="not open"):
+            handle.get_feature_report(48, 2)
+        handle.close()
+
+
+class _ContendedHid:
+    """A stand-in hid module that notices enumerate/open running in two threads at once."""
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self.overlaps = 0
+        self.calls = 0
+        self.guard = threading.Lock()
+
+    def _enter(self) -> None:
+        with self.guard:
+            self.busy += 1
+            self.calls += 1
+            self.overlaps += self.busy > 1
+        time.sleep(0.002)
+        with self.guard:
+            self.busy -= 1
+
+    def enumerate(self, vendor_id: int = 0, product_id: int = 0) -> list[dict[str, object]]:
+        """List nothing, slowly."""
+        self._enter()
+        return [{"path": b"/dev/hidraw0", "vendor_id": vendor_id, "product_id": product_id}]
+
+    def device(self) -> _ContendedHid:
+        """A device object (this very stand-in)."""
+        return self
+
+    def open_path(self, path: bytes) -> None:  # noqa: ARG002
+        """Open, slowly."""
+        self._enter()
+
+    def get_feature_report(self, report_num: int, max_length: int) -> list[int]:
+        """The report id and zeros."""
+        return [report_num] + [0] * (max_length - 1)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class TestHidapiWrapper:
+    """The wrapper's own logic around the hidapi module."""
+
+    def test_global_calls_one_at_a_time(self) -> None:
+        """Enumerate and open never run in two threads at once (hidapi's shared state)."""
+        fake = _ContendedHid()
+        transport = HidapiTransport(fake)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            listed = [pool.submit(transport.enumerate, TRIPPLITE_VENDOR_ID) for _ in range(4)]
+            opened = [pool.submit(transport.open, "/dev/hidraw0") for _ in range(4)]
+            assert all(len(future.result()) == 1 for future in listed)
+            assert all(future.result() is not None for future in opened)
+        assert (fake.calls, fake.overlaps) == (8, 0)
+
+    def test_reports_as_bytes(self) -> None:
+        """Replies come back as bytes."""
+        handle = HidapiTransport(_ContendedHid()).open("/dev/hidraw0")
+        assert handle.get_feature_report(53, 3) == bytes([53, 0, 0])
 
 
 class TestDeviceInfo:

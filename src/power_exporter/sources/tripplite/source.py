@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final, Self
 
 from power_exporter.errors import ConnectError, DecodeError, SourceError
 from power_exporter.model import DeviceFault, DeviceIdentity, Measure, Reading
-from power_exporter.sources.tripplite.config import TrippliteConfig
+from power_exporter.sources.tripplite.config import AUTO, TrippliteConfig
 from power_exporter.sources.tripplite.naming import HOSTNAME_LABEL
 from power_exporter.sources.tripplite.reports import (
     State,
@@ -51,6 +51,7 @@ from power_exporter.sources.tripplite.transport import (
     HidapiTransport,
     HidHandle,
     HidTransport,
+    HidUnavailableError,
 )
 
 if TYPE_CHECKING:
@@ -188,7 +189,15 @@ class TrippliteSource:
 
     async def read(self) -> Sequence[Event]:
         """Read every UPS of this entry once."""
-        infos = await asyncio.to_thread(self._enumerate)
+        try:
+            infos = await asyncio.to_thread(self._enumerate)
+        except HidUnavailableError:
+            raise
+        except ConnectError as exc:
+            if self.cfg.path == AUTO:
+                raise
+            log.debug("%s: %s; opening %s anyway", self.cfg.name, exc, self.cfg.path)
+            infos = []
         if self.cfg.fan_out:
             present, missing = await self._match_all(infos)
         else:

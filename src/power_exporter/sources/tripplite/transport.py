@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol, cast
 
@@ -31,6 +32,10 @@ TRIPPLITE_VENDOR_ID: Final = 0x09AE
 INSTALL_HINT: Final = "pip install 'power-exporter[hid]'"
 # cython-hidapi's modules, best first: hidraw backend (Linux only), then its default one.
 _MODULES: Final = ("hidraw", "hid") if sys.platform.startswith("linux") else ("hid",)
+# hidapi's enumerate and open share process-wide state (hid_init, the global error string,
+# which each call frees and replaces), so they must not run in two threads at once. Reads
+# and closes touch only their own device and may run in parallel.
+_HIDAPI_GLOBAL: Final = threading.Lock()
 
 
 class HidUnavailableError(ConnectError):
@@ -169,10 +174,14 @@ class HidapiTransport:
 
     def enumerate(self, vendor_id: int) -> list[DeviceInfo]:
         """Every HID device of that USB vendor, as hidapi lists them."""
-        return [device_info(entry) for entry in self._hid().enumerate(vendor_id, 0)]
+        module = self._hid()
+        with _HIDAPI_GLOBAL:
+            entries = module.enumerate(vendor_id, 0)
+        return [device_info(entry) for entry in entries]
 
     def open(self, path: str) -> HidHandle:
         """Open one device by path."""
         device = self._hid().device()
-        device.open_path(os.fsencode(path))
+        with _HIDAPI_GLOBAL:
+            device.open_path(os.fsencode(path))
         return _HidapiHandle(device)
