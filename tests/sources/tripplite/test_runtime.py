@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import TYPE_CHECKING
 
 from power_exporter.runtime import Runtime
@@ -11,20 +9,10 @@ from power_exporter.sources.tripplite import source as source_module
 from power_exporter.store import Store
 from tests.sources.tripplite.replay import ReplayTransport, ReplayUps, info
 from tests.sources.tripplite.test_source import config
+from tests.support import until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import pytest
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for ``condition``, failing with ``what`` after five seconds."""
-    deadline = time.monotonic() + 5.0
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def test_unplug_and_plug_back_without_restart(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,10 +30,10 @@ async def test_unplug_and_plug_back_without_restart(monkeypatch: pytest.MonkeyPa
 
     runtime.start()
     try:
-        await until(lambda: up("ups/AAA") and up("ups/BBB"), "both UPSes up")
+        await until(lambda: up("ups/AAA") and up("ups/BBB"))
         assert "ups" not in store  # the placeholder gave way to the UPSes found
         transport.unplug("/dev/hidraw0")
-        await until(lambda: not up("ups/AAA"), "the unplugged UPS down")
+        await until(lambda: not up("ups/AAA"))
         state = store.get("ups/AAA")
         assert state is not None
         assert state.reading is None
@@ -53,7 +41,7 @@ async def test_unplug_and_plug_back_without_restart(monkeypatch: pytest.MonkeyPa
         assert "not on the USB bus" in state.last_error
         assert up("ups/BBB")
         transport.plug("/dev/hidraw0", at="/dev/hidraw5")
-        await until(lambda: up("ups/AAA"), "the UPS up again")
+        await until(lambda: up("ups/AAA"))
         state = store.get("ups/AAA")
         assert state is not None
         assert state.reading is not None
