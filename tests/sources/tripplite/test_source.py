@@ -65,7 +65,7 @@ class TestConfig:
 
     def test_serial_needs_auto(self) -> None:
         """A serial picks among the UPSes found, so it cannot go with an explicit path."""
-        with pytest.raises(ConfigError, match="serial picks a UPS"):
+        with pytest.raises(ConfigError, match=r"devices\[0\]\.serial: .*serial picks a UPS"):
             config(path="/dev/hidraw0", serial="X")
 
     def test_kind_opens_only_its_config(self) -> None:

@@ -13,9 +13,9 @@ Which UPSes an entry reads, and what their devices are named:
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from power_exporter.sources.base import DeviceConfig
 
@@ -29,11 +29,12 @@ class TrippliteConfig(DeviceConfig):
     path: str = Field(default=AUTO, min_length=1)
     serial: str | None = Field(default=None, min_length=1)
 
-    @model_validator(mode="after")
-    def _serial_needs_auto(self) -> Self:
-        if self.serial is not None and self.path != AUTO:
+    @field_validator("serial")
+    @classmethod
+    def _serial_needs_auto(cls, serial: str | None, info: ValidationInfo) -> str | None:
+        if serial is not None and info.data.get("path", AUTO) != AUTO:
             raise ValueError("serial picks a UPS among those found with path: auto; give one")
-        return self
+        return serial
 
     @property
     def fan_out(self) -> bool:
