@@ -100,9 +100,15 @@ _BLOCK: Final = 32  # devices per block
 
 # The contract's families take the first slots, in the contract's order.
 _SLOT: Final[dict[str, int]] = {spec.name: slot for slot, spec in enumerate(contract.ORDERED)}
-_MEASURE_SLOT: Final[dict[Measure, int]] = {
-    measure: _SLOT[spec.name] for measure, spec in contract.MEASURES.items()
+_MEASURE_SLOT: Final[dict[Measure, tuple[int, str]]] = {
+    measure: (_SLOT[spec.name], spec.name) for measure, spec in contract.MEASURES.items()
 }
+# flag -> ('",flag="online"} 0\n', ...} 1\n'): the end of a power_status line.
+_FLAG_ENDS: Final = tuple(
+    (flag, f',flag="{flag.value}"}} 0\n', f',flag="{flag.value}"}} 1\n')
+    for flag in contract.FLAG_ORDER
+)
+_LABEL_CACHE_MAX: Final = 100_000
 _UP: Final = _SLOT[contract.UP.name]
 _INFO: Final = _SLOT[contract.INFO.name]
 _LAST_SEEN: Final = _SLOT[contract.LAST_SEEN.name]
@@ -114,14 +120,13 @@ _MESSAGES: Final = _SLOT[contract.MESSAGES.name]
 
 @dataclass(slots=True)
 class _Device:
-    """One device's row and the fixed parts of its lines, made once per device."""
+    """One device's row, and what it was rendered from."""
 
     state: DeviceState  # the state this row was rendered from
     block: _Block
     name: str
     row: list[str]
-    prefix: dict[object, str]  # Measure or self-metric slot -> 'family{device="..."} '
-    status: tuple[tuple[Flag, str, str], ...]  # (flag, line when clear, line when set)
+    labels: str  # '{device="..."' (each line adds its other labels and "} value")
     reading_version: int = -1
     stats_version: int = -1
     reading_slots: list[int] = field(default_factory=list)
@@ -129,29 +134,11 @@ class _Device:
     info: tuple[DeviceIdentity | None, str] = (None, "")
     status_key: tuple[frozenset[Flag], frozenset[Flag]] | None = None
     status_text: str = ""
-    raw_prefix: dict[tuple[str, tuple[tuple[str, str], ...]], str] = field(default_factory=dict)
 
     @classmethod
     def make(cls, state: DeviceState, block: _Block, slots: int) -> _Device:
-        device = '{device="' + escape_label(state.name) + '"'
-        prefix: dict[object, str] = {
-            measure: f"{spec.name}{device}}} " for measure, spec in contract.MEASURES.items()
-        }
-        for slot in (_UP, _LAST_SEEN, _DURATION, _MESSAGES):
-            prefix[slot] = f"{contract.ORDERED[slot].name}{device}}} "
-        head = f'{contract.STATUS.name}{device},flag="'
-        status = tuple(
-            (flag, f'{head}{flag.value}"}} 0\n', f'{head}{flag.value}"}} 1\n')
-            for flag in contract.FLAG_ORDER
-        )
-        return cls(
-            state=state,
-            block=block,
-            name=state.name,
-            row=[""] * slots,
-            prefix=prefix,
-            status=status,
-        )
+        labels = '{device="' + escape_label(state.name) + '"'
+        return cls(state=state, block=block, name=state.name, row=[""] * slots, labels=labels)
 
     def put(self, texts: dict[int, str], old: list[int]) -> list[int]:
         """Set the row's slots to ``texts``, clearing the ``old`` slots not among them."""
@@ -187,6 +174,7 @@ class Renderer:
         self._by_name: dict[str, _Family] = {}
         self._rejected: set[str] = set()
         self._good_labels: set[str] = set()
+        self._label_texts: dict[tuple[tuple[str, str], ...], str] = {}
         self._devices: dict[str, _Device] = {}
         self._blocks: list[_Block] = []
         self._dirty_blocks: set[_Block] = set()
@@ -271,27 +259,38 @@ class Renderer:
     # -- per device -----------------------------------------------------------------------------
 
     def _raw_texts(self, cache: _Device, samples: Iterable[RawSample], out: dict[int, str]) -> None:
-        old, prefixes = cache.raw_prefix, {}
+        by_name, texts = self._by_name, self._label_texts
         for sample in samples:
             spec = sample.family
-            family = self._by_name.get(spec.name)
+            family = by_name.get(spec.name)
             if family is None or family.kind != spec.kind:
                 family = self._family(spec.name, spec.kind, spec.help)
                 if family is None:
                     continue
-            key = (spec.name, sample.labels)
-            prefix = old.get(key)
-            if prefix is None:
-                bad = next((p for k, _ in sample.labels if (p := self._bad_label(k))), None)
-                if bad is not None:
-                    log.debug("dropping sample of %s: %s", spec.name, bad)
-                    continue
-                prefix = f"{spec.name}{_labels(cache.name, sample.labels)} "
-            prefixes[key] = prefix
-            line = prefix + format_value(sample.value) + "\n"
+            labels = sample.labels
+            if labels:
+                text = texts.get(labels)
+                if text is None:
+                    text = self._label_text(spec.name, labels)
+                    if text is None:
+                        continue
+                line = f"{spec.name}{cache.labels}{text}}} {format_value(sample.value)}\n"
+            else:
+                line = f"{spec.name}{cache.labels}}} {format_value(sample.value)}\n"
             slot = family.slot
             out[slot] = out[slot] + line if slot in out else line
-        cache.raw_prefix = prefixes  # only the series of this reading: the cache stays bounded
+
+    def _label_text(self, family: str, labels: tuple[tuple[str, str], ...]) -> str | None:
+        """',key="value",...' for the labels after ``device``, cached across devices."""
+        bad = next((p for key, _ in labels if (p := self._bad_label(key))), None)
+        if bad is not None:
+            log.debug("dropping sample of %s: %s", family, bad)
+            return None
+        if len(self._label_texts) >= _LABEL_CACHE_MAX:
+            self._label_texts.clear()  # label values that keep changing must not grow it forever
+        text = "".join(f',{key}="{escape_label(value)}"' for key, value in labels)
+        self._label_texts[labels] = text
+        return text
 
     def _bad_label(self, name: str) -> str | None:
         if name in self._good_labels:
@@ -311,9 +310,10 @@ class Renderer:
         if reading is None:
             self._raw_texts(cache, naming.down_samples(identity), out)
             return out
-        prefix = cache.prefix
+        labels = cache.labels
         for measure, value in reading.measures.items():
-            out[_MEASURE_SLOT[measure]] = prefix[measure] + format_value(value) + "\n"
+            slot, name = _MEASURE_SLOT[measure]
+            out[slot] = f"{name}{labels}}} {format_value(value)}\n"
         if reading.known_flags:
             out[_STATUS] = self._status_text(cache, reading)
         self._raw_texts(cache, naming.samples(reading), out)
@@ -324,8 +324,11 @@ class Renderer:
         key = (reading.flags, reading.known_flags)
         if key != cache.status_key:
             flags, known = key
+            head = contract.STATUS.name + cache.labels
             cache.status_text = "".join(
-                on if flag in flags else off for flag, off, on in cache.status if flag in known
+                head + (on if flag in flags else off)
+                for flag, off, on in _FLAG_ENDS
+                if flag in known
             )
             cache.status_key = key
         return cache.status_text
@@ -343,19 +346,21 @@ class Renderer:
 
     @staticmethod
     def _stats_texts(cache: _Device, state: DeviceState) -> dict[int, str]:
-        prefix = cache.prefix
-        out = {_UP: prefix[_UP] + ("1\n" if state.up else "0\n")}
+        labels = cache.labels
+        out = {_UP: f"{contract.UP.name}{labels}}} {1 if state.up else 0}\n"}
         if state.last_seen is not None:
-            out[_LAST_SEEN] = prefix[_LAST_SEEN] + format_value(state.last_seen) + "\n"
+            value = format_value(state.last_seen)
+            out[_LAST_SEEN] = f"{contract.LAST_SEEN.name}{labels}}} {value}\n"
         if state.read_duration is not None:
-            out[_DURATION] = prefix[_DURATION] + format_value(state.read_duration) + "\n"
+            value = format_value(state.read_duration)
+            out[_DURATION] = f"{contract.READ_DURATION.name}{labels}}} {value}\n"
         if state.errors:
             name = contract.READ_ERRORS.name
             out[_ERRORS] = "".join(
                 f"{name}{_labels(state.name, (('reason', reason),))} {count}\n"
                 for reason, count in sorted(state.errors.items())
             )
-        out[_MESSAGES] = f"{prefix[_MESSAGES]}{state.messages}\n"
+        out[_MESSAGES] = f"{contract.MESSAGES.name}{labels}}} {state.messages}\n"
         return out
 
     def _refresh(self, state: DeviceState) -> _Device:

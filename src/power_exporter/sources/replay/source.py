@@ -41,6 +41,19 @@ class ReplayConfig(DeviceConfig):
         return beside_config(value, info)
 
 
+# path -> (mtime and size, parsed file): one entry per file, replaced when the file changes.
+_PARSED: dict[str, tuple[tuple[int, int], DevScript]] = {}
+
+
+def _parse(data: bytes, path: str) -> DevScript:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DecodeError(f"{path}:{line}: not UTF-8 text") from exc
+    return parse_dev(text, path)
+
+
 class ReplaySource:
     """A polled source that answers from a dump file."""
 
@@ -76,16 +89,15 @@ class ReplaySource:
             stamp = (stat.st_mtime_ns, stat.st_size)
             if self._script is not None and stamp == self._stamp:
                 return self._script
-            with open(path, "rb") as handle:  # noqa: PTH123
-                data = handle.read()
+            shared = _PARSED.get(path)
+            if shared is not None and shared[0] == stamp:
+                script = shared[1]  # many devices replaying one file share one parse
+            else:
+                with open(path, "rb") as handle:  # noqa: PTH123
+                    script = _parse(handle.read(), path)
+                _PARSED[path] = (stamp, script)
         except OSError as exc:
             raise ConnectError(f"cannot read replay file {path}: {exc.strerror or exc}") from exc
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise DecodeError(f"{path}:{line}: not UTF-8 text") from exc
-        script = parse_dev(text, path)
         if self._script is not None:
             log.info("%s: %s changed, replaying it from the start", self.cfg.name, path)
         self._script, self._stamp, self._started = script, stamp, self._clock()
