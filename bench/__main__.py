@@ -12,6 +12,7 @@ from pathlib import Path
 # name -> module; each module has run() -> list[str] (markdown lines).
 BENCHES = {
     "scrape": "bench.bench_scrape",
+    "nut": "bench.bench_nut",
     "footprint": "bench.bench_footprint",
 }
 
