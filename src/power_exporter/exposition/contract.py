@@ -133,6 +133,11 @@ MESSAGES: Final = Spec(
 BUILD_INFO: Final = Spec(
     "power_exporter_build_info", "info", "Version of power-exporter and of Python."
 )
+TASKS: Final = Spec(
+    "power_exporter_tasks",
+    "gauge",
+    "asyncio tasks alive in the exporter's event loop (flat while devices come and go).",
+)
 
 # The order families appear in, before any raw family.
 ORDERED: Final[tuple[Spec, ...]] = (
@@ -150,7 +155,7 @@ FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)
 
 def _check() -> None:
     names: set[str] = set()
-    for spec in (*ORDERED, BUILD_INFO):
+    for spec in (*ORDERED, BUILD_INFO, TASKS):
         problem = problem_with_family(spec.name, spec.kind)
         if problem is not None:
             raise ValueError(problem)

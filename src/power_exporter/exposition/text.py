@@ -187,6 +187,7 @@ class Renderer:
         labels = f'{{version="{__version__}",python="{platform.python_version()}"}}'
         self._build_text = build.text_header + f"{build.name}{labels} 1\n".encode()
         self._build_om = build.om_header + f"{build.name}{labels} 1\n".encode()
+        self._tasks = _Family.make(contract.TASKS.name, "gauge", contract.TASKS.help)
         # The process collector is prometheus_client's: it reads /proc for us. Its few series
         # change on every scrape, so they are rendered per scrape and never cached.
         self._process = CollectorRegistry(auto_describe=False)
@@ -386,8 +387,21 @@ class Renderer:
         if openmetrics:
             om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
             process = om.removesuffix(b"# EOF\n")
-            return b"".join([*self._devices_page(openmetrics=True), process, b"# EOF\n"])
-        return b"".join([*self._devices_page(openmetrics=False), _process_text(self._process)])
+            tasks = self._tasks_text(openmetrics=True)
+            return b"".join([*self._devices_page(openmetrics=True), tasks, process, b"# EOF\n"])
+        tasks = self._tasks_text(openmetrics=False)
+        return b"".join(
+            [*self._devices_page(openmetrics=False), tasks, _process_text(self._process)]
+        )
+
+    def _tasks_text(self, *, openmetrics: bool) -> bytes:
+        """``power_exporter_tasks``, counted now (nothing when no event loop runs)."""
+        try:
+            count = len(asyncio.all_tasks())
+        except RuntimeError:
+            return b""
+        header = self._tasks.om_header if openmetrics else self._tasks.text_header
+        return header + f"{contract.TASKS.name} {count}\n".encode()
 
     def _devices_page(self, *, openmetrics: bool) -> list[bytes]:
         """The devices' part of the page, as pieces to join (one copy per scrape, not three)."""

@@ -1,0 +1,166 @@
+"""Fault injection: kill -9 upsd again and again under a real exporter that is being scraped.
+
+``python -m bench.chaos [KILLS]`` (``make chaos``: 20 kills). A real upsd with dummy-ups drivers
+serves two UPSes to a real ``power-exporter serve`` process; a thread scrapes ``/metrics``
+without pause. Each round kills upsd with SIGKILL, waits until the exporter shows every device
+down (``power_device_up 0``), starts upsd again on the same port and waits until every device
+is back up. Every scrape must succeed; the exporter's open descriptors (/proc/PID/fd) and its
+asyncio task count (``power_exporter_tasks``) must end where they started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.exporter import DUMPS, Exporter, value_of
+from tests.peers.upsd import Upsd
+
+UPSES = {
+    "alpha": DUMPS / "Eaton__5E1100iUSB__usbhid-ups__2.7.1__01.dev",
+    "beta": DUMPS / "APC__Smart-UPS_2200__usbhid-ups__2.7.4__01.dev",
+}
+
+
+@dataclass(eq=False)
+class Scraper(threading.Thread):
+    """Scrapes without pause, keeping the last page and counting failures."""
+
+    exporter: Exporter
+    scrapes: int = 0
+    failures: list[str] = field(default_factory=list)
+    page: str = ""
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        super().__init__(daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                status, body = self.exporter.get(timeout=5)
+            except OSError as exc:
+                self.failures.append(f"scrape {self.scrapes}: {exc!r}")
+            else:
+                if status != 200:  # noqa: PLR2004
+                    self.failures.append(f"scrape {self.scrapes}: HTTP {status}")
+                self.page = body.decode()
+            self.scrapes += 1
+            time.sleep(0.01)
+
+    def up(self) -> list[float | None]:
+        page = self.page
+        return [value_of(page, f'power_device_up{{device="chaos/{ups}"}}') for ups in UPSES]
+
+    def wait(self, value: float, timeout: float = 30.0) -> float:
+        """Seconds until every device shows ``power_device_up`` == value."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if all(up == value for up in self.up()):
+                return time.monotonic() - started
+            time.sleep(0.01)
+        raise TimeoutError(f"devices not all at up={value} within {timeout} s: {self.up()}")
+
+
+@dataclass
+class Round:
+    down_after: float
+    up_after: float
+    fds: int
+    tasks: float
+
+
+@dataclass
+class Result:
+    kills: int
+    scrapes: int
+    failures: list[str]
+    fds_before: int
+    tasks_before: float
+    rounds: list[Round]
+    alive: bool
+
+    def lines(self) -> list[str]:
+        fds = [r.fds for r in self.rounds]
+        tasks = [r.tasks for r in self.rounds]
+        return [
+            f"### Chaos: upsd killed with SIGKILL {self.kills} times under a scraped exporter",
+            "",
+            f"- exporter alive at the end: {'yes' if self.alive else 'NO'}; "
+            f"scrapes {self.scrapes}, failed {len(self.failures)}",
+            "- every round saw every device go to `power_device_up 0` and back to 1: "
+            f"down within {max(r.down_after for r in self.rounds):.2f} s, "
+            f"up again within {max(r.up_after for r in self.rounds):.2f} s of the restart",
+            f"- open descriptors: {self.fds_before} before, {min(fds)}..{max(fds)} after each "
+            "round",
+            f"- asyncio tasks: {self.tasks_before:.0f} before, {min(tasks):.0f}..{max(tasks):.0f} "
+            "after each round",
+        ]
+
+
+def steady_fds(exporter: Exporter) -> int:
+    """Descriptors, less the scraper's connection that comes and goes (the least of 10 looks)."""
+    counts = []
+    for _ in range(10):
+        counts.append(exporter.fds())
+        time.sleep(0.005)
+    return min(counts)
+
+
+def chaos(kills: int, folder: Path) -> Result:
+    upsd = Upsd(folder / "upsd", dict(UPSES))
+    upsd.start()
+    config = folder / "chaos.yaml"
+    config.write_text(
+        "log_level: warning\nbackoff_max: 1s\ndevices:\n"
+        f"  - name: chaos\n    source: nut\n    server: {upsd.server}\n    ups: '*'\n"
+        "    interval: 0.5s\n    timeout: 1s\n"
+    )
+    exporter = Exporter(config).start()
+    scraper = Scraper(exporter)
+    try:
+        exporter.wait_up(len(UPSES))
+        scraper.start()
+        scraper.wait(1.0)
+        time.sleep(1.0)  # let the first connections settle
+        fds_before = steady_fds(exporter)
+        tasks_before = value_of(scraper.page, "power_exporter_tasks ") or -1.0
+        rounds = []
+        for _ in range(kills):
+            assert upsd.upsd_process is not None
+            os.kill(upsd.upsd_process.pid, signal.SIGKILL)
+            upsd.upsd_process.wait(10)
+            upsd.upsd_process = None
+            down_after = scraper.wait(0.0)
+            upsd.start_upsd()
+            up_after = scraper.wait(1.0)
+            time.sleep(0.6)  # one more poll, so that anything left over would show
+            tasks = value_of(scraper.page, "power_exporter_tasks ") or -1.0
+            rounds.append(Round(down_after, up_after, steady_fds(exporter), tasks))
+        alive = exporter.alive()
+    finally:
+        scraper.stop.set()
+        scraper.join(10)
+        exporter.stop()
+        upsd.stop()
+    return Result(
+        kills, scraper.scrapes, scraper.failures, fds_before, tasks_before, rounds, alive
+    )
+
+
+def main(kills: int) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        result = chaos(kills, Path(folder))
+    print("\n".join(result.lines()))
+    flat = all(r.fds <= result.fds_before and r.tasks <= result.tasks_before for r in result.rounds)
+    return 0 if result.alive and not result.failures and flat else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20))
