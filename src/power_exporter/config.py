@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 DEFAULT_LISTEN: Final = ":9860"
+MAX_NODES: Final = 100_000
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -54,8 +55,14 @@ class _Tracked:
         self.file = file
         self.environ = environ
         self.lines: dict[tuple[str | int, ...], int] = {}
+        self.built = 0
 
     def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:  # noqa: ANN401 (YAML is untyped)
+        self.built += 1
+        if self.built > MAX_NODES:  # aliases of aliases ("billion laughs") expand exponentially
+            raise self.error(
+                f"more than {MAX_NODES} values: aliases expanding out of hand", path, node
+            )
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
@@ -189,18 +196,29 @@ def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, expand and validate a configuration file."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError("not UTF-8 text", file=name, line=line) from None
     tracked = _Tracked(name, os.environ if environ is None else environ)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
+        data = tracked.build(node, ()) if node is not None else {}
+    except yaml.MarkedYAMLError as exc:  # syntax, and tags that safe YAML cannot build
         mark = exc.problem_mark
         raise ConfigError(
             f"not valid YAML: {exc.problem}", file=name, line=mark.line + 1 if mark else None
         ) from None
-    data = tracked.build(node, ()) if node is not None else {}
+    except yaml.YAMLError as exc:  # the reader's: a character YAML does not allow
+        raise ConfigError(f"not valid YAML: {str(exc).splitlines()[0]}", file=name) from None
+    except RecursionError:  # found by fuzzing: '&a [*a]', or thousands of nested brackets
+        raise ConfigError(
+            "not valid YAML: nested too deeply, or an alias that contains itself", file=name
+        ) from None
     return validate(data, file=name, tracked=tracked, base_dir=Path(path).resolve().parent)
 
 

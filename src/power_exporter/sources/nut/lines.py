@@ -39,7 +39,9 @@ _WORD = re.compile(
 )
 _ESCAPED = re.compile(r"\\(.)")
 # Lines with no backslash (nearly all): the same words as _WORD finds, in two C-level passes.
-_SIMPLE_LINE = re.compile(r'(?:[ \t]*(?:"[^"\\]*"|[^\s"\\][^\s\\]*))*')
+# Possessive quantifiers: a word is never split again on backtracking (fuzzing found the
+# greedy form exponential on a line that does not match).
+_SIMPLE_LINE = re.compile(r'(?:[ \t]*+(?:"[^"\\]*+"|[^\s"\\][^\s\\]*+))*+')
 _SIMPLE_WORD = re.compile(r'"([^"\\]*)"|([^\s"\\][^\s\\]*)')
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9._:@/+=,-]+$")
 

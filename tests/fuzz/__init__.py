@@ -1,0 +1,1 @@
+"""Fuzzing every parser of outside data."""

@@ -1,0 +1,128 @@
+"""Fuzz targets: every parser of outside data, fed arbitrary bytes.
+
+Each target takes bytes and returns ``"accepted"`` or the reason it rejected them, from the
+errors the parser is allowed to raise (a ``DecodeError``, a ``ConfigError``...). Any other
+exception escapes: that is a crash, a bug. The same targets run a few hundred inputs each in
+``make test`` (tests/fuzz/test_fuzz.py, hypothesis) and a million each in ``make fuzz``
+(bench/fuzz.py, atheris, coverage-guided).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.config import load
+from power_exporter.errors import ConfigError, DecodeError, SourceError
+from power_exporter.sources.nut import lines
+from power_exporter.sources.nut.table import nut_reading
+from power_exporter.sources.replay.devfile import parse_dev
+from power_exporter.sources.tripplite import reports
+from power_exporter.sources.tripplite.table import REPORTS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+_DIGITS = re.compile(r"\b\d+\b")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+
+
+def reason(exc: Exception) -> str:
+    """A rejection reason without the input's own bytes: class and message, numbers and quotes out."""
+    message = str(exc).split("\n", 1)[0]
+    message = re.sub(r"^[^:]*\.(?:yaml|dev):\d*:? ?", "", message)  # the file name and line
+    message = _QUOTED.sub("'…'", _DIGITS.sub("N", message))
+    return f"{type(exc).__name__}: {message[:70]}"
+
+
+def nut_line(data: bytes) -> str:
+    """One line from upsd: decode, split into words; the fast path must agree with the slow."""
+    try:
+        words = lines.split_words(lines.decode_line(data))
+    except DecodeError as exc:
+        return reason(exc)
+    text = lines.decode_line(data).rstrip(" \t")
+    if lines._SIMPLE_LINE.fullmatch(text):  # noqa: SLF001 (the fast path must equal the general one)
+        # A trailing escaped backslash forces the general path; it adds one word, dropped here.
+        general = lines.split_words(text + " \\\\")[:-1]
+        assert general == words, (text, words, general)
+    return "accepted"
+
+
+def nut_variables(data: bytes) -> str:
+    """A UPS's variables as ``LIST VAR`` gives them, through the NUT tables into a Reading."""
+    variables: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(" ")
+        variables[name] = value
+    try:
+        nut_reading("fuzz", "nut", variables, 1.0)
+    except SourceError as exc:
+        return reason(exc)
+    return "accepted"
+
+
+def dev_file(data: bytes) -> str:
+    """A .dev/.seq dump file."""
+    try:
+        parse_dev(data.decode("utf-8", "replace"), "fuzz.dev")
+    except DecodeError as exc:
+        return reason(exc)
+    return "accepted"
+
+
+_SHM: Final = "/dev/shm"  # noqa: S108 (a file per input: in memory where there is such a place)
+_CONFIG_DIR: Final = Path(
+    tempfile.mkdtemp(prefix="fuzz-config-", dir=_SHM if os.path.isdir(_SHM) else None)  # noqa: PTH112
+)
+
+
+def config(data: bytes) -> str:
+    """A YAML configuration file: a Config or a ConfigError, never anything else."""
+    path = _CONFIG_DIR / "fuzz.yaml"
+    path.write_bytes(data)
+    try:
+        load(path, environ={"FUZZ": "x"})
+    except ConfigError as exc:
+        return reason(exc)
+    return "accepted"
+
+
+class _Replies:
+    """A HID handle answering each feature report with the next slice of the input."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def get_feature_report(self, report_id: int, length: int) -> bytes:
+        del report_id
+        if not self.data:
+            return b""
+        size = self.data[0] % (length + 3)
+        reply, self.data = self.data[1 : 1 + size], self.data[1 + size :]
+        return reply
+
+
+def hid_reports(data: bytes) -> str:
+    """Feature report replies of a TrippLite UPS, decoded into the seed's state and measures."""
+    try:
+        state = reports.read_state(_Replies(data), "fuzz")  # type: ignore[arg-type]
+    except (DecodeError, OSError) as exc:
+        return reason(exc)
+    raw = reports.raw_values(state)
+    reports.measures_of(raw)
+    reports.flags_of(raw)
+    assert len(raw) >= len(REPORTS)
+    return "accepted"
+
+
+TARGETS: Final[Mapping[str, Callable[[bytes], str]]] = {
+    "nut_line": nut_line,
+    "nut_variables": nut_variables,
+    "dev_file": dev_file,
+    "config": config,
+    "hid_reports": hid_reports,
+}

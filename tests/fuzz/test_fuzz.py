@@ -1,0 +1,136 @@
+"""A bounded fuzz run of every parser (``make fuzz`` runs a million inputs each)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.fuzz.targets import TARGETS, config, dev_file, nut_line, nut_variables
+
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+REASONS: Counter[str] = Counter()
+
+# Pieces of the real formats, so that inputs get past the first checks.
+NUT_WORDS = st.sampled_from(
+    ["VAR", "ups", "battery.charge", '"100"', '"a \\" b"', '"\\\\"', "\\", '"', "ERR", "#", " ", "\t"]
+)
+DEV_LINES = st.sampled_from(
+    [
+        "battery.charge: 100",
+        "ups.status: OL CHRG",
+        'ups.mfr: "Ea ton"',
+        "TIMER 5",
+        "TIMER x",
+        "# comment",
+        "input.voltage: 230 # trailing",
+        "a=b",
+        "bad name: 1",
+        '"unterminated',
+        "x: \\",
+        "",
+    ]
+)
+YAML_LINES = st.sampled_from(
+    [
+        "devices:",
+        "  - name: a",
+        "    source: replay",
+        "    source: nut",
+        "    file: x.dev",
+        "    ups: '*'",
+        "    interval: 5s",
+        "    interval: -1",
+        "listen: ':9860'",
+        "backoff_max: ${FUZZ}",
+        "log_level: ${MISSING}",
+        "- [",
+        "  x: {",
+        "&a [*a]",
+        "!!python/object:os.system",
+        "devices: 3",
+    ]
+)
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+@FAST
+@given(data=st.binary(max_size=400))
+def test_any_bytes(name: str, data: bytes) -> None:
+    """Arbitrary bytes: accepted, or rejected with an allowed error; never a crash."""
+    REASONS[f"{name}: {TARGETS[name](data)}"] += 1
+
+
+@FAST
+@given(st.lists(NUT_WORDS, max_size=12).map(" ".join))
+def test_nut_lines_near_the_format(line: str) -> None:
+    """Lines made of protocol words, quotes and escapes: the fast split equals the general one."""
+    REASONS[f"nut_line: {nut_line(line.encode())}"] += 1
+
+
+@FAST
+@given(st.dictionaries(st.sampled_from(["battery.charge", "ups.status", "input.voltage",
+                                        "battery.runtime", "ups.load", "ups.realpower.nominal"]),
+                       st.one_of(st.floats().map(repr), st.text(max_size=12)), max_size=6))
+def test_nut_values(variables: dict[str, str]) -> None:
+    """Any values of known NUT variables: a Reading (bad values dropped) or a StaleError."""
+    data = "\n".join(f"{k} {v}" for k, v in variables.items() if "\n" not in v)
+    REASONS[f"nut_variables: {nut_variables(data.encode())}"] += 1
+
+
+@FAST
+@given(st.lists(DEV_LINES, max_size=10).map("\n".join))
+def test_dev_files_near_the_format(text: str) -> None:
+    """Dump files made of real and broken lines: a script or a DecodeError."""
+    REASONS[f"dev_file: {dev_file(text.encode())}"] += 1
+
+
+@FAST
+@given(st.lists(YAML_LINES, max_size=10).map("\n".join))
+def test_configs_near_the_format(text: str) -> None:
+    """Config files made of real and broken lines: a Config or a ConfigError."""
+    REASONS[f"config: {config(text.encode())}"] += 1
+
+
+def test_rejections_are_counted_by_reason() -> None:
+    """The runs above rejected inputs for named reasons, and accepted some (run last)."""
+    if not REASONS:
+        pytest.skip("run with the fuzz tests above")
+    assert any(key.endswith(": accepted") for key in REASONS)
+    assert any("Error:" in key for key in REASONS)
+
+
+class TestFoundByFuzzing:
+    """Inputs the fuzzers found crashing or hanging a parser, kept as regressions."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            (b"&a [*a]", "an alias that contains itself"),
+            (b"[" * 5000, "nested too deeply"),
+            (b"a: 1\n\x00", "unacceptable character"),
+            (b"a: !!binary x", "failed to decode base64"),
+            (b"a: !!python/object:os.system", "could not determine a constructor"),
+            (b"\xff\xfe", "not UTF-N text"),
+            (
+                b"a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+                + b"".join(
+                    f"{c}: &{c} [{','.join([f'*{p}'] * 10)}]\n".encode()
+                    for p, c in zip("abcdef", "bcdefg", strict=True)
+                ),
+                "aliases expanding out of hand",
+            ),
+        ],
+    )
+    def test_config(self, text: bytes, expected: str) -> None:
+        """Each gives a ConfigError naming the problem (they raised other errors, or looped)."""
+        assert expected in config(text)
+
+    def test_nut_line_is_linear(self) -> None:
+        """A long line the fast split cannot take is refused at once (it was exponential)."""
+        started = time.monotonic()
+        assert nut_line(b"\xff\xff" + b"\xd6" * 5000 + b" \\") != ""
+        assert time.monotonic() - started < 1.0
