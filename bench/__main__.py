@@ -14,6 +14,7 @@ BENCHES = {
     "scrape": "bench.bench_scrape",
     "nut": "bench.bench_nut",
     "footprint": "bench.bench_footprint",
+    "scale": "bench.bench_scale",
 }
 
 
@@ -32,6 +33,24 @@ def machine() -> str:
     )
 
 
+RUNS = ("fuzz", "chaos", "soak")
+
+
+def robustness() -> list[str]:
+    """The last `make fuzz`, `make chaos` and `make soak` results (bench/runs/), as they ran."""
+    out = [
+        "## Robustness runs",
+        "",
+        "Written by `make fuzz`, `make chaos` and `make soak` into bench/runs/, folded in here by",
+        "`make bench`; each says when it ran (it may be older than the benchmarks above).",
+        "",
+    ]
+    for name in RUNS:
+        path = Path(__file__).with_name("runs") / f"{name}.md"
+        out.extend([path.read_text() if path.exists() else f"(no `make {name}` run yet)", ""])
+    return out
+
+
 def main(names: list[str]) -> int:
     chosen = names or list(BENCHES)
     out = [
@@ -47,6 +66,7 @@ def main(names: list[str]) -> int:
         print("\n".join(lines))
         out.extend([*lines, ""])
     if not names:
+        out.extend(robustness())
         Path(__file__).with_name("RESULTS.md").write_text("\n".join(out))
     return 0
 

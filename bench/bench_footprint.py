@@ -40,8 +40,10 @@ def run(devices: int = 1000) -> list[str]:
         "",
         "Goals: RSS <= 60 MB with 1000 devices; <= 1 s from start to the first good scrape.",
         "",
-        "| dump (series per device) | devices | first scrape with all up, s | RSS MB | "
-        "per device KB |",
+        (
+            "| dump (series per device) | devices | first scrape with all up, s | RSS MB | "
+            "per device KB |"
+        ),
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for dump in (SMALL, RICH):

@@ -106,19 +106,26 @@ def run(count: int = 32, seconds: float = SECONDS) -> list[str]:
         finally:
             upsd.stop()
     return [
-        f"### NUT polling: {count} UPSes on one real upsd (dummy-ups, {len(dumps)} different dumps)",
+        f"### NUT polling: {count} UPSes on one real upsd "
+        f"(dummy-ups, {len(dumps)} different dumps)",
         "",
         "Goal: power-exporter at least 80 % of the raw-socket rate.",
         "",
         "| reader | UPS readings/s | vs raw socket |",
         "| --- | ---: | ---: |",
         f"| raw socket, pipelined LIST VAR, answer not parsed (TCP_QUICKACK) | {raw:.0f} | 100 % |",
-        f"| the same without TCP_QUICKACK (upsd's Nagle meets our delayed ACK) | {plain:.0f} | "
-        f"{plain / raw:.0%} |",
-        f"| power-exporter NutSource.read() (client + tables + Reading) | {source:.0f} | "
-        f"{source / raw:.0%} |",
-        f"| power-exporter NutClient.list_vars_many() (client only) | {client:.0f} | "
-        f"{client / raw:.0%} |",
+        (
+            f"| the same without TCP_QUICKACK (upsd's Nagle meets our delayed ACK) | {plain:.0f} | "
+            f"{plain / raw:.0%} |"
+        ),
+        (
+            f"| power-exporter NutSource.read() (client + tables + Reading) | {source:.0f} | "
+            f"{source / raw:.0%} |"
+        ),
+        (
+            f"| power-exporter NutClient.list_vars_many() (client only) | {client:.0f} | "
+            f"{client / raw:.0%} |"
+        ),
         f"| one `upsc` process per UPS | {shell:.0f} | {shell / raw:.0%} |",
     ]
 

@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.exporter import DUMPS, Exporter, value_of
 from tests.peers.upsd import Upsd
+
+from bench.exporter import DUMPS, Exporter, value_of
 
 UPSES = {
     "alpha": DUMPS / "Eaton__5E1100iUSB__usbhid-ups__2.7.1__01.dev",
@@ -48,7 +49,7 @@ class Scraper(threading.Thread):
             except OSError as exc:
                 self.failures.append(f"scrape {self.scrapes}: {exc!r}")
             else:
-                if status != 200:  # noqa: PLR2004
+                if status != 200:
                     self.failures.append(f"scrape {self.scrapes}: HTTP {status}")
                 self.page = body.decode()
             self.scrapes += 1
@@ -92,15 +93,23 @@ class Result:
         return [
             f"### Chaos: upsd killed with SIGKILL {self.kills} times under a scraped exporter",
             "",
-            f"- exporter alive at the end: {'yes' if self.alive else 'NO'}; "
-            f"scrapes {self.scrapes}, failed {len(self.failures)}",
-            "- every round saw every device go to `power_device_up 0` and back to 1: "
-            f"down within {max(r.down_after for r in self.rounds):.2f} s, "
-            f"up again within {max(r.up_after for r in self.rounds):.2f} s of the restart",
-            f"- open descriptors: {self.fds_before} before, {min(fds)}..{max(fds)} after each "
-            "round",
-            f"- asyncio tasks: {self.tasks_before:.0f} before, {min(tasks):.0f}..{max(tasks):.0f} "
-            "after each round",
+            (
+                f"- exporter alive at the end: {'yes' if self.alive else 'NO'}; "
+                f"scrapes {self.scrapes}, failed {len(self.failures)}"
+            ),
+            (
+                "- every round saw every device go to `power_device_up 0` and back to 1: "
+                f"down within {max(r.down_after for r in self.rounds):.2f} s, "
+                f"up again within {max(r.up_after for r in self.rounds):.2f} s of the restart"
+            ),
+            (
+                f"- open descriptors: {self.fds_before} before, {min(fds)}..{max(fds)} after each "
+                "round"
+            ),
+            (
+                f"- asyncio tasks: {self.tasks_before:.0f} before, "
+                f"{min(tasks):.0f}..{max(tasks):.0f} after each round"
+            ),
         ]
 
 
@@ -149,15 +158,18 @@ def chaos(kills: int, folder: Path) -> Result:
         scraper.join(10)
         exporter.stop()
         upsd.stop()
-    return Result(
-        kills, scraper.scrapes, scraper.failures, fds_before, tasks_before, rounds, alive
-    )
+    return Result(kills, scraper.scrapes, scraper.failures, fds_before, tasks_before, rounds, alive)
 
 
 def main(kills: int) -> int:
     with tempfile.TemporaryDirectory() as folder:
         result = chaos(kills, Path(folder))
-    print("\n".join(result.lines()))
+    lines = result.lines()
+    print("\n".join(lines))
+    runs = Path(__file__).with_name("runs")
+    runs.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    (runs / "chaos.md").write_text("\n".join([*lines, "", f"Run {stamp}.", ""]))
     flat = all(r.fds <= result.fds_before and r.tasks <= result.tasks_before for r in result.rounds)
     return 0 if result.alive and not result.failures and flat else 1
 

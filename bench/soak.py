@@ -35,7 +35,7 @@ def config(folder: Path) -> Path:
     return path
 
 
-def soak(seconds: float) -> list[str]:  # noqa: PLR0914
+def soak(seconds: float) -> list[str]:
     warmup = max(10.0, seconds / 10)
     with tempfile.TemporaryDirectory() as folder, Exporter(config(Path(folder))) as exporter:
         exporter.wait_up(DEVICES)
@@ -53,7 +53,7 @@ def soak(seconds: float) -> list[str]:  # noqa: PLR0914
                 conn.request("GET", "/metrics")
                 response = conn.getresponse()
                 body = response.read()
-                ok = response.status == 200 and up_count(body) == DEVICES  # noqa: PLR2004
+                ok = response.status == 200 and up_count(body) == DEVICES
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", exporter.port, timeout=5)
@@ -72,18 +72,26 @@ def soak(seconds: float) -> list[str]:  # noqa: PLR0914
     rate = scrapes / (seconds + warmup)
     growth = (rss_end - rss_start) / 2**20
     return [
-        f"### Soak: {DEVICES} replay devices (1 s interval), {RATE:.0f} scrapes/s, "
-        f"{seconds:.0f} s after a {warmup:.0f} s warm-up",
+        (
+            f"### Soak: {DEVICES} replay devices (1 s interval), {RATE:.0f} scrapes/s, "
+            f"{seconds:.0f} s after a {warmup:.0f} s warm-up"
+        ),
         "",
         "Goal: no failed scrape, RSS growth < 2 MB.",
         "",
-        f"- scrapes {scrapes} ({rate:.1f}/s), failed {failed} (an error, a non-200 answer or "
-        "a page without every device up); exporter alive at the end: "
-        f"{'yes' if alive else 'NO'}",
-        f"- RSS {rss_start / 2**20:.1f} MB after the warm-up, {rss_end / 2**20:.1f} MB at the end "
-        f"(growth {growth:+.2f} MB; highest seen {max(peak, rss_end) / 2**20:.1f} MB)",
-        f"- scrape latency p50 {percentile(latencies, 0.5) * 1e3:.2f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1e3:.2f} ms; exporter CPU {cpu:.1f} s in all",
+        (
+            f"- scrapes {scrapes} ({rate:.1f}/s), failed {failed} (an error, a non-200 answer or "
+            "a page without every device up); exporter alive at the end: "
+            f"{'yes' if alive else 'NO'}"
+        ),
+        (
+            f"- RSS {rss_start / 2**20:.1f} MB after the warm-up, "
+            f"{rss_end / 2**20:.1f} MB at the end (growth {growth:+.2f} MB; highest seen {max(peak, rss_end) / 2**20:.1f} MB)"
+        ),
+        (
+            f"- scrape latency p50 {percentile(latencies, 0.5) * 1e3:.2f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1e3:.2f} ms; exporter CPU {cpu:.1f} s in all"
+        ),
     ]
 
 

@@ -157,6 +157,10 @@ class Runtime:
 
     async def _run_polled(self, unit: _Unit, source: PolledSource, backoff: Backoff) -> None:
         cfg = unit.config
+        # Devices started (or reconnected) together would otherwise be read together at every
+        # interval: 10,000 of them stalled the loop, and scrapes, for 1.5 s every 15 s
+        # (bench/RESULTS.md). After its first good read, each takes a random phase.
+        phase = random.uniform(0.0, cfg.interval)  # noqa: S311 (spreading load, not cryptography)
         while True:
             started = time.monotonic()
             try:
@@ -166,7 +170,8 @@ class Runtime:
                 await asyncio.sleep(backoff.next())
                 continue
             backoff.reset()
-            await asyncio.sleep(max(0.0, cfg.interval - (time.monotonic() - started)))
+            await asyncio.sleep(max(0.0, cfg.interval - (time.monotonic() - started)) + phase)
+            phase = 0.0
 
     async def _run_stream(self, unit: _Unit, source: StreamingSource, backoff: Backoff) -> None:
         async for event in source.stream():

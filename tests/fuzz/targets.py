@@ -26,16 +26,21 @@ from power_exporter.sources.tripplite.table import REPORTS
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-_DIGITS = re.compile(r"\b\d+\b")
+_DIGITS = re.compile(r"(?<![-\w])\d+\b")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+_FILE = re.compile(r"^(?:\S*\.(?:yaml|dev):(?:\d+:)?\s*|report \d+ \([^)]*\): )")
+_EXCERPT = re.compile(r":\s+(?=['\"]|[0-9a-f]{2}(?: [0-9a-f]{2})*$|\d+ bytes)")
 
 
 def reason(exc: Exception) -> str:
-    """A rejection reason without the input's own bytes: class and message, numbers and quotes out."""
+    """A rejection reason without the input's bytes: the error's class and its message's gist."""
     message = str(exc).split("\n", 1)[0]
-    message = re.sub(r"^[^:]*\.(?:yaml|dev):\d*:? ?", "", message)  # the file name and line
+    message = _FILE.sub("", message)  # "fuzz.yaml:3: field:" and "report 24 (input.voltage): "
+    message = _EXCERPT.split(message, maxsplit=1)[0]  # what follows ": '...", ": 0a ff"...
+    if message[:1] in {"'", '"'}:  # "'x y' is not a NUT variable name"
+        message = "… " + message.rsplit("' ", 1)[-1]
     message = _QUOTED.sub("'…'", _DIGITS.sub("N", message))
-    return f"{type(exc).__name__}: {message[:70]}"
+    return f"{type(exc).__name__}: {message[:80]}"
 
 
 def nut_line(data: bytes) -> str:
@@ -45,7 +50,7 @@ def nut_line(data: bytes) -> str:
     except DecodeError as exc:
         return reason(exc)
     text = lines.decode_line(data).rstrip(" \t")
-    if lines._SIMPLE_LINE.fullmatch(text):  # noqa: SLF001 (the fast path must equal the general one)
+    if lines._SIMPLE_LINE.fullmatch(text):
         # A trailing escaped backslash forces the general path; it adds one word, dropped here.
         general = lines.split_words(text + " \\\\")[:-1]
         assert general == words, (text, words, general)
@@ -74,7 +79,7 @@ def dev_file(data: bytes) -> str:
     return "accepted"
 
 
-_SHM: Final = "/dev/shm"  # noqa: S108 (a file per input: in memory where there is such a place)
+_SHM: Final = "/dev/shm"
 _CONFIG_DIR: Final = Path(
     tempfile.mkdtemp(prefix="fuzz-config-", dir=_SHM if os.path.isdir(_SHM) else None)  # noqa: PTH112
 )
@@ -98,12 +103,17 @@ class _Replies:
         self.data = data
 
     def get_feature_report(self, report_id: int, length: int) -> bytes:
-        del report_id
+        """Take a control byte, then the reply.
+
+        Bit 7 set sends the bytes as they are (any id), clear puts the right report id in
+        front; the control byte also chooses the reply's length.
+        """
         if not self.data:
             return b""
-        size = self.data[0] % (length + 3)
-        reply, self.data = self.data[1 : 1 + size], self.data[1 + size :]
-        return reply
+        control, rest = self.data[0], self.data[1:]
+        size = control % (length + 3)
+        reply, self.data = rest[:size], rest[size:]
+        return reply if control & 0x80 else bytes([report_id]) + reply
 
 
 def hid_reports(data: bytes) -> str:

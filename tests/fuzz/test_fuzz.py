@@ -16,7 +16,20 @@ REASONS: Counter[str] = Counter()
 
 # Pieces of the real formats, so that inputs get past the first checks.
 NUT_WORDS = st.sampled_from(
-    ["VAR", "ups", "battery.charge", '"100"', '"a \\" b"', '"\\\\"', "\\", '"', "ERR", "#", " ", "\t"]
+    [
+        "VAR",
+        "ups",
+        "battery.charge",
+        '"100"',
+        '"a \\" b"',
+        '"\\\\"',
+        "\\",
+        '"',
+        "ERR",
+        "#",
+        " ",
+        "\t",
+    ]
 )
 DEV_LINES = st.sampled_from(
     [
@@ -72,9 +85,22 @@ def test_nut_lines_near_the_format(line: str) -> None:
 
 
 @FAST
-@given(st.dictionaries(st.sampled_from(["battery.charge", "ups.status", "input.voltage",
-                                        "battery.runtime", "ups.load", "ups.realpower.nominal"]),
-                       st.one_of(st.floats().map(repr), st.text(max_size=12)), max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "battery.charge",
+                "ups.status",
+                "input.voltage",
+                "battery.runtime",
+                "ups.load",
+                "ups.realpower.nominal",
+            ]
+        ),
+        st.one_of(st.floats().map(repr), st.text(max_size=12)),
+        max_size=6,
+    )
+)
 def test_nut_values(variables: dict[str, str]) -> None:
     """Any values of known NUT variables: a Reading (bad values dropped) or a StaleError."""
     data = "\n".join(f"{k} {v}" for k, v in variables.items() if "\n" not in v)
