@@ -106,8 +106,10 @@ def run(count: int = 32, seconds: float = SECONDS) -> list[str]:
         finally:
             upsd.stop()
     return [
-        f"### NUT polling: {count} UPSes on one real upsd "
-        f"(dummy-ups, {len(dumps)} different dumps)",
+        (
+            f"### NUT polling: {count} UPSes on one real upsd "
+            f"(dummy-ups, {len(dumps)} different dumps)"
+        ),
         "",
         "Goal: power-exporter at least 80 % of the raw-socket rate.",
         "",

@@ -83,7 +83,8 @@ def run(devices: int = 10_000, intervals: int = 3) -> list[str]:
         (
             f"- /metrics ({max(sizes) / 2**20:.1f} MB, scraped every 0.5 s from another process): "
             f"p50 {percentile(latencies, 0.5) * 1e3:.0f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms ({len(latencies)} scrapes)"
+            f"p99 {percentile(latencies, 0.99) * 1e3:.0f} ms, "
+            f"max {max(latencies) * 1e3:.0f} ms ({len(latencies)} scrapes)"
         ),
         (
             f"- RSS {rss / 2**20:.0f} MB; exporter CPU {cpu / elapsed:.0%} of one core, "

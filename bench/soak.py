@@ -86,7 +86,8 @@ def soak(seconds: float) -> list[str]:
         ),
         (
             f"- RSS {rss_start / 2**20:.1f} MB after the warm-up, "
-            f"{rss_end / 2**20:.1f} MB at the end (growth {growth:+.2f} MB; highest seen {max(peak, rss_end) / 2**20:.1f} MB)"
+            f"{rss_end / 2**20:.1f} MB at the end (growth {growth:+.2f} MB; "
+            f"highest seen {max(peak, rss_end) / 2**20:.1f} MB)"
         ),
         (
             f"- scrape latency p50 {percentile(latencies, 0.5) * 1e3:.2f} ms, "
