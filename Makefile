@@ -38,8 +38,22 @@ proto: install
 	scripts/gen-proto
 
 ## Benchmarks (not tests): ratios against baselines measured in the same run, into bench/RESULTS.md.
-bench: install
+bench: install peers
 	$(BIN)/python -m bench
+
+## Fuzz every parser with atheris: FUZZ_RUNS inputs each (default 1000000), into bench/runs/fuzz.md.
+fuzz: install
+	$(BIN)/pip install -q -e '.[fuzz]'
+	$(BIN)/python -m bench.fuzz
+
+## Kill -9 upsd CHAOS_KILLS times (default 20) under a scraped exporter, into bench/runs/chaos.md.
+CHAOS_KILLS ?= 20
+chaos: install peers
+	$(BIN)/python -m bench.chaos $(CHAOS_KILLS)
+
+## 50 scrapes/s of 100 devices for SOAK_SECONDS (default 600), into bench/runs/soak.md.
+soak: install
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
