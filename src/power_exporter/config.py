@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 DEFAULT_LISTEN: Final = ":9860"
 MAX_NODES: Final = 100_000
+# libyaml's parser where PyYAML was built with it (it is in the wheels): 3x faster to compose.
+_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -77,7 +79,7 @@ class _Tracked:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = yaml.safe_load(yaml.serialize(node))
+        value = _scalar(node)
         if isinstance(value, str) and "${" in value:
             return self.expand(value, path, node)
         return value
@@ -105,6 +107,17 @@ class _Tracked:
             if found is not None:
                 return found
         return None
+
+
+_CONSTRUCTOR: Final = yaml.constructor.SafeConstructor()
+
+
+def _scalar(node: yaml.Node) -> Any:  # noqa: ANN401 (YAML is untyped)
+    """The value of a scalar node, as safe YAML reads it (without re-parsing it as a document)."""
+    try:
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    finally:
+        _CONSTRUCTOR.constructed_objects.clear()  # keyed by node: keep nothing between files
 
 
 def dotted(path: tuple[str | int, ...]) -> str:
@@ -206,7 +219,7 @@ def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError("not UTF-8 text", file=name, line=line) from None
     tracked = _Tracked(name, os.environ if environ is None else environ)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
         data = tracked.build(node, ()) if node is not None else {}
     except yaml.MarkedYAMLError as exc:  # syntax, and tags that safe YAML cannot build
         mark = exc.problem_mark
