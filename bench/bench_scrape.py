@@ -168,6 +168,7 @@ def run(devices: int = 1000, scrapes: int = 300) -> list[str]:
     gc.collect()
     base_times = baseline(store)
     base = statistics.median(base_times)
+    results: dict[str, tuple[float, float]] = {}
     lines = [
         f"### Scrape: {devices} devices, {series} series ({series / devices:.0f} per device)",
         "",
@@ -190,10 +191,24 @@ def run(devices: int = 1000, scrapes: int = 300) -> list[str]:
         lines.append(
             f"| {label} | {p50 * 1e3:.2f} | {p99 * 1e3:.2f} | {base / p50:.0f}x | {arrival} |"
         )
+        results[label] = (p50, p99)
+    verdicts = [
+        f"{label.removeprefix('/metrics, ')}: "
+        + ("met" if p50 <= 0.005 and p99 <= 0.020 and base / p50 >= 50 else "NOT met")
+        for label, (p50, p99) in results.items()
+        if "floor" not in label
+    ]
     lines += [
         "",
         "Rendering on arrival: the median time the renderer took, on the loop's turn after the",
         "readings were stored, to render the devices that changed (off the scrape path).",
+        "",
+        "Goal (p50 <= 5 ms, p99 <= 20 ms, >= 50x) per case: " + "; ".join(verdicts) + ".",
+        "Where the floor is: rendering 40 series costs ~20 us per device (a float's repr alone is",
+        "~0.3 us here), so a scrape that had to render 1000 changed devices itself could not beat",
+        "~20 ms; that work is done as readings arrive instead. What is left at the scrape is the",
+        "transfer of ~2.4 MB (the constant-body row) plus joining cached blocks; with gzip, the",
+        "compression of 2.4 MB (~2 ms with ISA-L, ~9 ms with zlib).",
     ]
     return lines
 
