@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from power_exporter.sources import udp_meter
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -11,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    kinds: tuple[SourceKind, ...] = ()
+    kinds: tuple[SourceKind, ...] = (udp_meter.KIND,)
     return {kind.name: kind for kind in kinds}
 
 
