@@ -72,11 +72,11 @@ class TestPushes:
     ) -> None:
         """Each pushed measurement is one Reading in base units."""
         source, collector = pushed
-        address = source.local_address
-        for second in range(1, 4):
+        events = []
+        for second in range(1, 4):  # one a second, as the meter pushes: one Reading each
             meter.measurement = Measurement(second * 1_000_000, second * 100_000.0, 1500.0)
-            meter.send_to(address)
-        events = await collector.take(3)
+            meter.send_to(source.local_address)
+            events.append(await collector.next())
         assert [_charge(e) for e in events] == [100.0, 200.0, 300.0]
         reading = events[0]
         assert isinstance(reading, Reading)
@@ -97,14 +97,43 @@ class TestPushes:
     ) -> None:
         """After the meter reboots, the exported charge adds the new count to the old."""
         source, collector = pushed
-        sequence = [(100, 50_000.0), (101, 50_400.0), (1, 300.0), (2, 700.0)]
-        for second, charge in sequence:
-            meter.send_to(
-                source.local_address, encode_measurement(Measurement(second * 10**6, charge, 1.0))
-            )
-        events = await collector.take(4)
-        assert [_charge(e) for e in events] == [50.0, 50.4, 50.7, 51.1]
+        charges = []
+        for second, charge in [(100, 50_000.0), (101, 50_400.0), (1, 300.0), (2, 700.0)]:
+            payload = encode_measurement(Measurement(second * 10**6, charge, 1.0))
+            meter.send_to(source.local_address, payload)
+            charges.append(_charge(await collector.next()))
+        assert charges == [50.0, 50.4, 50.7, 51.1]
         assert source.counter.reboots == 1
+
+    async def test_burst_is_coalesced(
+        self, meter: StandInMeter, pushed: tuple[UdpMeterListener, Collector]
+    ) -> None:
+        """A burst is counted whole, but datagrams read together make one Reading, the newest."""
+        source, collector = pushed
+        for n in range(1, 201):
+            timestamp = n if n <= 100 else n - 100  # a reboot halfway through the burst
+            payload = encode_measurement(Measurement(timestamp, (n % 101) * 1000.0, float(n)))
+            meter.send_to(source.local_address, payload)
+        # 100 As before the reboot, then 0..99 As after it.
+        charges = []
+        while not charges or charges[-1] < 199.0:
+            charges.append(_charge(await collector.next()))
+        assert charges[-1] == 199.0
+        assert charges == sorted(charges)
+        assert len(charges) < 200  # one Reading per batch the inbox read (typically 4)
+        assert await collector.quiet(0.1)
+        assert source.counter.reboots == 1
+
+    async def test_burst_without_coalescing(
+        self, meter: StandInMeter, pushed: tuple[UdpMeterListener, Collector]
+    ) -> None:
+        """With coalesce off, every datagram of a burst is a Reading, in order."""
+        source, collector = pushed
+        source.coalesce = False
+        for n in range(1, 201):
+            meter.send_to(source.local_address, encode_measurement(Measurement(n, n * 1000.0, 1.0)))
+        events = await collector.take(200)
+        assert [_charge(e) for e in events] == [float(n) for n in range(1, 201)]
 
 
 class TestBadDatagrams:
@@ -188,16 +217,6 @@ class TestBadDatagrams:
             assert isinstance(fault, MeasurementError)
             assert fault.problem == "empty"
             await collector.stop()
-
-    async def test_burst_is_read_whole(
-        self, meter: StandInMeter, pushed: tuple[UdpMeterListener, Collector]
-    ) -> None:
-        """A burst larger than one read batch arrives whole and in order."""
-        source, collector = pushed
-        for n in range(1, 201):
-            meter.send_to(source.local_address, encode_measurement(Measurement(n, n * 1000.0, 1.0)))
-        events = await collector.take(200)
-        assert [_charge(e) for e in events] == [float(n) for n in range(1, 201)]
 
 
 class TestSubscription:
