@@ -37,5 +37,9 @@ lint: install
 proto: install
 	scripts/gen-proto
 
+## Benchmarks (not tests): ratios against baselines measured in the same run, into bench/RESULTS.md.
+bench: install
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,9 +13,10 @@ from power_exporter.runtime import Backoff, Runtime
 from power_exporter.store import Store
 from tests import scripted
 from tests.scripted import SCRIPTS, Script, config, reading
+from tests.support import until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 
 @pytest.fixture(autouse=True)
@@ -24,15 +24,6 @@ def _clean_scripts() -> Iterator[None]:
     SCRIPTS.clear()
     yield
     SCRIPTS.clear()
-
-
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait until ``check()`` holds, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def runtime_for(*configs: scripted.ScriptedConfig, backoff_max: float = 0.2) -> Runtime:
@@ -220,3 +211,26 @@ class TestStreaming:
             assert state.errors.get("connect", 0) >= 1
         finally:
             await rt.stop()
+
+
+class TestLogging:
+    async def test_transitions_are_logged_not_every_failure(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Five failed polls in a row give one "down" line; recovery gives one "up" line."""
+        steps: list[scripted.Step] = [ConnectError("refused") for _ in range(5)]
+        steps.append([reading("ups")])
+        SCRIPTS["ups"] = Script(steps=steps)
+        rt = runtime_for(config("ups"), backoff_max=0.05)
+        with caplog.at_level("INFO", logger="power_exporter.runtime"):
+            rt.start()
+            try:
+                state = rt.store.get("ups")
+                assert state is not None
+                await until(lambda: state.up)
+            finally:
+                await rt.stop()
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("down" in m for m in messages) == 1
+        assert sum(m == "device ups is up" for m in messages) == 1
+        assert state.errors == {"connect": 5}

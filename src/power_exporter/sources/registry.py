@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    kinds: tuple[SourceKind, ...] = ()
+    from power_exporter.sources import tripplite  # noqa: PLC0415 (kinds import sources.base)
+
+    kinds: tuple[SourceKind, ...] = (tripplite.KIND,)
     return {kind.name: kind for kind in kinds}
 
 
