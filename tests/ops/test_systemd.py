@@ -78,3 +78,20 @@ def test_hardening_directives() -> None:
     assert found["CapabilityBoundingSet"] == [""]
     assert "DeviceAllow" not in found
     assert found["ExecStart"][0].startswith(f"{INSTALLED} serve --config /etc/power-exporter/")
+
+
+def test_with_the_hid_drop_in(local_unit: Path) -> None:
+    """The unit with the TrippLite drop-in still verifies and stays well confined."""
+    drop_in = UNIT.parents[2] / "packaging" / "systemd" / "power-exporter.service.d" / "hid.conf"
+    assert drop_in.is_file(), "the HID drop-in the unit's comments point to"
+    directory = local_unit.with_name("power-exporter.service.d")
+    directory.mkdir()
+    shutil.copy(drop_in, directory / "hid.conf")
+    result = analyze("verify", str(local_unit))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout + result.stderr == ""
+    assert "PrivateUsers" not in directives(), "it would void SupplementaryGroups="
+    security = analyze("security", "--offline=true", str(local_unit))
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", security.stdout)
+    assert match, security.stdout + security.stderr
+    assert float(match.group(1)) <= MAX_EXPOSURE + 1.0, security.stdout
