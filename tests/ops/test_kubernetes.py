@@ -196,10 +196,3 @@ def test_kustomization_lists_existing_files() -> None:
     on_disk = {p.name for p in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
     assert on_disk - listed == {"daemonset.yaml"}
 
-
-def test_manifests_name_no_machine_paths() -> None:
-    """The manifests talk of the project only."""
-    for path in Path(KUBERNETES).glob("*.yaml"):
-        text = path.read_text(encoding="utf-8")
-        assert "/work/" not in text
-        assert "/root/" not in text
