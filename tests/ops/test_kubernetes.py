@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kubernetes_validate
 import pytest
@@ -14,6 +13,9 @@ from power_exporter.config import load as load_config
 from power_exporter.errors import ConfigError
 from power_exporter.sources.registry import KINDS
 from tests.ops.paths import DOCKERFILE, KUBERNETES
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CRDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule", "Kustomization"}
 # The oldest Kubernetes still commonly run, and the newest the validator knows.
@@ -195,4 +197,3 @@ def test_kustomization_lists_existing_files() -> None:
         assert (KUBERNETES / resource).is_file(), resource
     on_disk = {p.name for p in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
     assert on_disk - listed == {"daemonset.yaml"}
-
