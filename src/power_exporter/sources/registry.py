@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    from power_exporter.sources import nut, replay  # noqa: PLC0415 - kinds load with the registry
+    from power_exporter.sources import nut, replay, tripplite  # noqa: PLC0415 (kinds import sources.base)
 
-    kinds: tuple[SourceKind, ...] = (nut.KIND, replay.KIND)
+    kinds: tuple[SourceKind, ...] = (nut.KIND, replay.KIND, tripplite.KIND)
     return {kind.name: kind for kind in kinds}
 
 
