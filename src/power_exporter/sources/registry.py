@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    from power_exporter.sources import tripplite  # noqa: PLC0415 (kinds import sources.base)
+    from power_exporter.sources import nut, replay, tripplite  # noqa: PLC0415 (kinds import sources.base)
 
-    kinds: tuple[SourceKind, ...] = (tripplite.KIND,)
+    kinds: tuple[SourceKind, ...] = (nut.KIND, replay.KIND, tripplite.KIND)
     return {kind.name: kind for kind in kinds}
 
 
