@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, BinaryIO, Final, Self
 
 from tests.peers import require_binary
 
@@ -112,6 +112,7 @@ class Mosquitto:
         self.tls = tls or make_tls(directory / "tls")
         self.plain_port = self.password_port = self.tls_port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
 
     def _write_config(self) -> Path:
         passwd = self.directory / "passwd"
@@ -140,9 +141,9 @@ class Mosquitto:
         """Start the broker and wait until every listener accepts connections."""
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
-        log = (self.directory / "mosquitto.log").open("wb")
+        self._log = (self.directory / "mosquitto.log").open("wb")
         self._process = subprocess.Popen(
-            [self.binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
+            [self.binary, "-c", str(config)], stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + _START_TIMEOUT
         for port in (self.plain_port, self.password_port, self.tls_port):
@@ -174,6 +175,9 @@ class Mosquitto:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> Self:
         return self.start()

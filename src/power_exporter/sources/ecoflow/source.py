@@ -257,16 +257,16 @@ class OpenMqttSource:
         cfg = self._cfg
         listing = await self._rest.device_list(refresh=True)
         serials = sorted(listing) if cfg.serial == "*" else [cfg.serial]
-        for sn in serials:
-            state = _Device(sn, device_name(cfg, sn), listing.get(sn))
-            self._devices[sn] = state
-            event = await self._first(state)
-            if event is not None:
-                yield event
+        self._devices = {sn: _Device(sn, device_name(cfg, sn), listing.get(sn)) for sn in serials}
         wait = max(0.05, min(30.0, self._assume_offline / 10))
+        # Subscribe first, then read quota/all: no push falls between the two.
         async with OpenMqttClient(
             self._rest, serials, ca_file=cfg.ca_file, broker=cfg.broker, timeout=cfg.http_timeout
         ) as mqtt:
+            for state in self._devices.values():
+                event = await self._first(state)
+                if event is not None:
+                    yield event
             while True:
                 push = await mqtt.next_push(wait)
                 if push is not None:
