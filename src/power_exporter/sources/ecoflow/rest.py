@@ -256,7 +256,7 @@ class RestClient:
         except (ValueError, RecursionError):
             if status >= 400:  # noqa: PLR2004
                 raise ProtocolError(f"HTTP {status} from {self._host} on {path}") from None
-            snippet = body[:60].decode("utf-8", "replace")
+            snippet = self._redact(body[:60].decode("utf-8", "replace"))
             raise DecodeError(f"{path}: answer is not JSON: {snippet!r}") from None
         if not isinstance(envelope, dict) or "code" not in envelope:
             if status >= 400:  # noqa: PLR2004
@@ -264,8 +264,15 @@ class RestClient:
             raise DecodeError(f"{path}: answer is not EcoFlow's {{code, message, data}}")
         code = str(envelope.get("code"))
         if code != "0":
-            raise api_error(code, str(envelope.get("message") or ""), path)
+            raise api_error(code, self._redact(str(envelope.get("message") or "")), path)
         return envelope.get("data")
+
+    def _redact(self, text: str) -> str:
+        """Server text may echo what we sent; our keys never reach an error message."""
+        for key in self._keys:
+            if key:
+                text = text.replace(key, "***")
+        return text
 
     # -- endpoints ------------------------------------------------------------------------
 
