@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -281,8 +280,10 @@ async def _discover(where: str | None) -> int:
     for kind in KINDS.values():
         if kind.discover is None:
             continue
-        with contextlib.suppress(SourceError):
+        try:
             found.extend(await kind.discover(where))
+        except SourceError as exc:
+            print(f"power-exporter: {kind.name}: {exc}", file=sys.stderr)  # noqa: T201
     if not found:
         print("power-exporter: nothing found", file=sys.stderr)  # noqa: T201
         return EXIT_FAILED

@@ -30,10 +30,10 @@ from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.registry import KINDS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from power_exporter.model import Event
-    from power_exporter.sources.base import DeviceConfig, Source
+    from power_exporter.sources.base import DeviceConfig, Source, SourceKind
     from power_exporter.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,16 +72,23 @@ class _Unit:
     source: Source | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     down: bool = False
+    streaming: bool = False  # known once the source has been opened
 
 
 class Runtime:
     """Runs every configured device until stopped."""
 
     def __init__(
-        self, devices: Sequence[DeviceConfig], store: Store, *, backoff_max: float = 60.0
+        self,
+        devices: Sequence[DeviceConfig],
+        store: Store,
+        *,
+        backoff_max: float = 60.0,
+        kinds: Mapping[str, SourceKind] = KINDS,
     ) -> None:
         self.store = store
         self.backoff_max = backoff_max
+        self.kinds = kinds
         self._units = {cfg.name: _Unit(cfg) for cfg in devices}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -167,21 +174,22 @@ class Runtime:
             if isinstance(event, Reading):
                 backoff.reset()
                 self._recovered(unit)
-        raise SourceError("the stream ended")
+        raise ConnectError("the stream ended")
 
     async def _supervise(self, unit: _Unit) -> None:
         cfg = unit.config
-        kind = KINDS[cfg.source]
+        kind = self.kinds[cfg.source]
         cap = max(cfg.interval, min(cfg.interval * 8, self.backoff_max))
         backoff = Backoff(base=cfg.interval, cap=cap)
         while not self._stopping.is_set():
             try:
                 async with kind.open(cfg) as source:
                     unit.source = source
-                    if isinstance(source, PolledSource):
-                        await self._run_polled(unit, source, backoff)
-                    else:
+                    unit.streaming = isinstance(source, StreamingSource)
+                    if isinstance(source, StreamingSource):
                         await self._run_stream(unit, source, backoff)
+                    else:
+                        await self._run_polled(unit, source, backoff)
             except SourceError as exc:
                 self._fail_unit(unit, exc.reason, str(exc))
             except Exception as exc:
@@ -203,12 +211,11 @@ class Runtime:
             if unit is None or not state.up or state.last_seen is None:
                 continue
             cfg = unit.config
-            polled = isinstance(unit.source, PolledSource)
-            window = 2 * cfg.interval + cfg.timeout if polled else cfg.stale_after
+            window = cfg.stale_after if unit.streaming else 2 * cfg.interval + cfg.timeout
             if now - state.last_seen > window and self.store.mark_down(
                 state.name, "stale", f"no data for {now - state.last_seen:.0f} s"
             ):
-                log.warning("device %s is down: no data for %.0f s", state.name, window)
+                log.warning("device %s is down: no data for %g s", state.name, window)
 
     # -- probes ---------------------------------------------------------------------------
 
@@ -222,7 +229,7 @@ class Runtime:
         if unit is None:
             raise KeyError(device)
         source = unit.source
-        if not isinstance(source, PolledSource):
+        if source is None or isinstance(source, StreamingSource):
             return
         try:
             await self._read_once(unit, source, min(budget, unit.config.timeout))

@@ -15,6 +15,10 @@ import platform
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import generate_latest as _process_text
+from prometheus_client.openmetrics.exposition import generate_latest as _process_om
+
 from power_exporter import __version__
 from power_exporter.exposition import contract
 from power_exporter.exposition.contract import problem_with_family, problem_with_label
@@ -105,6 +109,10 @@ class Renderer:
         labels = f'{{version="{__version__}",python="{platform.python_version()}"}}'
         self._build_text = build.text_header + f"{build.name}{labels} 1\n"
         self._build_om = build.om_header + f"{build.name}{labels} 1\n"
+        # The process collector is prometheus_client's: it reads /proc for us. Its few series
+        # change on every scrape, so they are rendered per scrape and never cached.
+        self._process = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=self._process)
 
     def _family(self, name: str, kind: MetricKind, help_text: str) -> _Family | None:
         family = self._families.get(name)
@@ -223,7 +231,14 @@ class Renderer:
     # -- pages ------------------------------------------------------------------------------
 
     def render(self, *, openmetrics: bool = False) -> bytes:
-        """The whole exposition of every device."""
+        """The whole exposition: every device, then the exporter's own process."""
+        if openmetrics:
+            om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
+            process = om.removesuffix(b"# EOF\n")
+            return self._devices_page(openmetrics=True) + process + b"# EOF\n"
+        return self._devices_page(openmetrics=False) + _process_text(self._process)
+
+    def _devices_page(self, *, openmetrics: bool) -> bytes:
         cached = self._page.get(openmetrics)
         if cached is not None and cached[0] == self._store.version:
             return cached[1]
@@ -241,8 +256,6 @@ class Renderer:
                 parts.append(family.om_header if openmetrics else family.text_header)
                 parts.extend(chunks.values())
         parts.append(self._build_om if openmetrics else self._build_text)
-        if openmetrics:
-            parts.append("# EOF\n")
         page = "".join(parts).encode()
         self._page[openmetrics] = (version, page)
         return page

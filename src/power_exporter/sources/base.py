@@ -12,12 +12,10 @@ source raises :class:`~power_exporter.errors.SourceError` and lets the runtime d
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
     Annotated,
-    ClassVar,
     Final,
     Literal,
     Protocol,
@@ -29,7 +27,7 @@ from typing import (
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import DeviceIdentity, Event, Reading
@@ -73,9 +71,6 @@ class DeviceConfig(BaseModel):
     timeout: Duration = 10.0
     # A streaming device with no message for this long is down; polled devices ignore it.
     stale_after: Duration = 60.0
-
-    # Default interval/timeout of this kind, applied where the file gives none.
-    defaults: ClassVar[Mapping[str, float]] = {}
 
 
 @runtime_checkable
