@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
 from typing import TYPE_CHECKING
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,11 +10,14 @@ from power_exporter.exposition.text import Renderer
 from power_exporter.runtime import Runtime
 from power_exporter.sources.registry import KINDS
 from power_exporter.store import Store
-from tests.peers import require_binary
+from tests.peers.promtool import check_metrics
 from tests.sources.ecoflow import data
 from tests.sources.ecoflow.conftest import config
+from tests.support import until
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from power_exporter.sources.base import DeviceConfig
     from tests.sources.ecoflow.fake_cloud import FakeCloud
 
@@ -30,12 +31,8 @@ def render(store: Store) -> str:
 
 
 def promtool_check(text: str) -> None:
-    """Promtool check metrics accepts the page."""
-    promtool = require_binary("promtool", "/usr/bin/promtool", install="apt-get install prometheus")
-    result = subprocess.run(
-        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    """Check the page with promtool check metrics (no lint problem allowed)."""
+    check_metrics(text.encode())
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -47,12 +44,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-async def wait_for(predicate: object, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait until predicate() is true (the store has no change event to wait on)."""
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until predicate() is true."""
+    await until(predicate, timeout)
 
 
 async def run(devices: list[DeviceConfig], store: Store) -> Runtime:
