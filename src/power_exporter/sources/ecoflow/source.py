@@ -34,7 +34,7 @@ from power_exporter.sources.ecoflow.open_mqtt import OpenMqttClient, quota_of_pu
 from power_exporter.sources.ecoflow.rest import DeviceInfo, RestClient
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -233,6 +233,7 @@ class OpenMqttSource:
         self._builder = ReadingBuilder(cfg)
         self._assume_offline = assume_offline
         self._devices: dict[str, _Device] = {}
+        self._streams: list[AsyncGenerator[Event, None]] = []
 
     def __repr__(self) -> str:
         return f"OpenMqttSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
@@ -247,13 +248,20 @@ class OpenMqttSource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # A caller may leave a stream unfinished (``read`` takes one event): close it here,
+        # so that its MQTT connection ends with the source, not when it is collected.
+        streams, self._streams = self._streams, []
+        for stream in streams:
+            await stream.aclose()
         await self._rest.close()
 
     def stream(self) -> AsyncIterator[Event]:
         """Events as the devices push data, until the connection fails."""
-        return self._events()
+        stream = self._events()
+        self._streams.append(stream)
+        return stream
 
-    async def _events(self) -> AsyncIterator[Event]:
+    async def _events(self) -> AsyncGenerator[Event, None]:
         cfg = self._cfg
         listing = await self._rest.device_list(refresh=True)
         serials = sorted(listing) if cfg.serial == "*" else [cfg.serial]
