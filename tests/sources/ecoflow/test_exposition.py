@@ -18,6 +18,8 @@ from tests.support import until
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import pytest
+
     from power_exporter.sources.base import DeviceConfig
     from tests.sources.ecoflow.fake_cloud import FakeCloud
 
@@ -122,3 +124,27 @@ class TestExposition:
         )
         other = f"station/{PRO}"
         assert found[("power_device_up", (("device", other),))] == 1
+
+    async def test_refusal_is_counted_and_logged(
+        self, cloud: FakeCloud, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A wrong secret: down, reason auth counted, EcoFlow's code and the clock hint logged."""
+        cloud.add(PRO, data.delta_pro())
+        store = Store()
+        runtime = await run(
+            [config(cloud, serial=PRO, secret_key="wrong", interval="100ms")], store
+        )
+        try:
+            await wait_for(
+                lambda: (state := store.get("station")) is not None and bool(state.errors)
+            )
+            text = render(store)
+        finally:
+            await runtime.stop()
+        promtool_check(text)
+        found = samples(text)
+        assert found[("power_device_up", (("device", "station"),))] == 0
+        errors = ("power_exporter_read_errors_total", (("device", "station"), ("reason", "auth")))
+        assert found[errors] >= 1
+        assert "EcoFlow error 8521" in caplog.text
+        assert "clock" in caplog.text

@@ -22,9 +22,9 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Self
+from urllib.parse import urlsplit
 
 import aiohttp
-from yarl import URL
 
 from power_exporter.errors import (
     AuthError,
@@ -168,7 +168,7 @@ class RestClient:
         self.backoff_factor = backoff_factor
         self.list_ttl = list_ttl
         self.ca_file = ca_file
-        self._host = URL(self.base_url).host or self.base_url
+        self._host = urlsplit(self.base_url).hostname or self.base_url
         self._session: aiohttp.ClientSession | None = None
         self._devices: dict[str, DeviceInfo] = {}
         self._devices_at: float | None = None
