@@ -276,10 +276,13 @@ class RestClient:
 
     # -- endpoints ------------------------------------------------------------------------
 
+    def list_is_cached(self) -> bool:
+        """Whether the next ``device_list()`` would answer from the cache."""
+        return self._devices_at is not None and time.monotonic() - self._devices_at < self.list_ttl
+
     async def device_list(self, *, refresh: bool = False) -> dict[str, DeviceInfo]:
         """The devices bound to the account, by serial (cached for ``list_ttl``)."""
-        fresh = self._devices_at is not None and time.monotonic() - self._devices_at < self.list_ttl
-        if fresh and not refresh:
+        if self.list_is_cached() and not refresh:
             return self._devices
         data = await self.get(DEVICE_LIST)
         if data is None:
@@ -300,11 +303,6 @@ class RestClient:
             )
         self._devices, self._devices_at = found, time.monotonic()
         return found
-
-    @property
-    def device_list_age(self) -> float | None:
-        """Seconds since the device list was fetched, or None before the first fetch."""
-        return None if self._devices_at is None else time.monotonic() - self._devices_at
 
     async def quota_all(self, sn: str) -> dict[str, object]:
         """Every quota of one device (``{}`` when EcoFlow sends no ``data``)."""

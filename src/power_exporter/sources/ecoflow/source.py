@@ -179,6 +179,7 @@ class RestSource:
     async def read(self) -> Sequence[Event]:
         """One poll of every configured device."""
         cfg = self._cfg
+        cached = self._client.list_is_cached()
         listing = await self._client.device_list()
         if cfg.serial == "*":
             serials = sorted(listing)
@@ -186,7 +187,7 @@ class RestSource:
                 log.debug("%s: no devices are bound to this developer account", cfg.name)
         else:
             serials = [cfg.serial]
-            if cfg.serial not in listing and (self._client.device_list_age or 0.0) > 0.0:
+            if cfg.serial not in listing and cached:  # bound since the list was fetched?
                 listing = await self._client.device_list(refresh=True)
         return await asyncio.gather(*(self._one(sn, listing) for sn in serials))
 
