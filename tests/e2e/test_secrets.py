@@ -77,8 +77,8 @@ def test_secrets_never_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
                 ),
                 process,
             )
-            for path in ("/metrics", "/", "/sd", "/probe?target=good", "/probe?target=bad"):
-                outputs.append(fetch(base + path))
+            paths = ("/metrics", "/", "/sd", "/probe?target=good", "/probe?target=bad")
+            outputs.extend(fetch(base + path) for path in paths)
         for target in ("good", "bad"):
             result = subprocess.run(
                 [binary, "read", target, "--config", str(config), "--log-level", "debug"],
