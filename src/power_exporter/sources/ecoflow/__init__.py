@@ -1,0 +1,1 @@
+"""EcoFlow power stations through EcoFlow's cloud (developer keys or an app account)."""
