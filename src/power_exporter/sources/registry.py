@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    kinds: tuple[SourceKind, ...] = ()
+    from power_exporter.sources import ecoflow  # noqa: PLC0415 (the registry is the one place kinds are imported)
+
+    kinds: tuple[SourceKind, ...] = (ecoflow.KIND,)
     return {kind.name: kind for kind in kinds}
 
 
