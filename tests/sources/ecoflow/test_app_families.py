@@ -7,7 +7,7 @@ import pytest
 from power_exporter.model import Flag, Measure
 from power_exporter.sources.ecoflow import envelope
 from power_exporter.sources.ecoflow.envelope import ProtoPayload
-from power_exporter.sources.ecoflow.proto import powerstream_pb2, property_pb2
+from power_exporter.sources.ecoflow.proto import property_pb2
 from power_exporter.sources.ecoflow.protobuf_families import (
     FieldCache,
     Schema,
@@ -57,6 +57,7 @@ class TestNormalized:
     def test_river3_capture(self) -> None:
         """The real RIVER 3 reply to measures in base units."""
         result = normalize(RIVER3_SN, raw_of(river3_reply()))
+        assert result is not None
         assert result.measures == {
             Measure.BATTERY_CHARGE: pytest.approx(0.19),
             Measure.BATTERY_HEALTH: 1.0,
@@ -92,6 +93,7 @@ class TestNormalized:
         runtime = property_pb2.RuntimePropertyUpload(bms_batt_vol=53.246, bms_batt_amp=-0.039)
         payload = build_envelope(header(display, (254, 21)), header(runtime, (254, 22)))
         result = normalize("P231ZEB4XXXXXXXX", raw_of(payload, "P231ZEB4XXXXXXXX"))
+        assert result is not None
         assert result.measures[Measure.BATTERY_CHARGE] == pytest.approx(0.645)
         assert result.measures[Measure.SOLAR_INPUT_POWER] == pytest.approx(200.5)
         assert result.measures[Measure.BATTERY_VOLTAGE] == pytest.approx(53.246)
@@ -102,40 +104,16 @@ class TestNormalized:
     def test_out_of_range_soc_is_dropped_with_a_reason(self) -> None:
         """A state of charge above 100 % is not a measure; the reason is returned."""
         result = normalize("R651X", {"cms_batt_soc": 250.0, "pow_in_sum_w": 1.0})
+        assert result is not None
         assert Measure.BATTERY_CHARGE not in result.measures
         assert result.measures[Measure.INPUT_POWER] == 1.0
         assert len(result.problems) == 1
         assert "battery_charge" in result.problems[0]
 
-    def test_powerstream(self) -> None:
-        """PowerStream deci-units: 33.0 W + 12.5 W of solar, 233.0 V, 49.9 Hz, 800 W rated."""
-        beat = powerstream_pb2.InverterHeartbeat(
-            pv1_input_watts=330,
-            pv2_input_watts=125,
-            inv_output_watts=421,
-            inv_op_volt=2330,
-            inv_freq=499,
-            bat_soc=54,
-            bat_temp=320,
-            rated_power=8000,
-            dsg_remain_time=5999,
-        )
-        serial = "HW51ZEH4SF5R3047"
-        raw = raw_of(build_envelope(header(beat, (20, 1), src=20)), serial)
-        result = normalize(serial, raw)
-        assert result.measures == {
-            Measure.SOLAR_INPUT_POWER: pytest.approx(45.5),
-            Measure.OUTPUT_POWER: pytest.approx(42.1),
-            Measure.OUTPUT_VOLTAGE: pytest.approx(233.0),
-            Measure.OUTPUT_FREQUENCY: pytest.approx(49.9),
-            Measure.BATTERY_CHARGE: pytest.approx(0.54),
-            Measure.BATTERY_TEMPERATURE: pytest.approx(32.0),
-            Measure.NOMINAL_POWER: pytest.approx(800.0),
-        }
-
     def test_foreign_schema_has_no_measures(self) -> None:
-        """Keys that look familiar but come from a foreign schema are not normalized."""
-        assert normalize("BK11X", {"cms_batt_soc": 50.0}).measures == {}
+        """Keys that look familiar but come from a foreign schema are not normalized here."""
+        assert normalize("BK11X", {"cms_batt_soc": 50.0}) is None
+        assert normalize("HW51X", {"20_1.batSoc": 50.0}) is None  # the developer-API table
 
 
 class TestZeroRule:

@@ -1,7 +1,7 @@
 """The protobuf device families: which schema an SN speaks, its normalized table, and its cache.
 
-Facts: the project's EcoFlow field notes, sections 1.3 (display), 1.4 (runtime), 1.7
-(PowerStream) and 3 (SN prefixes), themselves from tolwi/hassio-ecoflow-cloud, foxthefox's
+Facts: the project's EcoFlow field notes, sections 1.3 (display), 1.4 (runtime) and 3 (SN
+prefixes), themselves from tolwi/hassio-ecoflow-cloud, foxthefox's
 ioBroker adapter, maodijim's RIVER 3 schema and capture, and rabits/ha-ef-ble's SN list.
 
 **The zero rule.** proto3 does not send a field whose value is zero, and a device sends
@@ -166,20 +166,6 @@ POWER_STATION_TABLE: Final[Mapping[str, Field]] = {
     "plug_in_info_ac_out_dsg_pow_max": Field(Measure.NOMINAL_POWER),
 }
 
-# PowerStream 20/1 under its developer-API keys. Field notes 1.7 (deci-units).
-POWERSTREAM_TABLE: Final[Mapping[str, Field]] = {
-    "20_1.batSoc": Field(Measure.BATTERY_CHARGE, 0.01),
-    "20_1.batTemp": Field(Measure.BATTERY_TEMPERATURE, 0.1),
-    "20_1.batInputVolt": Field(Measure.BATTERY_VOLTAGE, 0.1),
-    "20_1.dsgRemainTime": Field(Measure.BATTERY_RUNTIME, _MINUTES, below=_NA_MINUTES),
-    "20_1.pv1InputWatts": Field(Measure.SOLAR_INPUT_POWER, 0.1, combine="sum"),
-    "20_1.pv2InputWatts": Field(Measure.SOLAR_INPUT_POWER, 0.1, combine="sum"),
-    "20_1.invOutputWatts": Field(Measure.OUTPUT_POWER, 0.1),
-    "20_1.invOpVolt": Field(Measure.OUTPUT_VOLTAGE, 0.1),
-    "20_1.invFreq": Field(Measure.OUTPUT_FREQUENCY, 0.1),
-    "20_1.ratedPower": Field(Measure.NOMINAL_POWER, 0.1),
-}
-
 # Battery state: 0 idle, 1 discharging, 2 charging ([R] DELTA Pro 3 doc, [T]); system first.
 CHARGE_STATE_KEYS: Final = ("cms_chg_dsg_state", "bms_chg_dsg_state")
 CHARGE_STATE_FLAGS: Final[Mapping[int, frozenset[Flag]]] = {
@@ -217,13 +203,15 @@ def apply_table(table: Mapping[str, Field], raw: Mapping[str, float]) -> dict[Me
     return out
 
 
-def normalize(serial: str, raw: Mapping[str, float]) -> Normalized:
-    """The measures and flags of a protobuf device's raw values (empty for a foreign schema)."""
-    schema = schema_of(serial)
-    if schema is Schema.FOREIGN:
-        return Normalized({})
-    table = POWERSTREAM_TABLE if schema is Schema.POWERSTREAM else POWER_STATION_TABLE
-    measures, problems = checked_measures(apply_table(table, raw).items())
+def normalize(serial: str, raw: Mapping[str, float]) -> Normalized | None:
+    """The measures and flags of a power station's protobuf values.
+
+    None for the other schemas: PowerStream's ``20_1.*`` keys are the developer API's, whose
+    family table (``families.py``) applies to them as they are; foreign schemas have none.
+    """
+    if schema_of(serial) not in {Schema.POWER_STATION, Schema.UNKNOWN}:
+        return None
+    measures, problems = checked_measures(apply_table(POWER_STATION_TABLE, raw).items())
     flags: frozenset[Flag] = frozenset()
     known: frozenset[Flag] = frozenset()
     for key in CHARGE_STATE_KEYS:
