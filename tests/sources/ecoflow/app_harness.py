@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 
 from power_exporter.model import DeviceFault, Reading
 from power_exporter.sources.ecoflow.config import EcoflowConfig
-from tests.peers.mosquitto import Certificates, Mosquitto
+from tests.peers.mosquitto import Mosquitto, TlsFiles
 from tests.sources.ecoflow.app_cloud import AppCloud, add_app_routes
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class World:
     broker: Mosquitto
     cloud: AppCloud
     http: TestServer
-    certificates: Certificates
+    certificates: TlsFiles
     user: str
 
     def config(self, serial: str, api: str = "device", **keys: object) -> EcoflowConfig:
@@ -84,17 +84,17 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def world(directory: Path, certificates: Certificates, user: str) -> AsyncIterator[World]:
+async def world(directory: Path, certificates: TlsFiles, user: str) -> AsyncIterator[World]:
     """Start the broker and the login stand-in; stop both afterwards."""
     cloud = AppCloud(users={user: PASSWORD})
-    broker = Mosquitto(directory / "broker", certificates)
-    cloud.mqtt_port = broker.port
+    broker = Mosquitto(directory / "broker", tls=certificates)
     app = web.Application()
     add_app_routes(app, cloud)
     built = World(broker, cloud, TestServer(app, host="127.0.0.1"), certificates, user)
     broker.users = built.broker_users()
     cloud.on_rotate = lambda _password: broker.set_users(built.broker_users())
     broker.start()
+    cloud.mqtt_port = broker.tls_port
     await built.http.start_server()
     try:
         yield built
@@ -126,7 +126,7 @@ class StandIn:
         """Connect (again) and listen to everything."""
         client = aiomqtt.Client(
             "127.0.0.1",
-            self.world.broker.port,
+            self.world.broker.tls_port,
             username=STAND_IN[0],
             password=STAND_IN[1],
             tls_context=self.world.tls(),

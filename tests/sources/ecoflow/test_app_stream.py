@@ -17,7 +17,6 @@ from power_exporter.sources.ecoflow.app_mqtt import AppMqttSource, open_source
 from power_exporter.sources.ecoflow.proto import envelope_pb2
 from power_exporter.sources.registry import KINDS
 from power_exporter.store import Store
-from tests.peers.mosquitto import Certificates, make_certificates
 from tests.peers.promtool import check_metrics
 from tests.sources.ecoflow.app_harness import (
     PASSWORD,
@@ -40,23 +39,21 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    from tests.peers.mosquitto import TlsFiles
+
 DELTA2_SN = "R331ZEB4ZE000001"  # a DELTA 2 prefix (JSON family delta2)
 DELTAMINI_CYCLE = "tolwi-diag__deltamini__device-property-push__5-msg-cycle.jsonl"
 RIVERMINI_PUSH = "tolwi-diag__rivermini__device-property-push__pd.json"
 DELTA2_REPLY = "tolwi-diag__delta2__thing-property-get_reply__latestQuotas.json"
 
 
-@pytest.fixture(scope="session")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
 @pytest.fixture
 async def app_world(
-    tmp_path: Path, certificates: Certificates, request: pytest.FixtureRequest
+    tmp_path: Path, tls: TlsFiles, request: pytest.FixtureRequest
 ) -> AsyncIterator[World]:
+    """A broker and login stand-in of this test's own (the conftest's ``tls`` CA)."""
     user = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-") + "@example.com"
-    async with world(tmp_path, certificates, user) as built:
+    async with world(tmp_path, tls, user) as built:
         yield built
 
 
@@ -329,7 +326,7 @@ class TestFaults:
 
     async def test_broker_override(self, app_world: World) -> None:
         """``broker`` wins over the address certification hands out."""
-        app_world.cloud.mqtt_host, real = "192.0.2.1", app_world.broker.port
+        app_world.cloud.mqtt_host, real = "192.0.2.1", app_world.broker.tls_port
         app_world.cloud.mqtt_port = 1
         source = open_source(app_world.config(RIVER3_SN, broker=f"mqtts://127.0.0.1:{real}"))
         async with source, StandIn(app_world, RIVER3_SN) as stand_in:

@@ -281,6 +281,15 @@ def _swap32(value: float) -> float | None:
     return float(int.from_bytes(int(value).to_bytes(4, "little"), "big"))
 
 
+def _scaled(value: float, scale: float) -> float:
+    # 524 * 0.1 is 52.400000000000006 but 524 / 10 is 52.4: divide by the whole divisor.
+    if 0.0 < scale < 1.0:
+        divisor = round(1.0 / scale)
+        if abs(divisor * scale - 1.0) < 1e-12:  # noqa: PLR2004
+            return value / divisor
+    return value * scale
+
+
 def measures(family: Family, raw: Mapping[str, float]) -> list[tuple[Measure, float]]:
     """The candidate measures of a reading (not yet checked for plausibility)."""
     first: dict[Measure, float] = {}
@@ -297,9 +306,9 @@ def measures(family: Family, raw: Mapping[str, float]) -> list[tuple[Measure, fl
         if row.valid is not None and not row.valid[0] <= value <= row.valid[1]:
             continue
         if row.add:
-            summed[row.measure] = summed.get(row.measure, 0.0) + value * row.scale
+            summed[row.measure] = summed.get(row.measure, 0.0) + _scaled(value, row.scale)
         elif row.measure not in first:
-            first[row.measure] = value * row.scale
+            first[row.measure] = _scaled(value, row.scale)
     return [*first.items(), *((m, v) for m, v in summed.items() if m not in first)]
 
 
