@@ -1,1 +1,1 @@
-"""Tests of the sources."""
+"""Tests of the device sources."""

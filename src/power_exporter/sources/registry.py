@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    from power_exporter.sources import ecoflow  # noqa: PLC0415 (the registry is the one place kinds are imported)
+    from power_exporter.sources import ecoflow, nut, replay, tripplite  # noqa: PLC0415 (kinds import sources.base)
 
-    kinds: tuple[SourceKind, ...] = (ecoflow.KIND,)
+    kinds: tuple[SourceKind, ...] = (ecoflow.KIND, nut.KIND, replay.KIND, tripplite.KIND)
     return {kind.name: kind for kind in kinds}
 
 
