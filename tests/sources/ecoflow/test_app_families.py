@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from power_exporter.model import Flag, Measure
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from power_exporter.model import DeviceFault, DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.ecoflow import envelope
+from power_exporter.sources.ecoflow.app_device import AppDevice
 from power_exporter.sources.ecoflow.envelope import ProtoPayload
-from power_exporter.sources.ecoflow.proto import property_pb2
+from power_exporter.sources.ecoflow.online import OnlineModel
+from power_exporter.sources.ecoflow.proto import powerstream_pb2, property_pb2
 from power_exporter.sources.ecoflow.protobuf_families import (
     FieldCache,
     Schema,
@@ -172,3 +178,64 @@ class TestZeroRule:
         cache = FieldCache()
         cache.merge("display", {"a": float("nan"), "b": 1.0}, {}, 0.0)
         assert cache.values() == {"b": 1.0}
+
+
+class TestDevicePayloads:
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.lists(
+            st.one_of(
+                st.binary(max_size=600),
+                st.sampled_from(
+                    [river3_reply(), river3_reply()[:300], b'{"params": {"pd.soc": 5}}']
+                ),
+                st.recursive(
+                    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+                    lambda inner: (
+                        st.lists(inner, max_size=4)
+                        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+                    ),
+                    max_leaves=20,
+                ).map(lambda doc: json.dumps({"params": doc, "data": doc}).encode()),
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+        st.booleans(),
+    )
+    def test_any_payload_sequence(self, payloads: list[bytes], reply: bool) -> None:
+        """Whatever arrives, a device yields only Readings and DeviceFaults, never raises."""
+        device = AppDevice(
+            "garage",
+            RIVER3_SN,
+            DeviceIdentity(name="garage", source="ecoflow"),
+            None,
+            OnlineModel(started=0.0),
+            zero_after=600.0,
+        )
+        for now, payload in enumerate(payloads):
+            for event in device.on_payload(payload, reply=reply, now=float(now)):
+                assert isinstance(event, Reading | DeviceFault)
+            device.tick(float(now))
+        assert device.counts["messages"] == len(payloads)
+
+    def test_powerstream_uses_the_developer_api_table(self) -> None:
+        """A PowerStream heartbeat over the app API meets the developer API's family table."""
+        beat = powerstream_pb2.InverterHeartbeat(
+            pv1_input_watts=330, pv2_input_watts=125, inv_output_watts=421, bat_soc=54, bp_type=2
+        )
+        device = AppDevice(
+            "balcony",
+            "HW51ZEH4SF5R3047",
+            DeviceIdentity(name="balcony", source="ecoflow"),
+            "powerstream",
+            OnlineModel(started=0.0),
+            zero_after=600.0,
+        )
+        payload = build_envelope(header(beat, (20, 1), src=20, seq=77, enc_type=1))
+        (event,) = device.on_payload(payload, reply=False, now=1.0)
+        assert isinstance(event, Reading)
+        assert event.raw["20_1.pv1InputWatts"] == 330.0
+        assert event.measures[Measure.SOLAR_INPUT_POWER] == pytest.approx(45.5)
+        assert event.measures[Measure.OUTPUT_POWER] == pytest.approx(42.1)
+        assert event.measures[Measure.BATTERY_CHARGE] == pytest.approx(0.54)

@@ -359,3 +359,20 @@ class TestEndToEnd:
         assert 'index_0="0",index_1="5"} 0' in text
         assert PASSWORD not in text
         assert app_world.cloud.mqtt_password not in text
+
+
+class TestIdleReconnect:
+    async def test_mqtt_timeout_reconnects_a_quiet_connection(
+        self, app_world: World, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Seed 002's MQTT_TIMEOUT: no message for that long, the connection is made anew."""
+        cfg = app_world.config(RIVER3_SN, api="mqtt", mqtt_timeout="0.4s", stale_after="30s")
+        source = open_source(cfg)
+        async with source, StandIn(app_world, RIVER3_SN) as stand_in:
+            collector = Collector(source)
+            await until(lambda: caplog.text.count("connected to 127.0.0.1") >= 3, timeout=5.0)
+            await stand_in.push(river3_reply())
+            await collector.reading()
+            await collector.close()
+        assert "no message for" in caplog.text
+        assert app_world.cloud.logins == 1  # the same credentials serve again

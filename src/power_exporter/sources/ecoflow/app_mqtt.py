@@ -100,7 +100,6 @@ class AppMqttSource:
         self.device = AppDevice(
             cfg.name, cfg.serial, identity, family, online, zero_after=cfg.zero_after
         )
-        self.published: list[tuple[str, bytes]] = []  # the last requests sent (for inspection)
 
     def __repr__(self) -> str:
         return f"AppMqttSource(name={self.cfg.name!r}, api={self.cfg.api!r})"
@@ -239,7 +238,6 @@ class AppMqttSource:
         await client.publish(topic, payload, qos=1)
         device.online.nudged(now)
         device.counts["requests"] += 1
-        self.published = [*self.published[-9:], (topic, payload)]
         log.debug("%s: asked %s for its values", cfg.name, cfg.serial)
 
 
