@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, BinaryIO, Final, Self
 
 from tests.peers import require_binary
 
@@ -114,6 +114,7 @@ class Mosquitto:
         self.tls = tls or make_tls(directory / "tls")
         self.plain_port = self.password_port = self.tls_port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
 
     def _write_passwords(self) -> Path:
         passwd = self.directory / "passwd"
@@ -148,11 +149,10 @@ class Mosquitto:
         """Start the broker and wait until every listener accepts connections."""
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
-        # The child keeps its own descriptor; ours is closed at once (no ResourceWarning).
-        with (self.directory / "mosquitto.log").open("ab") as log:
-            self._process = subprocess.Popen(
-                [self.binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
-            )
+        self._log = (self.directory / "mosquitto.log").open("wb")
+        self._process = subprocess.Popen(
+            [self.binary, "-c", str(config)], stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + _START_TIMEOUT
         for port in (self.plain_port, self.password_port, self.tls_port):
             while True:
@@ -183,6 +183,9 @@ class Mosquitto:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def restart(self) -> None:
         """Stop and start again on the same ports: every client is dropped (a broker restart)."""

@@ -11,9 +11,14 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    from power_exporter.sources import ecoflow, nut, replay, tripplite  # noqa: PLC0415 (kinds import sources.base)
+    from power_exporter.sources import (  # noqa: PLC0415 (kinds import sources.base)
+        ecoflow,
+        nut,
+        replay,
+        tripplite,
+    )
 
-    kinds: tuple[SourceKind, ...] = (ecoflow.KIND, nut.KIND, replay.KIND, tripplite.KIND)
+    kinds: tuple[SourceKind, ...] = (nut.KIND, replay.KIND, tripplite.KIND, ecoflow.KIND)
     return {kind.name: kind for kind in kinds}
 
 

@@ -176,6 +176,21 @@ class TestEnvironment:
         assert config.settings.listen == ":9090"
         assert config.settings.log_level == "debug"
 
+    def test_seed_001_prefix_spelling(self) -> None:
+        """Seed 001's METRICTS_PREFIX works; METRICS_PREFIX wins over it."""
+        environ = {
+            "ECOFLOW_DEVICE_SN": SN,
+            "ECOFLOW_ACCESS_KEY": "ak",
+            "ECOFLOW_SECRET_KEY": "sk",
+            "METRICTS_PREFIX": "old",
+        }
+        (device,) = from_environment(environ).devices
+        assert isinstance(device, EcoflowConfig)
+        assert device.metrics_prefix == "old"
+        (device,) = from_environment({**environ, "METRICS_PREFIX": "new"}).devices
+        assert isinstance(device, EcoflowConfig)
+        assert device.metrics_prefix == "new"
+
     def test_nothing_set(self) -> None:
         """No ECOFLOW_DEVICE_SN, no EcoFlow device."""
         assert from_environment({"ECOFLOW_ACCESS_KEY": "ak"}).devices == ()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
 from typing import TYPE_CHECKING
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,11 +10,16 @@ from power_exporter.exposition.text import Renderer
 from power_exporter.runtime import Runtime
 from power_exporter.sources.registry import KINDS
 from power_exporter.store import Store
-from tests.peers import require_binary
+from tests.peers.promtool import check_metrics
 from tests.sources.ecoflow import data
 from tests.sources.ecoflow.conftest import config
+from tests.support import until
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pytest
+
     from power_exporter.sources.base import DeviceConfig
     from tests.sources.ecoflow.fake_cloud import FakeCloud
 
@@ -30,12 +33,8 @@ def render(store: Store) -> str:
 
 
 def promtool_check(text: str) -> None:
-    """Promtool check metrics accepts the page."""
-    promtool = require_binary("promtool", "/usr/bin/promtool", install="apt-get install prometheus")
-    result = subprocess.run(
-        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    """Check the page with promtool check metrics (no lint problem allowed)."""
+    check_metrics(text.encode())
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -47,12 +46,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-async def wait_for(predicate: object, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait until predicate() is true (the store has no change event to wait on)."""
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until predicate() is true."""
+    await until(predicate, timeout)
 
 
 async def run(devices: list[DeviceConfig], store: Store) -> Runtime:
@@ -128,3 +124,27 @@ class TestExposition:
         )
         other = f"station/{PRO}"
         assert found[("power_device_up", (("device", other),))] == 1
+
+    async def test_refusal_is_counted_and_logged(
+        self, cloud: FakeCloud, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A wrong secret: down, reason auth counted, EcoFlow's code and the clock hint logged."""
+        cloud.add(PRO, data.delta_pro())
+        store = Store()
+        runtime = await run(
+            [config(cloud, serial=PRO, secret_key="wrong", interval="100ms")], store
+        )
+        try:
+            await wait_for(
+                lambda: (state := store.get("station")) is not None and bool(state.errors)
+            )
+            text = render(store)
+        finally:
+            await runtime.stop()
+        promtool_check(text)
+        found = samples(text)
+        assert found[("power_device_up", (("device", "station"),))] == 0
+        errors = ("power_exporter_read_errors_total", (("device", "station"), ("reason", "auth")))
+        assert found[errors] >= 1
+        assert "EcoFlow error 8521" in caplog.text
+        assert "clock" in caplog.text

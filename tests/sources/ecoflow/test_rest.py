@@ -176,7 +176,7 @@ class TestRetries:
     async def test_timeout(self, cloud: FakeCloud) -> None:
         """A slow answer times out per request, is retried, then reported."""
         cloud.add(SN, {})
-        cloud.fail(DEVICE_LIST, Fault(delay=1.0), Fault(delay=1.0))
+        cloud.fail(DEVICE_LIST, Fault(delay=0.5), Fault(delay=0.5))
         async with client(cloud, http_timeout=0.2, retries=1) as rest:
             with pytest.raises(DeviceTimeoutError, match=r"within 0\.2 s"):
                 await rest.device_list()

@@ -10,7 +10,7 @@ from power_exporter.sources.base import PolledSource
 from power_exporter.sources.ecoflow.source import open_source
 from tests.sources.ecoflow import data
 from tests.sources.ecoflow.conftest import config
-from tests.sources.ecoflow.fake_cloud import QUOTA_ALL, FakeCloud, Fault
+from tests.sources.ecoflow.fake_cloud import DEVICE_LIST, QUOTA_ALL, FakeCloud, Fault
 
 DELTA2 = "R331ZEB4ZEAL0001"
 PRO = "DCABZ8ZE1234"
@@ -93,6 +93,7 @@ class TestSingleDevice:
             (again,) = await source.read()  # type: ignore[union-attr]
         assert isinstance(_fault(event).error, ProtocolError)
         assert "not bound" in str(_fault(again).error)
+        assert cloud.count(DEVICE_LIST) == 2  # fetched, then re-read once from the cache
 
     async def test_bad_keys_fail_the_source(self, cloud: FakeCloud) -> None:
         """Wrong keys raise AuthError for the whole entry."""

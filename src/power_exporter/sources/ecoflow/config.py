@@ -286,6 +286,9 @@ def from_env(environ: Mapping[str, str]) -> list[dict[str, object]]:
         value = _number(environ, variable)
         if value is not None:
             device[key] = value
+    # Seed 001 spelled it METRICTS_PREFIX; seed 002's spelling wins when both are set.
+    if "metrics_prefix" not in device and (old := _number(environ, "METRICTS_PREFIX")):
+        device["metrics_prefix"] = old
     user = _number(environ, "ECOFLOW_ACCOUNT_USER")
     password = environ.get("ECOFLOW_ACCOUNT_PASSWORD") or None
     if user is not None:

@@ -22,9 +22,9 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Self
+from urllib.parse import urlsplit
 
 import aiohttp
-from yarl import URL
 
 from power_exporter.errors import (
     AuthError,
@@ -168,7 +168,7 @@ class RestClient:
         self.backoff_factor = backoff_factor
         self.list_ttl = list_ttl
         self.ca_file = ca_file
-        self._host = URL(self.base_url).host or self.base_url
+        self._host = urlsplit(self.base_url).hostname or self.base_url
         self._session: aiohttp.ClientSession | None = None
         self._devices: dict[str, DeviceInfo] = {}
         self._devices_at: float | None = None
@@ -256,7 +256,7 @@ class RestClient:
         except (ValueError, RecursionError):
             if status >= 400:  # noqa: PLR2004
                 raise ProtocolError(f"HTTP {status} from {self._host} on {path}") from None
-            snippet = body[:60].decode("utf-8", "replace")
+            snippet = self._redact(body[:60].decode("utf-8", "replace"))
             raise DecodeError(f"{path}: answer is not JSON: {snippet!r}") from None
         if not isinstance(envelope, dict) or "code" not in envelope:
             if status >= 400:  # noqa: PLR2004
@@ -264,15 +264,25 @@ class RestClient:
             raise DecodeError(f"{path}: answer is not EcoFlow's {{code, message, data}}")
         code = str(envelope.get("code"))
         if code != "0":
-            raise api_error(code, str(envelope.get("message") or ""), path)
+            raise api_error(code, self._redact(str(envelope.get("message") or "")), path)
         return envelope.get("data")
+
+    def _redact(self, text: str) -> str:
+        """Server text may echo what we sent; our keys never reach an error message."""
+        for key in self._keys:
+            if key:
+                text = text.replace(key, "***")
+        return text
 
     # -- endpoints ------------------------------------------------------------------------
 
+    def list_is_cached(self) -> bool:
+        """Whether the next ``device_list()`` would answer from the cache."""
+        return self._devices_at is not None and time.monotonic() - self._devices_at < self.list_ttl
+
     async def device_list(self, *, refresh: bool = False) -> dict[str, DeviceInfo]:
         """The devices bound to the account, by serial (cached for ``list_ttl``)."""
-        fresh = self._devices_at is not None and time.monotonic() - self._devices_at < self.list_ttl
-        if fresh and not refresh:
+        if self.list_is_cached() and not refresh:
             return self._devices
         data = await self.get(DEVICE_LIST)
         if data is None:
@@ -293,11 +303,6 @@ class RestClient:
             )
         self._devices, self._devices_at = found, time.monotonic()
         return found
-
-    @property
-    def device_list_age(self) -> float | None:
-        """Seconds since the device list was fetched, or None before the first fetch."""
-        return None if self._devices_at is None else time.monotonic() - self._devices_at
 
     async def quota_all(self, sn: str) -> dict[str, object]:
         """Every quota of one device (``{}`` when EcoFlow sends no ``data``)."""

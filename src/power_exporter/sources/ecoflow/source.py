@@ -34,7 +34,7 @@ from power_exporter.sources.ecoflow.open_mqtt import OpenMqttClient, quota_of_pu
 from power_exporter.sources.ecoflow.rest import DeviceInfo, RestClient
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -179,6 +179,7 @@ class RestSource:
     async def read(self) -> Sequence[Event]:
         """One poll of every configured device."""
         cfg = self._cfg
+        cached = self._client.list_is_cached()
         listing = await self._client.device_list()
         if cfg.serial == "*":
             serials = sorted(listing)
@@ -186,7 +187,7 @@ class RestSource:
                 log.debug("%s: no devices are bound to this developer account", cfg.name)
         else:
             serials = [cfg.serial]
-            if cfg.serial not in listing and (self._client.device_list_age or 0.0) > 0.0:
+            if cfg.serial not in listing and cached:  # bound since the list was fetched?
                 listing = await self._client.device_list(refresh=True)
         return await asyncio.gather(*(self._one(sn, listing) for sn in serials))
 
@@ -233,6 +234,7 @@ class OpenMqttSource:
         self._builder = ReadingBuilder(cfg)
         self._assume_offline = assume_offline
         self._devices: dict[str, _Device] = {}
+        self._streams: list[AsyncGenerator[Event, None]] = []
 
     def __repr__(self) -> str:
         return f"OpenMqttSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
@@ -247,26 +249,33 @@ class OpenMqttSource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # A caller may leave a stream unfinished (``read`` takes one event): close it here,
+        # so that its MQTT connection ends with the source, not when it is collected.
+        streams, self._streams = self._streams, []
+        for stream in streams:
+            await stream.aclose()
         await self._rest.close()
 
     def stream(self) -> AsyncIterator[Event]:
         """Events as the devices push data, until the connection fails."""
-        return self._events()
+        stream = self._events()
+        self._streams.append(stream)
+        return stream
 
-    async def _events(self) -> AsyncIterator[Event]:
+    async def _events(self) -> AsyncGenerator[Event, None]:
         cfg = self._cfg
         listing = await self._rest.device_list(refresh=True)
         serials = sorted(listing) if cfg.serial == "*" else [cfg.serial]
-        for sn in serials:
-            state = _Device(sn, device_name(cfg, sn), listing.get(sn))
-            self._devices[sn] = state
-            event = await self._first(state)
-            if event is not None:
-                yield event
+        self._devices = {sn: _Device(sn, device_name(cfg, sn), listing.get(sn)) for sn in serials}
         wait = max(0.05, min(30.0, self._assume_offline / 10))
+        # Subscribe first, then read quota/all: no push falls between the two.
         async with OpenMqttClient(
             self._rest, serials, ca_file=cfg.ca_file, broker=cfg.broker, timeout=cfg.http_timeout
         ) as mqtt:
+            for state in self._devices.values():
+                event = await self._first(state)
+                if event is not None:
+                    yield event
             while True:
                 push = await mqtt.next_push(wait)
                 if push is not None:
