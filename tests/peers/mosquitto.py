@@ -13,6 +13,8 @@ into mosquitto's password file by ``mosquitto_passwd``.
 from __future__ import annotations
 
 import getpass
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -114,7 +116,7 @@ class Mosquitto:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: BinaryIO | None = None
 
-    def _write_config(self) -> Path:
+    def _write_passwords(self) -> Path:
         passwd = self.directory / "passwd"
         passwd.write_text(
             "".join(f"{user}:{password}\n" for user, password in self.users.items()),
@@ -122,7 +124,13 @@ class Mosquitto:
         )
         if self.users:  # hash the plain "user:password" lines in place
             subprocess.run([self.passwd_tool, "-U", str(passwd)], check=True, capture_output=True)
-        self.plain_port, self.password_port, self.tls_port = free_port(), free_port(), free_port()
+        return passwd
+
+    def _write_config(self) -> Path:
+        passwd = self._write_passwords()
+        if not self.tls_port:  # chosen once: a restart listens on the same ports
+            self.plain_port, self.password_port = free_port(), free_port()
+            self.tls_port = free_port()
         config = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
             user=getpass.getuser(),
             plain_port=self.plain_port,
@@ -178,6 +186,18 @@ class Mosquitto:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports: every client is dropped (a broker restart)."""
+        self.stop()
+        self.start()
+
+    def set_users(self, users: Mapping[str, str]) -> None:
+        """Replace the accounts; a running broker rereads them (connected clients stay)."""
+        self.users = dict(users)
+        self._write_passwords()
+        if self._process is not None:
+            os.kill(self._process.pid, signal.SIGHUP)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -104,6 +104,18 @@ class EcoflowConfig(DeviceConfig):
     password: SecretStr | None = None
     password_file: SecretFile = None
     broker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+    # app account MQTT tuning; seed 002's variable in brackets
+    # api: device asks a silent device this often [QUOTA_REQUEST_INTERVAL]
+    quota_request_interval: Duration = 30.0
+    # silence before the device is assumed offline and nudged; it is down after stale_after
+    assume_offline_after: Duration = 300.0
+    mqtt_keepalive: int = Field(default=60, ge=5, le=3600)  # [MQTT_KEEPALIVE]
+    # reconnect after this long without any message (off by default) [MQTT_TIMEOUT]
+    mqtt_timeout: Duration | None = None
+    idle_check_interval: Duration = 10.0  # how often silence is checked [IDLE_CHECK_INTERVAL]
+    # cap of the MQTT reconnect backoff [MAX_RECONNECT_DELAY]
+    max_reconnect_delay: Duration = 300.0
+    zero_after: Duration = 600.0  # protobuf: a value not resent for this long reads 0
 
     # the seed's naming
     metrics_prefix: str = Field(default="ecoflow", pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -123,6 +135,25 @@ class EcoflowConfig(DeviceConfig):
     # Streams: online while data arrives, assumed offline (and nudged) after 300 s of
     # silence, down after 900 s (DESIGN).
     stale_after: Duration = 900.0
+
+    @model_validator(mode="after")
+    def _account_stream(self) -> EcoflowConfig:
+        if self.serial == "*" and self.api in ACCOUNT_APIS:
+            raise ValueError(f'api: {self.api} serves one device: give its serial, not "*"')
+        if self.assume_offline_after > self.stale_after:
+            raise ValueError("assume_offline_after must not exceed stale_after (down)")
+        return self
+
+    @field_validator("broker", mode="before")
+    @classmethod
+    def _broker_scheme(cls, value: object) -> object:
+        """``mqtts://host:port`` is accepted and kept as ``host:port`` (TLS is the only way)."""
+        if isinstance(value, str) and "://" in value:
+            scheme, _, rest = value.partition("://")
+            if scheme.lower() != "mqtts":
+                raise ValueError("the broker is reached over TLS: mqtts://host:port or host:port")
+            return rest.rstrip("/")
+        return value
 
     @field_validator("host")
     @classmethod
@@ -225,6 +256,11 @@ _ENV_KEYS: Final[Mapping[str, str]] = {
     "ECOFLOW_PRODUCT_NAME": "product_name",
     "ECOFLOW_DEVICE_GENERAL_KEY": "device_general_key",
     "ECOFLOW_DEVICES_JSON": "devices_json",
+    "QUOTA_REQUEST_INTERVAL": "quota_request_interval",
+    "MQTT_TIMEOUT": "mqtt_timeout",
+    "MQTT_KEEPALIVE": "mqtt_keepalive",
+    "IDLE_CHECK_INTERVAL": "idle_check_interval",
+    "MAX_RECONNECT_DELAY": "max_reconnect_delay",
 }
 # Accepted for compatibility, with no key of their own: the runtime retries with capped
 # backoff for as long as it runs instead of sleeping RETRY_TIMEOUT and giving up after

@@ -49,7 +49,7 @@ _LOGGED_LIMIT: Final = 1000
 # api -> module providing ``open_source(cfg)`` for the app-account APIs.
 _ACCOUNT_MODULES: Final[Mapping[str, str]] = {
     "mqtt": "power_exporter.sources.ecoflow.app_mqtt",
-    "device": "power_exporter.sources.ecoflow.device_api",
+    "device": "power_exporter.sources.ecoflow.app_mqtt",
 }
 
 
