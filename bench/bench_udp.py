@@ -9,7 +9,8 @@
    source uses), our strict ``decode_measurement`` on top of it, and betterproto (the
    seed's library; ``pip install -e '.[bench]'``).
 
-Run: ``python bench/bench_udp.py [--seconds 2] [--rounds 3]``. Prints a markdown table.
+Run: ``python -m bench udp`` (with the others: ``make bench``), or
+``python -m bench.bench_udp [--seconds 2] [--rounds 5]``. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import sys
 import time
@@ -49,9 +49,7 @@ HOST = "127.0.0.1"
 
 # The sender runs in its own process, so that it does not share the receiver's event loop.
 SENDER = """
-import os, socket, sys, time
-if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
-    os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})  # not the receiver's core
+import socket, sys, time
 host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 payload = bytes.fromhex(sys.argv[4])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -206,43 +204,50 @@ def decode_costs() -> list[tuple[str, float]]:
     return rows
 
 
-def main() -> int:
-    """Run both benchmarks and print a markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per receiver")
-    args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
-        # The receiver on one core, the sender on another: less noise from the scheduler.
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-
-    runs = asyncio.run(ingest(args.seconds, args.rounds))
+def run(seconds: float = 2.0, rounds: int = 5) -> list[str]:
+    """Run both benchmarks; return markdown lines (``python -m bench udp`` calls this)."""
+    runs = asyncio.run(ingest(seconds, rounds))
     bare_rate = statistics.median(r.received_per_s for r in runs[BARE])
-    print(
-        f"## UDP meter: listen-mode ingest ({args.rounds} rounds of {args.seconds:g} s, medians)\n"
-    )
-    print(
-        "| receiver | datagrams/s processed | of bare | receiver CPU µs/datagram"
-        " | Readings/s | sender datagrams/s |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, rounds in runs.items():
-        rate = statistics.median(r.received_per_s for r in rounds)
-        sent = statistics.median(r.sent_per_s for r in rounds)
-        readings = statistics.median(r.readings_per_s for r in rounds)
+    lines = [
+        f"### UDP meter: listen-mode ingest ({rounds} rounds of {seconds:g} s, medians)",
+        "",
+        (
+            "| receiver | datagrams/s processed | of bare | receiver CPU µs/datagram"
+            " | Readings/s | sender datagrams/s |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, measured in runs.items():
+        rate = statistics.median(r.received_per_s for r in measured)
+        sent = statistics.median(r.sent_per_s for r in measured)
+        readings = statistics.median(r.readings_per_s for r in measured)
         shown = f"{readings:,.0f}" if name != BARE else "-"
-        cpu = statistics.median(r.cpu_us_per_datagram for r in rounds)
-        print(
+        cpu = statistics.median(r.cpu_us_per_datagram for r in measured)
+        lines.append(
             f"| {name} | {rate:,.0f} | {rate / bare_rate:.0%} | {cpu:.2f} | {shown} | {sent:,.0f} |"
         )
-    print()
-    for name, rounds in runs.items():
-        print(f"- {name}, per round: " + ", ".join(f"{r.received_per_s:,.0f}" for r in rounds))
-    print("\n## UDP meter: decode cost of one measurement datagram (best of 5)\n")
-    print("| decoder | ns/datagram | datagrams/s |")
-    print("| --- | ---: | ---: |")
-    for name, ns in decode_costs():
-        print(f"| {name} | {ns:,.0f} | {1e9 / ns:,.0f} |")
+    lines.append("")
+    for name, measured in runs.items():
+        per_round = ", ".join(f"{r.received_per_s:,.0f}" for r in measured)
+        lines.append(f"- {name}, per round: {per_round}")
+    lines += [
+        "",
+        "### UDP meter: decode cost of one measurement datagram (best of 5)",
+        "",
+        "| decoder | ns/datagram | datagrams/s |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {name} | {ns:,.0f} | {1e9 / ns:,.0f} |" for name, ns in decode_costs()]
+    return lines
+
+
+def main() -> int:
+    """Print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per receiver")
+    args = parser.parse_args()
+    print("\n".join(run(args.seconds, args.rounds)))
     return 0
 
 

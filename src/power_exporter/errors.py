@@ -9,7 +9,7 @@
         ├── AuthError          "auth"                the peer refused our credentials
         ├── DeviceTimeoutError "timeout"             no answer within the budget
         ├── DecodeError        "decode"              a bad line, frame, JSON or protobuf
-        ├── ProtocolError      "protocol"            the peer answered with an error (NUT ``ERR``, EcoFlow code)
+        ├── ProtocolError      "protocol"            the peer answered with an error (NUT ERR)
         ├── StaleError         "stale"               the peer says its data is not to be trusted
         └── OfflineError       "offline"             the peer says the device is offline
 

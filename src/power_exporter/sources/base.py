@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
     Annotated,
-    ClassVar,
     Final,
     Literal,
     Protocol,
@@ -28,7 +27,7 @@ from typing import (
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import DeviceIdentity, Event, Reading
@@ -72,9 +71,6 @@ class DeviceConfig(BaseModel):
     timeout: Duration = 10.0
     # A streaming device with no message for this long is down; polled devices ignore it.
     stale_after: Duration = 60.0
-
-    # Default interval/timeout of this kind, applied where the file gives none.
-    defaults: ClassVar[Mapping[str, float]] = {}
 
 
 @runtime_checkable
@@ -178,6 +174,9 @@ class SourceKind:
     target_config: Callable[[str], dict[str, object]] | None = None
     # `read` prints the readings as JSON; a kind whose seed printed its own JSON renders it here.
     render_read: Callable[[Sequence[Reading]], str] | None = None
+    # `power-exporter discover [WHERE]`: device config dicts for what this kind finds (a upsd's
+    # UPSes, USB HID UPSes); WHERE is the user's argument (e.g. host:port) or None.
+    discover: Callable[[str | None], Awaitable[list[dict[str, object]]]] | None = None
 
 
 def read_secret_file(path: str) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from power_exporter.sources import udp_meter
-
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -13,7 +11,21 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    kinds: tuple[SourceKind, ...] = (udp_meter.KIND,)
+    from power_exporter.sources import (  # noqa: PLC0415 (kinds import sources.base)
+        ecoflow,
+        nut,
+        replay,
+        tripplite,
+        udp_meter,
+    )
+
+    kinds: tuple[SourceKind, ...] = (
+        nut.KIND,
+        replay.KIND,
+        tripplite.KIND,
+        ecoflow.KIND,
+        udp_meter.KIND,
+    )
     return {kind.name: kind for kind in kinds}
 
 

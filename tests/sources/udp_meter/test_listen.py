@@ -115,7 +115,7 @@ class TestPushes:
             payload = encode_measurement(Measurement(timestamp, (n % 101) * 1000.0, float(n)))
             meter.send_to(source.local_address, payload)
         # 100 As before the reboot, then 0..99 As after it.
-        charges = []
+        charges: list[float] = []
         while not charges or charges[-1] < 199.0:
             charges.append(_charge(await collector.next()))
         assert charges[-1] == 199.0

@@ -10,7 +10,7 @@ silence (a rebooted meter forgets its subscribers). The mode follows from the ke
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal, NamedTuple, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, NamedTuple, Self
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -108,12 +108,6 @@ class UdpMeterConfig(DeviceConfig):
     interval: Duration = DEFAULT_INTERVAL
     timeout: Duration = DEFAULT_TIMEOUT
     stale_after: Duration = DEFAULT_STALE_AFTER
-
-    defaults: ClassVar[Mapping[str, float]] = {
-        "interval": DEFAULT_INTERVAL,
-        "timeout": DEFAULT_TIMEOUT,
-        "stale_after": DEFAULT_STALE_AFTER,
-    }
 
     @model_validator(mode="before")
     @classmethod

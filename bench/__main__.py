@@ -1,0 +1,54 @@
+"""Run every benchmark and write bench/RESULTS.md: ``python -m bench [NAME ...]``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+# name -> module; each module has run() -> list[str] (markdown lines).
+BENCHES = {
+    "scrape": "bench.bench_scrape",
+    "udp": "bench.bench_udp",
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def main(names: list[str]) -> int:
+    chosen = names or list(BENCHES)
+    out = [
+        "# Benchmark results",
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        "Each figure is measured in the same run as its baseline; regenerate with `make bench`.",
+        "",
+    ]
+    for name in chosen:
+        print(f"running {name} ...", file=sys.stderr)
+        lines = importlib.import_module(BENCHES[name]).run()
+        print("\n".join(lines))
+        out.extend([*lines, ""])
+    if not names:
+        Path(__file__).with_name("RESULTS.md").write_text("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

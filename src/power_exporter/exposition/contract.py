@@ -1,0 +1,165 @@
+"""The metric contract: every normalized family, as a table.
+
+Names and help texts are checked once, when this module loads; rendering never validates
+per sample. Measure values come from a device's last reading, taken in the background at
+the device's interval (``/metrics`` never waits on a device), so the help says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.model import Flag, Measure
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from power_exporter.sources.base import MetricKind
+
+METRIC_NAME: Final = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_NAME: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# Suffixes Prometheus gives meaning to; a family of another kind must not end in them.
+RESERVED_SUFFIXES: Final[Mapping[str, tuple[MetricKind, ...]]] = {
+    "_total": ("counter",),
+    "_count": (),
+    "_sum": (),
+    "_bucket": (),
+    "_created": (),
+    "_info": ("info",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One family of the contract."""
+
+    name: str
+    kind: MetricKind
+    help: str
+
+
+def problem_with_family(name: str, kind: MetricKind) -> str | None:
+    """Say why ``name`` cannot be a family of ``kind``, or return None."""
+    if not METRIC_NAME.match(name):
+        return f"invalid metric name {name!r}"
+    for suffix, kinds in RESERVED_SUFFIXES.items():
+        if name.endswith(suffix) and kind not in kinds:
+            return f"a {kind} must not end in {suffix}: {name!r}"
+    if kind == "counter" and not name.endswith("_total"):
+        return f"a counter must end in _total: {name!r}"
+    if kind == "info" and not name.endswith("_info"):
+        return f"an info family must end in _info: {name!r}"
+    return None
+
+
+def problem_with_label(name: str) -> str | None:
+    """Say why ``name`` cannot be a label name, or return None."""
+    if not LABEL_NAME.match(name) or name.startswith("__"):
+        return f"invalid label name {name!r}"
+    return None
+
+
+_CACHED: Final = " From the last background reading."
+_DERIVED_POWER: Final = (
+    " For a NUT UPS that reports ups.load and ups.realpower.nominal but no real power,"
+    " derived as load x nominal real power."
+)
+
+# Measure -> (metric name, help). Units follow the Prometheus naming guide.
+MEASURES: Final[Mapping[Measure, Spec]] = {
+    spec_measure: Spec(name, "counter" if name.endswith("_total") else "gauge", text + _CACHED)
+    for spec_measure, name, text in (
+        (Measure.BATTERY_CHARGE, "power_battery_charge_ratio", "Battery charge, 0 to 1."),
+        (Measure.BATTERY_RUNTIME, "power_battery_runtime_seconds", "Estimated runtime on battery."),
+        (Measure.BATTERY_VOLTAGE, "power_battery_voltage_volts", "Battery voltage."),
+        (Measure.BATTERY_TEMPERATURE, "power_battery_temperature_celsius", "Battery temperature."),
+        (Measure.BATTERY_HEALTH, "power_battery_health_ratio", "Battery state of health, 0 to 1."),
+        (Measure.INPUT_VOLTAGE, "power_input_voltage_volts", "Input voltage."),
+        (Measure.INPUT_FREQUENCY, "power_input_frequency_hertz", "Input frequency."),
+        (Measure.INPUT_CURRENT, "power_input_current_amperes", "Input current."),
+        (Measure.INPUT_POWER, "power_input_power_watts", "Input real power."),
+        (Measure.OUTPUT_VOLTAGE, "power_output_voltage_volts", "Output voltage."),
+        (Measure.OUTPUT_FREQUENCY, "power_output_frequency_hertz", "Output frequency."),
+        (Measure.OUTPUT_CURRENT, "power_output_current_amperes", "Output current."),
+        (Measure.OUTPUT_POWER, "power_output_power_watts", "Output real power." + _DERIVED_POWER),
+        (
+            Measure.OUTPUT_APPARENT_POWER,
+            "power_output_apparent_power_voltamperes",
+            "Output apparent power.",
+        ),
+        (Measure.LOAD, "power_load_ratio", "Load as a ratio of the nominal capacity."),
+        (Measure.NOMINAL_POWER, "power_nominal_power_watts", "Rated real power."),
+        (
+            Measure.NOMINAL_APPARENT_POWER,
+            "power_nominal_apparent_power_voltamperes",
+            "Rated apparent power.",
+        ),
+        (Measure.SOLAR_INPUT_POWER, "power_solar_input_power_watts", "Solar input power."),
+        (
+            Measure.CHARGE_COULOMBS,
+            "power_charge_coulombs_total",
+            "Accumulated charge in coulombs (ampere-seconds).",
+        ),
+    )
+}
+
+STATUS: Final = Spec(
+    "power_status",
+    "gauge",
+    "1 when the status flag is set, 0 when it is not; every flag the source can know." + _CACHED,
+)
+UP: Final = Spec(
+    "power_device_up", "gauge", "1 when the last read of the device succeeded and is fresh."
+)
+INFO: Final = Spec(
+    "power_device_info", "info", "Identity of the device: source, vendor, model, serial, firmware."
+)
+LAST_SEEN: Final = Spec(
+    "power_device_last_seen_timestamp_seconds",
+    "gauge",
+    "Unix time of the device's last good reading.",
+)
+READ_DURATION: Final = Spec(
+    "power_exporter_read_duration_seconds", "gauge", "Duration of the device's last read."
+)
+READ_ERRORS: Final = Spec(
+    "power_exporter_read_errors_total", "counter", "Failed reads and rejected data, by reason."
+)
+MESSAGES: Final = Spec(
+    "power_exporter_messages_total", "counter", "Readings and faults received from the device."
+)
+BUILD_INFO: Final = Spec(
+    "power_exporter_build_info", "info", "Version of power-exporter and of Python."
+)
+
+# The order families appear in, before any raw family.
+ORDERED: Final[tuple[Spec, ...]] = (
+    UP,
+    INFO,
+    LAST_SEEN,
+    *MEASURES.values(),
+    STATUS,
+    READ_DURATION,
+    READ_ERRORS,
+    MESSAGES,
+)
+FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)
+
+
+def _check() -> None:
+    names: set[str] = set()
+    for spec in (*ORDERED, BUILD_INFO):
+        problem = problem_with_family(spec.name, spec.kind)
+        if problem is not None:
+            raise ValueError(problem)
+        if spec.name in names:
+            raise ValueError(f"duplicate family {spec.name}")
+        names.add(spec.name)
+    missing = set(Measure) - set(MEASURES)
+    if missing:
+        raise ValueError(f"measures without a metric: {sorted(missing)}")
+
+
+_check()

@@ -1,0 +1,159 @@
+"""The HTTP face: ``/metrics``, ``/probe``, ``/``, ``/healthz`` and ``/sd``.
+
+Handlers call the exposition and read the store; they never touch a device, except
+``/probe``, which asks the runtime for one fresh read within Prometheus's scrape budget.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import time
+from typing import TYPE_CHECKING, Final
+
+from aiohttp import web
+
+from power_exporter import __version__
+from power_exporter.exposition.text import (
+    OPENMETRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    Renderer,
+)
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware
+
+    from power_exporter.runtime import Runtime
+    from power_exporter.store import DeviceState, Store
+
+# Like blackbox_exporter's scrape_timeout_offset: leave Prometheus time to receive the answer.
+PROBE_TIMEOUT_OFFSET: Final = 0.5
+DEFAULT_PROBE_BUDGET: Final = 10.0
+_GZIP_MIN: Final = 1024
+
+
+def _wants_openmetrics(request: web.Request) -> bool:
+    return "application/openmetrics-text" in request.headers.get("Accept", "")
+
+
+def _exposition(request: web.Request, body: bytes, *, openmetrics: bool) -> web.Response:
+    content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
+    headers = {"Content-Type": content_type}
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) >= _GZIP_MIN:
+        body = gzip.compress(body, compresslevel=1)
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=body, headers=headers)
+
+
+def _probe_budget(request: web.Request) -> float:
+    header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds", "")
+    try:
+        budget = float(header)
+    except ValueError:
+        return DEFAULT_PROBE_BUDGET
+    return max(0.1, budget - PROBE_TIMEOUT_OFFSET)
+
+
+class Handlers:
+    """The routes, bound to one store, renderer and runtime."""
+
+    def __init__(self, store: Store, renderer: Renderer, runtime: Runtime | None) -> None:
+        self.store = store
+        self.renderer = renderer
+        self.runtime = runtime
+        self.started = time.time()
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Every device, from the store."""
+        openmetrics = _wants_openmetrics(request)
+        return _exposition(
+            request, self.renderer.render(openmetrics=openmetrics), openmetrics=openmetrics
+        )
+
+    async def probe(self, request: web.Request) -> web.Response:
+        """One device, read afresh within the scrape budget."""
+        target = request.query.get("target", "")
+        if not target:
+            return web.Response(status=400, text="missing parameter: target\n")
+        if target not in self.store:
+            known = ", ".join(state.name for state in self.store)
+            return web.Response(status=400, text=f"unknown target {target!r}; known: {known}\n")
+        if self.runtime is not None:
+            await self.runtime.probe(target, _probe_budget(request))
+        openmetrics = _wants_openmetrics(request)
+        body = self.renderer.render_device(target, openmetrics=openmetrics)
+        return _exposition(request, body, openmetrics=openmetrics)
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        """The process serves; devices may be down (that is what power_device_up says)."""
+        return web.Response(text="ok\n")
+
+    async def sd(self, request: web.Request) -> web.Response:
+        """Prometheus HTTP service discovery: one target group per device, for ``/probe``."""
+        groups = [
+            {"targets": [request.host], "labels": {"__param_target": s.name, "device": s.name}}
+            for s in self.store
+        ]
+        return web.json_response(groups)
+
+    async def index(self, _request: web.Request) -> web.Response:
+        """A small landing page: every device, its state and the age of its last reading."""
+        now = time.time()
+        rows = "".join(self._row(state, now) for state in self.store)
+        up = sum(1 for state in self.store if state.up)
+        page = _PAGE.format(
+            version=html.escape(__version__),
+            up=up,
+            total=len(self.store),
+            rows=rows or '<tr><td colspan="6">no devices configured</td></tr>',
+        )
+        return web.Response(text=page, content_type="text/html")
+
+    def _row(self, state: DeviceState, now: float) -> str:
+        age = self.store.age(state, now)
+        identity = state.identity
+        what = " ".join(part for part in (identity.vendor, identity.model) if part)
+        link = html.escape(f"/probe?target={state.name}", quote=True)
+        return (
+            "<tr>"
+            f"<td>{html.escape(state.name)}</td>"
+            f"<td>{html.escape(state.source)}</td>"
+            f"<td>{html.escape(what)}</td>"
+            f'<td class="{"up" if state.up else "down"}">{"up" if state.up else "down"}</td>'
+            f"<td>{'never' if age is None else f'{age:.0f} s ago'}</td>"
+            f'<td><a href="{link}">probe</a> {html.escape(state.last_error)}</td>'
+            "</tr>"
+        )
+
+
+_PAGE: Final = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>power-exporter</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}
+.up{{color:#0a0}}.down{{color:#c00}}</style></head>
+<body><h1>power-exporter {version}</h1>
+<p>{up} of {total} devices up.
+<a href="/metrics">metrics</a> &middot; <a href="/sd">service discovery</a> &middot;
+<a href="/healthz">health</a></p>
+<table><tr><th>device</th><th>source</th><th>model</th><th>state</th><th>last reading</th>
+<th></th></tr>
+{rows}
+</table></body></html>
+"""
+
+
+def make_app(
+    store: Store,
+    renderer: Renderer,
+    runtime: Runtime | None = None,
+    middlewares: tuple[Middleware, ...] = (),
+) -> web.Application:
+    """The aiohttp application."""
+    handlers = Handlers(store, renderer, runtime)
+    app = web.Application(middlewares=middlewares)
+    app.router.add_get("/", handlers.index)
+    app.router.add_get("/metrics", handlers.metrics)
+    app.router.add_get("/probe", handlers.probe)
+    app.router.add_get("/healthz", handlers.healthz)
+    app.router.add_get("/sd", handlers.sd)
+    return app

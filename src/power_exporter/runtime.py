@@ -1,0 +1,265 @@
+"""The supervisor: one task per configured device entry, and nothing escapes it.
+
+A polled entry is read every ``interval`` under ``asyncio.timeout(timeout)``; a streaming
+entry is consumed as it yields. Failures are counted per device, logged on transitions
+(down, recovered) rather than on every poll, and retried with capped exponential backoff
+and jitter. A watchdog takes devices down whose data went stale. SIGTERM and SIGINT stop
+everything cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.errors import (
+    AuthError,
+    ConnectError,
+    DeviceTimeoutError,
+    OfflineError,
+    SourceError,
+    StaleError,
+)
+from power_exporter.model import Reading
+from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.sources.registry import KINDS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from power_exporter.model import Event
+    from power_exporter.sources.base import DeviceConfig, Source, SourceKind
+    from power_exporter.store import Store
+
+log = logging.getLogger(__name__)
+
+# In a stream, a fault of these kinds takes the device down at once; other faults (a bad
+# datagram, an unknown command) are only counted and staleness decides.
+_STREAM_DOWN: Final = (AuthError, ConnectError, OfflineError, StaleError, DeviceTimeoutError)
+_WATCHDOG_PERIOD: Final = 1.0
+
+
+class Backoff:
+    """Capped exponential backoff with jitter, starting at ``base`` seconds."""
+
+    def __init__(self, base: float, cap: float) -> None:
+        self.base = base
+        self.cap = max(cap, base)
+        self.failures = 0
+
+    def next(self) -> float:
+        """The delay before the next attempt; each call counts one more failure."""
+        delay = min(self.cap, self.base * 2.0**self.failures)
+        self.failures += 1
+        return delay * random.uniform(0.75, 1.0)  # noqa: S311 (jitter, not cryptography)
+
+    def reset(self) -> None:
+        """Forget past failures."""
+        self.failures = 0
+
+
+@dataclass(slots=True)
+class _Unit:
+    """One configured device entry and the devices it has produced."""
+
+    config: DeviceConfig
+    devices: set[str] = field(default_factory=set)
+    source: Source | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    down: bool = False
+    streaming: bool = False  # known once the source has been opened
+
+
+class Runtime:
+    """Runs every configured device until stopped."""
+
+    def __init__(
+        self,
+        devices: Sequence[DeviceConfig],
+        store: Store,
+        *,
+        backoff_max: float = 60.0,
+        kinds: Mapping[str, SourceKind] = KINDS,
+    ) -> None:
+        self.store = store
+        self.backoff_max = backoff_max
+        self.kinds = kinds
+        self._units = {cfg.name: _Unit(cfg) for cfg in devices}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        for unit in self._units.values():
+            self._placeholder(unit)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _placeholder(self, unit: _Unit) -> None:
+        cfg = unit.config
+        self.store.register(cfg.name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+
+    def unit_of(self, device: str) -> _Unit | None:
+        """The configured entry a device belongs to."""
+        state = self.store.get(device)
+        return self._units.get(state.unit) if state is not None else None
+
+    def _adopt(self, unit: _Unit, name: str, source: str) -> None:
+        """Make a device of this entry known; a real device retires the entry's placeholder."""
+        cfg = unit.config
+        if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
+            self.store.remove(cfg.name)
+        self.store.register(name, source=source, unit=cfg.name, interval=cfg.interval)
+        unit.devices.add(name)
+
+    def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
+        cfg = unit.config
+        if isinstance(event, Reading):
+            name = event.device
+            was_up = (state := self.store.get(name)) is not None and state.up
+            self._adopt(unit, name, event.identity.source)
+            self.store.update(event, unit=cfg.name, interval=cfg.interval)
+            if not was_up:
+                log.info("device %s is up", name)
+            return
+        name = event.device
+        if name not in self.store:
+            # A device of a fan-out that fails from its first poll (offline from the start)
+            # still appears, with up 0, rather than hiding behind the placeholder.
+            self._adopt(unit, name, cfg.source)
+        error = event.error
+        if polled or isinstance(error, _STREAM_DOWN):
+            if self.store.mark_down(name, error.reason, str(error)):
+                log.warning("device %s is down (%s): %s", name, error.reason, error)
+        else:
+            self.store.count_error(name, error.reason, str(error))
+            self.store.count_message(name)
+            log.debug("device %s: %s: %s", name, error.reason, error)
+
+    def _fail_unit(self, unit: _Unit, reason: str, message: str) -> None:
+        names = unit.devices or {unit.config.name}
+        went_down = [name for name in sorted(names) if self.store.mark_down(name, reason, message)]
+        if went_down or not unit.down:
+            log.warning("%s down (%s): %s", ", ".join(sorted(names)), reason, message)
+        unit.down = True
+
+    def _recovered(self, unit: _Unit) -> None:
+        unit.down = False
+
+    # -- loops ----------------------------------------------------------------------------
+
+    async def _read_once(self, unit: _Unit, source: PolledSource, budget: float) -> None:
+        started = time.monotonic()
+        async with unit.lock:
+            try:
+                async with asyncio.timeout(budget):
+                    events = await source.read()
+            except TimeoutError:
+                raise DeviceTimeoutError(f"no answer within {budget:g} s") from None
+        elapsed = time.monotonic() - started
+        for event in events:
+            self._apply(unit, event, polled=True)
+        for name in unit.devices or {unit.config.name}:
+            self.store.observe_read(name, elapsed)
+        self._recovered(unit)
+
+    async def _run_polled(self, unit: _Unit, source: PolledSource, backoff: Backoff) -> None:
+        cfg = unit.config
+        while True:
+            started = time.monotonic()
+            try:
+                await self._read_once(unit, source, cfg.timeout)
+            except SourceError as exc:
+                self._fail_unit(unit, exc.reason, str(exc))
+                await asyncio.sleep(backoff.next())
+                continue
+            backoff.reset()
+            await asyncio.sleep(max(0.0, cfg.interval - (time.monotonic() - started)))
+
+    async def _run_stream(self, unit: _Unit, source: StreamingSource, backoff: Backoff) -> None:
+        async for event in source.stream():
+            self._apply(unit, event, polled=False)
+            if isinstance(event, Reading):
+                backoff.reset()
+                self._recovered(unit)
+        raise ConnectError("the stream ended")
+
+    async def _supervise(self, unit: _Unit) -> None:
+        cfg = unit.config
+        kind = self.kinds[cfg.source]
+        cap = max(cfg.interval, min(cfg.interval * 8, self.backoff_max))
+        backoff = Backoff(base=cfg.interval, cap=cap)
+        while not self._stopping.is_set():
+            try:
+                async with kind.open(cfg) as source:
+                    unit.source = source
+                    unit.streaming = isinstance(source, StreamingSource)
+                    if isinstance(source, StreamingSource):
+                        await self._run_stream(unit, source, backoff)
+                    else:
+                        await self._run_polled(unit, source, backoff)
+            except SourceError as exc:
+                self._fail_unit(unit, exc.reason, str(exc))
+            except Exception as exc:
+                log.exception("bug while reading %s", cfg.name)
+                self._fail_unit(unit, "bug", f"{type(exc).__name__}: {exc}")
+            finally:
+                unit.source = None
+            await asyncio.sleep(backoff.next())
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(_WATCHDOG_PERIOD)
+            self.check_staleness(time.time())
+
+    def check_staleness(self, now: float) -> None:
+        """Take down devices whose last good reading is older than their window."""
+        for state in self.store:
+            unit = self._units.get(state.unit)
+            if unit is None or not state.up or state.last_seen is None:
+                continue
+            cfg = unit.config
+            window = cfg.stale_after if unit.streaming else 2 * cfg.interval + cfg.timeout
+            if now - state.last_seen > window and self.store.mark_down(
+                state.name, "stale", f"no data for {now - state.last_seen:.0f} s"
+            ):
+                log.warning("device %s is down: no data for %g s", state.name, window)
+
+    # -- probes ---------------------------------------------------------------------------
+
+    async def probe(self, device: str, budget: float) -> None:
+        """Read the device's entry afresh within ``budget`` seconds; the store gets the result.
+
+        Streaming devices cannot be asked; their last data stands. A failure is recorded
+        in the store like any other.
+        """
+        unit = self.unit_of(device)
+        if unit is None:
+            raise KeyError(device)
+        source = unit.source
+        if source is None or isinstance(source, StreamingSource):
+            return
+        try:
+            await self._read_once(unit, source, min(budget, unit.config.timeout))
+        except SourceError as exc:
+            self._fail_unit(unit, exc.reason, str(exc))
+
+    # -- life -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every device task and the watchdog."""
+        for unit in self._units.values():
+            self._tasks.append(asyncio.create_task(self._supervise(unit), name=unit.config.name))
+        self._tasks.append(asyncio.create_task(self._watchdog(), name="watchdog"))
+
+    async def stop(self) -> None:
+        """Cancel every task and wait for the sources to close."""
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,103 @@
+r"""Lines of the NUT network protocol: splitting, quoting, and what an ``ERR`` line means.
+
+upsd answers in ASCII lines (we read UTF-8 and fall back to Latin-1). Words are separated by
+whitespace; a word in double quotes may hold spaces, and inside it a backslash makes the next
+character literal, so ``\\"`` is a quote and ``\\\\`` a backslash (upsd escapes ``"``, ``\\``
+and ``#`` that way). This is how NUT's own clients split lines (its ``parseconf``), except that
+we reject what upsd never sends (an unterminated quote, a dangling backslash, control
+characters) instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.errors import AuthError, DecodeError, ProtocolError, SourceError, StaleError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+MAX_LINE: Final = 64 * 1024
+"""Longest line we accept from upsd, in bytes (its own limit for a value is far smaller)."""
+
+ERR_CODES: Final[Mapping[str, type[SourceError]]] = {
+    "ACCESS-DENIED": AuthError,
+    "USERNAME-REQUIRED": AuthError,
+    "PASSWORD-REQUIRED": AuthError,
+    "INVALID-PASSWORD": AuthError,
+    "INVALID-USERNAME": AuthError,
+    "DATA-STALE": StaleError,
+    "DRIVER-NOT-CONNECTED": StaleError,
+}
+"""``ERR <code>`` -> our error; any other code (UNKNOWN-UPS...) is a ProtocolError."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# A word: "quoted, with \" and \\ escapes", or a run of non-blanks (a quote inside one is literal).
+_WORD = re.compile(
+    r'[ \t]*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>(?:[^\s"\\]|\\.)(?:[^\s\\]|\\.)*))'
+)
+_ESCAPED = re.compile(r"\\(.)")
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9._:@/+=,-]+$")
+
+
+def decode_line(raw: bytes) -> str:
+    """Turn one received line (with or without its newline) into text."""
+    body = raw.removesuffix(b"\n").removesuffix(b"\r")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+    if _CONTROL.search(text):
+        raise DecodeError(f"control character in line from upsd: {_excerpt(text)}")
+    return text
+
+
+def split_words(line: str) -> list[str]:
+    """Split a protocol line into words, unquoting and unescaping them.
+
+    Raises DecodeError for an unterminated quote or a line ending in a lone backslash.
+    """
+    words: list[str] = []
+    text = line.rstrip(" \t")
+    position = 0
+    while position < len(text):
+        match = _WORD.match(text, position)
+        if match is None:
+            raise DecodeError(f"unterminated quote or escape in line from upsd: {_excerpt(line)}")
+        quoted, plain = match.group("quoted", "plain")
+        words.append(_ESCAPED.sub(r"\1", quoted if quoted is not None else plain))
+        position = match.end()
+    return words
+
+
+def quote(word: str) -> str:
+    """Quote one word of a request the way upsd's parser reads it back."""
+    if _CONTROL.search(word) or "\t" in word:
+        raise ValueError(f"a NUT request word cannot hold control characters: {word!r}")
+    if _PLAIN_WORD.match(word):
+        return word
+    escaped = word.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def encode_request(words: Sequence[str]) -> bytes:
+    """One request line, quoted and terminated."""
+    return (" ".join(quote(word) for word in words) + "\n").encode("utf-8")
+
+
+def error_from(words: Sequence[str], request: str) -> SourceError:
+    """Build the error an ``ERR <code> [extra]`` answer to ``request`` stands for."""
+    code = words[1] if len(words) > 1 else "(no code)"
+    extra = f" {' '.join(words[2:])}" if len(words) > 2 else ""  # noqa: PLR2004
+    return ERR_CODES.get(code, ProtocolError)(f"upsd answered ERR {code}{extra} to {request}")
+
+
+def is_error(words: Sequence[str]) -> bool:
+    """Whether a split line is an ``ERR`` answer."""
+    return bool(words) and words[0] == "ERR"
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    shown = text if len(text) <= limit else text[:limit] + "..."
+    return repr(shown)

@@ -1,0 +1,130 @@
+"""The raw NUT series, named as DRuggeri/nut_exporter names them.
+
+- Every numeric variable (see :mod:`.table`) is a gauge ``network_ups_tools_<variable>`` whose
+  name is the variable's with every character outside ``[A-Za-z0-9_]`` (NUT uses ``.`` and
+  ``-``) replaced by ``_``, case kept (``input.L1-N.voltage`` ->
+  ``network_ups_tools_input_L1_N_voltage``), and value as NUT gives it (percent stays percent).
+- Two adjustments keep every name acceptable to ``promtool check metrics``, where
+  DRuggeri's names are not:
+
+  * a name ending in a suffix Prometheus and OpenMetrics reserve for other metric types
+    (``_total``, ``_count``, ``_sum``, ``_bucket``, ``_created``, ``_gcount``, ``_gsum``,
+    ``_info``) gets ``_value`` appended: ``outlet.count`` ->
+    ``network_ups_tools_outlet_count_value``, ``battery.current.total`` ->
+    ``network_ups_tools_battery_current_total_value``;
+  * a name with a lower-case letter followed by a capital (camelCase, which promtool rejects;
+    no standard NUT name has one) is lower-cased as a whole.
+
+  Should two variables end up with one name, the first in sorted order is kept.
+- ``network_ups_tools_ups_status{flag="..."}``: 1 for every token in ``ups.status``, unknown
+  ones included, and 0 for each of the usual flags that is absent (DRuggeri's default
+  ``--nut.statuses``, plus ALARM), so the series of the common flags never vanish while the
+  UPS is up.
+- ``network_ups_tools_device_info{model,mfr,serial,type,description,contact,location,part,
+  macaddr}`` 1, from the ``device.*`` variables as given (blank when absent); it stays while the
+  device is down, once it has been seen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.sources.base import RawFamily, RawSample
+from power_exporter.sources.nut.table import DEVICE_INFO_LABELS, NUT_FLAGS, STATUS_VAR
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from power_exporter.model import DeviceIdentity, Reading
+
+PREFIX: Final = "network_ups_tools_"
+RESERVED_SUFFIXES: Final = (
+    "_total",
+    "_count",
+    "_sum",
+    "_bucket",
+    "_created",
+    "_gcount",
+    "_gsum",
+    "_info",
+)
+RESERVED_FIX: Final = "_value"
+
+STATUS_FAMILY: Final = RawFamily(
+    name="network_ups_tools_ups_status",
+    kind="gauge",
+    help="NUT ups.status: 1 for each flag upsd reports, 0 for the usual flags it does not",
+)
+DEVICE_INFO_FAMILY: Final = RawFamily(
+    name="network_ups_tools_device_info",
+    kind="info",
+    help="NUT device.* identity of the UPS (always 1)",
+)
+
+_NOT_NAME_CHAR = re.compile(r"[^A-Za-z0-9_]")
+_CAMEL = re.compile(r"[a-z][A-Z]")
+
+
+def metric_name(variable: str) -> str:
+    """Return the raw metric name of a NUT variable (rules in the module docstring)."""
+    name = PREFIX + _NOT_NAME_CHAR.sub("_", variable)
+    if _CAMEL.search(name):
+        name = name.lower()
+    if name.endswith(RESERVED_SUFFIXES):
+        name += RESERVED_FIX
+    return name
+
+
+class NutNaming:
+    """The RawNaming of NUT devices (and of replayed NUT dumps)."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, RawFamily] = {}
+
+    def family(self, variable: str) -> RawFamily:
+        """Return the gauge family of one variable, the same object every time for one name."""
+        name = metric_name(variable)
+        family = self._families.get(name)
+        if family is None:
+            family = RawFamily(name=name, kind="gauge", help=f"NUT variable {variable}")
+            self._families[name] = family
+        return family
+
+    def samples(self, reading: Reading) -> Iterable[RawSample]:
+        """Every numeric variable, the status flags and the device info."""
+        seen: set[str] = set()
+        samples: list[RawSample] = []
+        for variable in sorted(reading.raw):
+            family = self.family(variable)
+            if family.name in seen:
+                continue
+            seen.add(family.name)
+            samples.append(RawSample(family, reading.raw[variable]))
+        if STATUS_VAR in reading.text:
+            samples.extend(status_samples(reading.text[STATUS_VAR]))
+        samples.extend(self.down_samples(reading.identity))
+        return samples
+
+    def down_samples(self, identity: DeviceIdentity) -> Iterable[RawSample]:
+        """Return the device info, once the device has been seen (its labels are known)."""
+        if not identity.labels:
+            return ()
+        labels = tuple((label, identity.labels.get(label, "")) for label in DEVICE_INFO_LABELS)
+        return (RawSample(DEVICE_INFO_FAMILY, 1.0, labels),)
+
+
+def status_samples(status: str) -> list[RawSample]:
+    """``network_ups_tools_ups_status{flag}``: present tokens 1, absent usual flags 0."""
+    present = list(dict.fromkeys(status.split()))
+    samples = [RawSample(STATUS_FAMILY, 1.0, (("flag", token),)) for token in present]
+    samples.extend(
+        RawSample(STATUS_FAMILY, 0.0, (("flag", token),))
+        for token in NUT_FLAGS
+        if token not in present
+    )
+    return samples
+
+
+NUT_NAMING: Final = NutNaming()
+"""The one naming object of the ``nut`` and ``replay`` kinds (families are cached in it)."""

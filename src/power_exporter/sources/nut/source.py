@@ -1,0 +1,199 @@
+"""The ``nut`` source: UPSes read from upsd, one pipelined round trip per poll.
+
+Every configured device on one upsd (same server, credentials and TLS settings) shares one
+persistent :class:`NutClient` from a small reference-counted pool. ``ups: "*"`` serves every
+UPS of the upsd as a device ``<name>/<ups>``: each poll sends ``LIST UPS`` along with the
+``LIST VAR`` requests, so a UPS added later appears at the next poll (one more round trip
+then), and a UPS that leaves keeps faulting (upsd's ``UNKNOWN-UPS``) until the exporter
+restarts, so that its disappearance shows as ``power_device_up 0`` rather than as silence.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+from power_exporter.errors import ConnectError, SourceError
+from power_exporter.model import DeviceFault, Event
+from power_exporter.sources.nut.client import DEFAULT_PORT, ListAnswer, NutClient, TlsOptions
+from power_exporter.sources.nut.config import ALL_UPSES, NutConfig, parse_server
+from power_exporter.sources.nut.table import ProblemLog, nut_reading
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import TracebackType
+
+    from power_exporter.sources.base import DeviceConfig
+
+log = logging.getLogger(__name__)
+
+# Part of every request's budget left to the runtime's own timeout around read().
+_BUDGET_SHARE = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class ClientKey:
+    """What makes two devices share one connection."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None = field(repr=False)  # never in a log line or a traceback
+    tls: TlsOptions | None = None
+
+
+class ClientPool:
+    """One NutClient per ClientKey, closed when its last user lets go."""
+
+    def __init__(self) -> None:
+        self._clients: dict[ClientKey, tuple[NutClient, int]] = {}
+
+    def acquire(self, key: ClientKey, timeout: float) -> NutClient:
+        """Return the shared client for ``key``, created on first use."""
+        client, users = self._clients.get(key, (None, 0))
+        if client is None:
+            client = NutClient(
+                key.host,
+                key.port,
+                username=key.username,
+                password=key.password,
+                tls=key.tls,
+                timeout=timeout,
+            )
+        self._clients[key] = (client, users + 1)
+        return client
+
+    async def release(self, key: ClientKey) -> None:
+        """Let go of the client; the last user closes it."""
+        client, users = self._clients[key]
+        if users > 1:
+            self._clients[key] = (client, users - 1)
+            return
+        del self._clients[key]
+        await client.close()
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+
+POOL = ClientPool()
+
+
+def client_key(cfg: NutConfig) -> ClientKey:
+    """Return the pool key of a device config."""
+    host, port = cfg.host_port
+    return ClientKey(host, port, cfg.username, cfg.secret_password(), cfg.tls_options())
+
+
+class NutSource:
+    """A polled source reading one UPS, or every UPS, of one upsd."""
+
+    def __init__(self, cfg: NutConfig, pool: ClientPool = POOL) -> None:
+        self.cfg = cfg
+        self._pool = pool
+        self._key = client_key(cfg)
+        self._client: NutClient | None = None
+        self._budget = cfg.timeout * _BUDGET_SHARE
+        self._known: list[str] = [] if cfg.ups == ALL_UPSES else [cfg.ups]
+        self._problems = ProblemLog()
+
+    async def __aenter__(self) -> Self:
+        if self._client is not None:
+            raise RuntimeError("NutSource is not reentrant")
+        self._client = self._pool.acquire(self._key, self._budget)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            self._client = None
+            await self._pool.release(self._key)
+
+    @property
+    def client(self) -> NutClient:
+        """The shared connection (only inside ``async with``)."""
+        if self._client is None:
+            raise RuntimeError("use NutSource inside 'async with'")
+        return self._client
+
+    def device_name(self, ups: str) -> str:
+        """Return the device name of one UPS of this source."""
+        return f"{self.cfg.name}/{ups}" if self.cfg.ups == ALL_UPSES else self.cfg.name
+
+    async def read(self) -> Sequence[Event]:
+        """One poll: a Reading or a DeviceFault per UPS; whole-upsd failures raise."""
+        if self.cfg.ups != ALL_UPSES:
+            answers = await self.client.list_vars_many(self._known, budget=self._budget)
+            return self._events(self._known, answers)
+        listed, answers = await self.client.list_ups_and_vars(self._known, budget=self._budget)
+        events = self._events(self._known, answers)
+        added = [ups for ups in sorted(listed) if ups not in self._known]
+        if added:
+            log.info("%s: new UPS on upsd at %s: %s", self.cfg.name, self.client.where, added)
+            more = await self.client.list_vars_many(added, budget=self._budget)
+            events.extend(self._events(added, more))
+            self._known.extend(added)
+        gone = [ups for ups in self._known if ups not in listed]
+        if gone:
+            log.debug("%s: UPS no longer on upsd: %s", self.cfg.name, gone)
+        return events
+
+    def _events(self, upses: Sequence[str], answers: Sequence[ListAnswer]) -> list[Event]:
+        events: list[Event] = []
+        taken_at = time.time()
+        for ups, answer in zip(upses, answers, strict=True):
+            device = self.device_name(ups)
+            if isinstance(answer, SourceError):
+                events.append(DeviceFault(device, answer))
+                continue
+            try:
+                reading, problems = nut_reading(device, "nut", answer, taken_at)
+            except SourceError as exc:
+                events.append(DeviceFault(device, exc))
+                continue
+            self._problems.note(device, problems)
+            events.append(reading)
+        return events
+
+
+def open_source(cfg: DeviceConfig) -> NutSource:
+    """Open a NutSource (the registry's ``open``) for a NutConfig."""
+    if not isinstance(cfg, NutConfig):
+        raise TypeError(f"the nut kind needs a NutConfig, not {type(cfg).__name__}")
+    return NutSource(cfg)
+
+
+async def list_ups(
+    server: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    tls: TlsOptions | None = None,
+    budget: float = 5.0,
+) -> list[tuple[str, str]]:
+    """List the UPSes a upsd serves as (name, description): ``power-exporter discover``."""
+    host, port = parse_server(server)
+    async with NutClient(
+        host, port, username=username, password=password, tls=tls, timeout=budget
+    ) as client:
+        listed = await client.list_ups()
+    return sorted(listed.items())
+
+
+async def discover(where: str | None) -> list[dict[str, object]]:
+    """``power-exporter discover [host[:port]]``: a device config per UPS of that upsd."""
+    server = where or f"localhost:{DEFAULT_PORT}"
+    try:
+        parse_server(server)
+    except ValueError as exc:  # WHERE may be meant for another kind (a USB path...)
+        raise ConnectError(f"not a upsd address: {exc}") from None
+    return [
+        {"name": ups, "source": "nut", "server": server, "ups": ups}
+        for ups, _description in await list_ups(server)
+    ]

@@ -1,0 +1,275 @@
+"""What NUT's variables mean: measures, status flags and identity, as tables.
+
+Variable names are NUT's (docs/nut-names.txt); every value upsd gives is a string. A value is
+*numeric* when it is a plain decimal number (``054.5`` is 54.5, ``-1`` is -1; no exponents, no
+hex, no ``inf``/``nan``) and the variable is not one of the identifiers that merely look like
+numbers (:data:`TEXT_ONLY_SUFFIXES`: ``ups.vendorid: 0463``, serials, firmware and driver
+versions). Numeric values go to ``Reading.raw`` under their NUT name, as NUT gives them
+(percent stays percent); the others go to ``Reading.text``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.errors import StaleError
+from power_exporter.model import DeviceIdentity, Flag, Measure, Reading, checked_measures
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A NUT variable's measure and the factor that brings it to base units."""
+
+    measure: Measure
+    scale: float = 1.0
+
+
+# NUT variable -> measure. Rows apply only when the variable is present and numeric. Where two
+# variables give the same measure, the EARLIER row wins:
+# - output.realpower before ups.realpower: both are the real power the load draws; the
+#   output.* name is the more specific one, and drivers that give both give the same value.
+# - output.power before ups.power (apparent power, VA), for the same reason.
+NUT_VARS: Final[Mapping[str, Field]] = {
+    "battery.charge": Field(Measure.BATTERY_CHARGE, 0.01),  # percent -> ratio
+    "battery.runtime": Field(Measure.BATTERY_RUNTIME),  # seconds
+    "battery.voltage": Field(Measure.BATTERY_VOLTAGE),
+    "battery.temperature": Field(Measure.BATTERY_TEMPERATURE),  # degrees Celsius
+    "input.voltage": Field(Measure.INPUT_VOLTAGE),
+    "input.frequency": Field(Measure.INPUT_FREQUENCY),
+    "input.current": Field(Measure.INPUT_CURRENT),
+    "input.realpower": Field(Measure.INPUT_POWER),  # watts
+    "output.voltage": Field(Measure.OUTPUT_VOLTAGE),
+    "output.frequency": Field(Measure.OUTPUT_FREQUENCY),
+    "output.current": Field(Measure.OUTPUT_CURRENT),
+    "output.realpower": Field(Measure.OUTPUT_POWER),  # watts
+    "ups.realpower": Field(Measure.OUTPUT_POWER),  # watts, when output.realpower is absent
+    "output.power": Field(Measure.OUTPUT_APPARENT_POWER),  # volt-amperes
+    "ups.power": Field(Measure.OUTPUT_APPARENT_POWER),  # volt-amperes, when output.power is absent
+    "ups.load": Field(Measure.LOAD, 0.01),  # percent of nominal -> ratio
+    "ups.realpower.nominal": Field(Measure.NOMINAL_POWER),
+    "ups.power.nominal": Field(Measure.NOMINAL_APPARENT_POWER),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """A measure computed from other variables when the device does not give it."""
+
+    measure: Measure
+    factors: tuple[str, ...]
+    scale: float
+    note: str
+
+
+DERIVED_OUTPUT_POWER: Final = Derivation(
+    measure=Measure.OUTPUT_POWER,
+    factors=("ups.load", "ups.realpower.nominal"),
+    scale=0.01,
+    note=(
+        "for NUT UPSes that report no real power (neither output.realpower nor ups.realpower), "
+        "derived as ups.load / 100 x ups.realpower.nominal"
+    ),
+)
+"""The output power of a UPS that only gives its load and nominal real power (APC Back-UPS,
+CyberPower): an estimate, which the exposition's HELP text should say (``note``)."""
+
+DERIVATIONS: Final[tuple[Derivation, ...]] = (DERIVED_OUTPUT_POWER,)
+
+# ups.status token -> flag. Tokens not listed here (CP, TEST, unknown vendor ones) are kept in
+# the raw status series only. WAIT is not a flag: it means the driver has no data yet.
+NUT_FLAGS: Final[Mapping[str, Flag]] = {
+    "OL": Flag.ONLINE,
+    "OB": Flag.ON_BATTERY,
+    "LB": Flag.LOW_BATTERY,
+    "HB": Flag.HIGH_BATTERY,
+    "RB": Flag.REPLACE_BATTERY,
+    "CHRG": Flag.CHARGING,
+    "DISCHRG": Flag.DISCHARGING,
+    "BYPASS": Flag.BYPASS,
+    "CAL": Flag.CALIBRATING,
+    "OFF": Flag.OFF,
+    "OVER": Flag.OVERLOAD,
+    "TRIM": Flag.TRIM,
+    "BOOST": Flag.BOOST,
+    "FSD": Flag.SHUTDOWN_IMMINENT,
+    "SD": Flag.SHUTDOWN_IMMINENT,
+    "ALARM": Flag.ALARM,
+}
+
+# battery.charger.status value -> flag it adds (NUT 2.8.1+ drivers say "charging" here rather
+# than CHRG in ups.status; "floating" and "resting" add nothing).
+CHARGER_FLAGS: Final[Mapping[str, Flag]] = {
+    "charging": Flag.CHARGING,
+    "discharging": Flag.DISCHARGING,
+}
+
+KNOWN_FLAGS: Final = frozenset(NUT_FLAGS.values()) | frozenset(CHARGER_FLAGS.values())
+"""Every flag NUT can know: all of them are exposed 1/0 while a NUT device is up."""
+
+STATUS_VAR: Final = "ups.status"
+WAIT_TOKEN: Final = "WAIT"  # noqa: S105 - a NUT status token, not a password
+
+# Variables whose values look like numbers but are identifiers: kept as text, never as raw
+# numbers (a vendor id 0463 is not four hundred and sixty-three). Matched on whole name parts.
+TEXT_ONLY_SUFFIXES: Final = (
+    "serial",
+    "vendorid",
+    "productid",
+    "firmware",
+    "firmware.aux",
+    "version",
+    "version.internal",
+    "part",
+    "macaddr",
+)
+
+# Identity: the first non-blank variable of each chain (as Home Assistant's NUT integration).
+VENDOR_CHAIN: Final = ("device.mfr", "ups.mfr", "ups.vendorid")
+MODEL_CHAIN: Final = ("device.model", "ups.model", "ups.productid")
+SERIAL_CHAIN: Final = ("device.serial", "ups.serial")
+FIRMWARE_CHAIN: Final = ("ups.firmware",)
+SERIAL_PLACEHOLDERS: Final = frozenset({"", "unknown", "blank", "none", "n/a", "na", "-"})
+
+# The labels of network_ups_tools_device_info (DRuggeri/nut_exporter): device.<label> as given.
+DEVICE_INFO_LABELS: Final = (
+    "model",
+    "mfr",
+    "serial",
+    "type",
+    "description",
+    "contact",
+    "location",
+    "part",
+    "macaddr",
+)
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+
+
+def numeric_value(name: str, value: str) -> float | None:
+    """Return the number a NUT value stands for, or None when it is text (module docstring)."""
+    text = value.strip()
+    if not _NUMBER.match(text) or is_text_only(name):
+        return None
+    return float(text)
+
+
+def is_text_only(name: str) -> bool:
+    """Whether a variable is an identifier that may look numeric but is never a number."""
+    return any(name == suffix or name.endswith("." + suffix) for suffix in TEXT_ONLY_SUFFIXES)
+
+
+def split_values(variables: Mapping[str, str]) -> tuple[dict[str, float], dict[str, str]]:
+    """Split a UPS's variables into numeric ones (raw) and the rest (text)."""
+    raw: dict[str, float] = {}
+    text: dict[str, str] = {}
+    for name, value in variables.items():
+        number = numeric_value(name, value)
+        if number is None:
+            text[name] = value
+        else:
+            raw[name] = number
+    return raw, text
+
+
+def status_tokens(variables: Mapping[str, str]) -> list[str]:
+    """Return the tokens of ``ups.status`` in the order NUT gave them, without repeats."""
+    return list(dict.fromkeys(variables.get(STATUS_VAR, "").split()))
+
+
+def flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
+    """Return the known flags set by ``ups.status`` and ``battery.charger.status``."""
+    flags = {NUT_FLAGS[token] for token in status_tokens(variables) if token in NUT_FLAGS}
+    charger = variables.get("battery.charger.status", "").strip().lower()
+    if charger in CHARGER_FLAGS:
+        flags.add(CHARGER_FLAGS[charger])
+    return frozenset(flags)
+
+
+def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[str]]:
+    """Measures from the numeric variables by NUT_VARS then DERIVATIONS; and what was dropped."""
+    candidates: dict[Measure, float] = {}
+    for name, field in NUT_VARS.items():
+        if name in raw and field.measure not in candidates:
+            candidates[field.measure] = raw[name] * field.scale
+    for rule in DERIVATIONS:
+        if rule.measure not in candidates and all(name in raw for name in rule.factors):
+            product = rule.scale
+            for name in rule.factors:
+                product *= raw[name]
+            candidates[rule.measure] = product
+    return checked_measures(candidates.items())
+
+
+def _first(variables: Mapping[str, str], chain: tuple[str, ...], *, serial: bool = False) -> str:
+    for name in chain:
+        value = variables.get(name, "").strip()
+        if serial and (value.lower() in SERIAL_PLACEHOLDERS or set(value) == {"0"}):
+            continue
+        if value:
+            return value
+    return ""
+
+
+def identity_of(name: str, source: str, variables: Mapping[str, str]) -> DeviceIdentity:
+    """Build the identity of a UPS from its variables, with the fallback chains above."""
+    return DeviceIdentity(
+        name=name,
+        source=source,
+        vendor=_first(variables, VENDOR_CHAIN),
+        model=_first(variables, MODEL_CHAIN),
+        serial=_first(variables, SERIAL_CHAIN, serial=True),
+        firmware=_first(variables, FIRMWARE_CHAIN),
+        labels={label: variables.get(f"device.{label}", "") for label in DEVICE_INFO_LABELS},
+    )
+
+
+def nut_reading(
+    name: str, source: str, variables: Mapping[str, str], taken_at: float
+) -> tuple[Reading, list[str]]:
+    """Build a Reading of one UPS from its variables, and say why any measure was dropped.
+
+    Raises StaleError when ``ups.status`` says WAIT: the driver has no data from the UPS yet.
+    """
+    if WAIT_TOKEN in status_tokens(variables):
+        raise StaleError(f"{name}: ups.status is WAIT, the NUT driver has no data yet")
+    raw, text = split_values(variables)
+    measures, problems = measures_of(raw)
+    reading = Reading(
+        identity=identity_of(name, source, variables),
+        taken_at=taken_at,
+        measures=measures,
+        flags=flags_of(variables),
+        known_flags=KNOWN_FLAGS,
+        raw=raw,
+        text=text,
+    )
+    return reading, problems
+
+
+class ProblemLog:
+    """Logs the measures dropped for each device when that set changes, not every poll."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[str, ...]] = {}
+        self.dropped = 0
+
+    def note(self, device: str, problems: list[str]) -> None:
+        """Count this poll's problems and log them if they differ from the last poll's."""
+        self.dropped += len(problems)
+        current = tuple(sorted(problems))
+        if self._last.get(device, ()) == current:
+            return
+        self._last[device] = current
+        if current:
+            log.warning("%s: dropped invalid values: %s", device, "; ".join(current))
+        else:
+            log.info("%s: values valid again", device)

@@ -1,0 +1,1 @@
+"""Tests of the NUT source against a real upsd."""

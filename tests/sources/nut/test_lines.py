@@ -1,0 +1,125 @@
+"""The protocol line parser and request encoder, with examples from a real upsd session."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from power_exporter.errors import AuthError, DecodeError, ProtocolError, StaleError
+from power_exporter.sources.nut.lines import (
+    decode_line,
+    encode_request,
+    error_from,
+    quote,
+    split_words,
+)
+
+# Characters upsd may put in a value: printable text, spaces, quotes, backslashes, '#', Unicode.
+VALUE_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\n\r\t"),
+    max_size=60,
+)
+
+
+def upsd_quote(value: str) -> str:
+    """Quote a value as upsd does in its answers: a backslash before backslash, quote and #."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#")
+    return f'"{escaped}"'
+
+
+class TestSplitWords:
+    """Lines as upsd 2.8.0 sends them (from a recorded session)."""
+
+    def test_var_line(self) -> None:
+        """A VAR line gives four words, the value unquoted."""
+        assert split_words('VAR tripp-lite-ups battery.charge "100"') == [
+            "VAR",
+            "tripp-lite-ups",
+            "battery.charge",
+            "100",
+        ]
+
+    def test_escapes(self) -> None:
+        """Escaped quotes and backslashes inside quotes are a quote and a backslash."""
+        line = r'UPS tripp-lite-ups "Tripp Lite 09ae:2012 replay \"nut-ddl\" C:\\UPS"'
+        assert split_words(line)[2] == 'Tripp Lite 09ae:2012 replay "nut-ddl" C:\\UPS'
+
+    def test_empty_and_spaced_values(self) -> None:
+        """An empty value is one empty word; inner spaces are kept, outer blanks dropped."""
+        assert split_words('VAR u ups.status ""') == ["VAR", "u", "ups.status", ""]
+        assert split_words('VAR u x "a  b "  ') == ["VAR", "u", "x", "a  b "]
+
+    @pytest.mark.parametrize("line", ['VAR u x "open', "VAR u x trailing\\", 'VAR u x "a\\'])
+    def test_unterminated(self, line: str) -> None:
+        """An unterminated quote or a dangling backslash is a DecodeError."""
+        with pytest.raises(DecodeError):
+            split_words(line)
+
+    def test_control_characters_refused(self) -> None:
+        """A control character in a line is a DecodeError; CR LF endings are fine."""
+        assert decode_line(b"OK\r\n") == "OK"
+        with pytest.raises(DecodeError, match="control"):
+            decode_line(b'VAR u x "a\x00b"\n')
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(VALUE_TEXT, max_size=6))
+    def test_upsd_quoting_round_trips(self, words: list[str]) -> None:
+        """Whatever upsd quotes, we read back exactly."""
+        assert split_words(" ".join(upsd_quote(w) for w in words)) == words
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(VALUE_TEXT.filter(bool), min_size=1, max_size=6))
+    def test_our_requests_round_trip(self, words: list[str]) -> None:
+        """A request we encode reads back as the same words (upsd splits it the same way)."""
+        assert split_words(decode_line(encode_request(words))) == words
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.binary(max_size=200))
+    def test_any_bytes_give_words_or_decode_error(self, raw: bytes) -> None:
+        """Garbage never raises anything but DecodeError."""
+        try:
+            words = split_words(decode_line(raw))
+        except DecodeError:
+            return
+        assert all(isinstance(word, str) for word in words)
+
+
+class TestRequests:
+    """What we send."""
+
+    def test_plain_words_unquoted(self) -> None:
+        """Names travel as they are; anything else is quoted and escaped."""
+        assert encode_request(["LIST", "VAR", "eaton-5px.2000"]) == b"LIST VAR eaton-5px.2000\n"
+        assert quote('pa ss"w\\d') == '"pa ss\\"w\\\\d"'
+
+    @pytest.mark.parametrize("word", ["a\nb", "a\rb", "a\x00b", "a\tb"])
+    def test_no_control_characters(self, word: str) -> None:
+        """A word with a line break cannot be sent: no request smuggling."""
+        with pytest.raises(ValueError, match="control"):
+            encode_request(["LIST", "VAR", word])
+
+
+class TestErr:
+    """``ERR`` codes map onto the error tree."""
+
+    @pytest.mark.parametrize(
+        ("line", "error"),
+        [
+            ("ERR ACCESS-DENIED", AuthError),
+            ("ERR DATA-STALE", StaleError),
+            ("ERR DRIVER-NOT-CONNECTED", StaleError),
+            ("ERR UNKNOWN-UPS", ProtocolError),
+            ("ERR VAR-NOT-SUPPORTED", ProtocolError),
+            ("ERR", ProtocolError),
+        ],
+    )
+    def test_codes(self, line: str, error: type[Exception]) -> None:
+        """Each code gives its class, and the message says the code and the request."""
+        found = error_from(split_words(line), "LIST VAR u")
+        assert type(found) is error
+        assert "LIST VAR u" in str(found)
+
+    def test_extra_text_kept(self) -> None:
+        """Text after the code stays in the message."""
+        assert "see upsd log" in str(error_from(["ERR", "UNKNOWN-UPS", "see", "upsd", "log"], "x"))

@@ -1,0 +1,1 @@
+"""Tests of the tripplite source, over a replay of the HID seam."""
