@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from power_exporter.errors import ConnectError
 from power_exporter.model import DeviceFault, Measure, Reading
 from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.udp_meter import KIND
@@ -261,8 +262,6 @@ class TestSubscription:
 
 async def test_bind_failure_is_a_connect_error(sender: Callable[[str], socket.socket]) -> None:
     """A listen address in use is a ConnectError naming it."""
-    from power_exporter.errors import ConnectError  # noqa: PLC0415
-
     taken = sender("127.0.0.1")
     port = taken.getsockname()[1]
     cfg = UdpMeterConfig.model_validate(

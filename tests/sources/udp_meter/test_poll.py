@@ -12,7 +12,11 @@ from power_exporter.model import Measure, Reading
 from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.udp_meter import KIND
 from power_exporter.sources.udp_meter.config import UdpMeterConfig
-from power_exporter.sources.udp_meter.protocol import Measurement, MeasurementError
+from power_exporter.sources.udp_meter.protocol import (
+    Measurement,
+    MeasurementError,
+    encode_measurement,
+)
 from power_exporter.sources.udp_meter.source import UdpMeterPoller
 
 if TYPE_CHECKING:
@@ -126,8 +130,6 @@ class TestExchange:
         async with _poller(meter.port) as source:
             stranger = sender("127.0.0.1")
             bogus = Measurement(9_000_000, 999_000.0, 9000.0)
-            from power_exporter.sources.udp_meter.protocol import encode_measurement  # noqa: PLC0415
-
             stranger.sendto(encode_measurement(bogus), source.local_address[:2])
             await asyncio.sleep(0.05)
             reading = _reading(await source.read())
