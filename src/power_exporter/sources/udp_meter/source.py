@@ -7,8 +7,9 @@ DeviceTimeoutError (silence), MeasurementError (a DecodeError: a bad answer), St
 responder keeps answering a measurement that has not moved for ``stale_after``).
 
 The listener is a streaming source: it binds ``listen`` and yields Readings of the good
-datagrams from ``peer`` (the newest of those read together, see ``stream()``). Bad datagrams do not end the stream: each one is yielded as a
-``DeviceFault(device, error)`` whose error says why (``MeasurementError`` for a datagram
+datagrams from ``peer`` (the newest of those read together, see ``stream()``). Bad datagrams
+do not end the stream: each one is yielded as a ``DeviceFault(device, error)`` whose error
+says why (``MeasurementError`` for a datagram
 from the peer that does not decode, ``ForeignSenderError`` for a datagram from anyone
 else), for the runtime to count under ``read_errors_total{reason}``. Silence yields nothing;
 the runtime judges staleness by the time of the last Reading. Only socket failures end the
