@@ -191,9 +191,14 @@ class Runtime:
         kind = self.kinds[cfg.source]
         cap = max(cfg.interval, min(cfg.interval * 8, self.backoff_max))
         backoff = Backoff(base=cfg.interval, cap=cap)
+        # The same source object is entered again after a SourceError, so that state a source
+        # keeps across connections (a meter's counter offset, a client id) survives; after a
+        # bug a fresh one is made, in case the old one is in a state no one foresaw.
+        fresh: Source | None = None
         while not self._stopping.is_set():
             try:
-                async with kind.open(cfg) as source:
+                fresh = fresh or kind.open(cfg)
+                async with fresh as source:
                     unit.source = source
                     unit.streaming = isinstance(source, StreamingSource)
                     if isinstance(source, StreamingSource):
@@ -205,6 +210,7 @@ class Runtime:
             except Exception as exc:
                 log.exception("bug while reading %s", cfg.name)
                 self._fail_unit(unit, "bug", f"{type(exc).__name__}: {exc}")
+                fresh = None
             finally:
                 unit.source = None
             await asyncio.sleep(backoff.next())

@@ -78,6 +78,7 @@ class TestPolled:
             await until(lambda: state.up)
             assert state.errors == {"bug": 1}
             assert SCRIPTS["ups"].opens == 2
+            assert len(SCRIPTS["ups"].instances) == 2  # a fresh source after a bug
         finally:
             await rt.stop()
 
@@ -223,6 +224,7 @@ class TestStreaming:
         rt.start()
         try:
             await until(lambda: SCRIPTS["meter"].opens >= 2)
+            assert len(SCRIPTS["meter"].instances) == 1  # the same source, entered again
             state = rt.store.get("meter")
             assert state is not None
             assert state.errors.get("connect", 0) >= 1
