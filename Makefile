@@ -39,6 +39,7 @@ proto: install
 
 ## Benchmarks (not tests): ratios against baselines measured in the same run, into bench/RESULTS.md.
 bench: install
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean:
