@@ -39,6 +39,7 @@ proto: install
 
 ## Benchmarks (not tests): ratios against baselines measured in the same run, into bench/RESULTS.md.
 bench: install peers
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench
 
 ## Fuzz every parser with atheris: FUZZ_RUNS inputs each (default 1000000), into bench/runs/fuzz.md.

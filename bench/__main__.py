@@ -15,6 +15,7 @@ BENCHES = {
     "nut": "bench.bench_nut",
     "footprint": "bench.bench_footprint",
     "scale": "bench.bench_scale",
+    "udp": "bench.bench_udp",
 }
 
 

@@ -35,6 +35,7 @@ class Script:
     stream: bool = False
     ends: bool = False  # a stream that ends after its steps, rather than waiting
     position: int = field(default=0)
+    instances: list[object] = field(default_factory=list)
 
     def next_step(self) -> Step:
         step = self.steps[min(self.position, len(self.steps) - 1)]
@@ -56,6 +57,7 @@ class ScriptedSource:
 
     def __init__(self, cfg: ScriptedConfig) -> None:
         self.script = SCRIPTS[cfg.name]
+        self.script.instances.append(self)
 
     async def __aenter__(self) -> Self:
         self.script.opens += 1

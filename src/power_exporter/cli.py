@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from power_exporter import __version__, allocator, logs
+from power_exporter import __version__, allocator, logs, webconfig
 from power_exporter.config import Config, from_environment, load, validate
 from power_exporter.errors import ConfigError, PowerExporterError, SourceError
 from power_exporter.exposition.contract import MEASURES
@@ -27,6 +27,7 @@ from power_exporter.sources.registry import KINDS
 from power_exporter.store import Store
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Mapping, Sequence
 
     from aiohttp.typedefs import Middleware
@@ -85,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
         "variables of the exporters this one replaces are used",
     )
     serve.add_argument("--listen", help="HOST:PORT to listen on (default :9860)")
+    serve.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        help="exporter-toolkit web configuration: TLS and basic auth (/healthz stays open)",
+    )
     serve.add_argument("--device-ip", help="UDP meter address (as DEVICE_UDP_IP)")
     serve.add_argument("--device-port", help="UDP meter port (as DEVICE_UDP_PORT)")
 
@@ -167,8 +173,9 @@ def _serve(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(config.settings.log_level.upper())
     host, port = _listen(args.listen or config.settings.listen)
     allocator.tune()
-    ssl_context = None
-    middlewares: tuple[Middleware, ...] = ()
+    web_config = webconfig.load(args.web_config_file) if args.web_config_file else None
+    ssl_context = webconfig.ssl_context(web_config) if web_config else None
+    middlewares: tuple[Middleware, ...] = webconfig.middlewares(web_config) if web_config else ()
     asyncio.run(_serve_async(config, host, port, ssl_context, middlewares))
     return 0
 
@@ -177,7 +184,7 @@ async def _serve_async(
     config: Config,
     host: str,
     port: int,
-    ssl_context: object,
+    ssl_context: ssl.SSLContext | None,
     middlewares: tuple[Middleware, ...],
 ) -> None:
     store = Store()
@@ -185,7 +192,7 @@ async def _serve_async(
     app = make_app(store, Renderer(store, _naming_for), runtime, middlewares)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)  # type: ignore[arg-type]
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as exc:

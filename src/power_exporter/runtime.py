@@ -106,19 +106,29 @@ class Runtime:
         state = self.store.get(device)
         return self._units.get(state.unit) if state is not None else None
 
+    def _adopt(self, unit: _Unit, name: str, source: str) -> None:
+        """Make a device of this entry known; a real device retires the entry's placeholder."""
+        cfg = unit.config
+        if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
+            self.store.remove(cfg.name)
+        self.store.register(name, source=source, unit=cfg.name, interval=cfg.interval)
+        unit.devices.add(name)
+
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
         if isinstance(event, Reading):
             name = event.device
-            if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
-                self.store.remove(cfg.name)  # the placeholder gives way to real devices
             was_up = (state := self.store.get(name)) is not None and state.up
+            self._adopt(unit, name, event.identity.source)
             self.store.update(event, unit=cfg.name, interval=cfg.interval)
-            unit.devices.add(name)
             if not was_up:
                 log.info("device %s is up", name)
             return
-        name = event.device if event.device in self.store else cfg.name
+        name = event.device
+        if name not in self.store:
+            # A device of a fan-out that fails from its first poll (offline from the start)
+            # still appears, with up 0, rather than hiding behind the placeholder.
+            self._adopt(unit, name, cfg.source)
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
             if self.store.mark_down(name, error.reason, str(error)):
@@ -186,9 +196,14 @@ class Runtime:
         kind = self.kinds[cfg.source]
         cap = max(cfg.interval, min(cfg.interval * 8, self.backoff_max))
         backoff = Backoff(base=cfg.interval, cap=cap)
+        # The same source object is entered again after a SourceError, so that state a source
+        # keeps across connections (a meter's counter offset, a client id) survives; after a
+        # bug a fresh one is made, in case the old one is in a state no one foresaw.
+        fresh: Source | None = None
         while not self._stopping.is_set():
             try:
-                async with kind.open(cfg) as source:
+                fresh = fresh or kind.open(cfg)
+                async with fresh as source:
                     unit.source = source
                     unit.streaming = isinstance(source, StreamingSource)
                     if isinstance(source, StreamingSource):
@@ -200,6 +215,7 @@ class Runtime:
             except Exception as exc:
                 log.exception("bug while reading %s", cfg.name)
                 self._fail_unit(unit, "bug", f"{type(exc).__name__}: {exc}")
+                fresh = None
             finally:
                 unit.source = None
             await asyncio.sleep(backoff.next())

@@ -78,6 +78,7 @@ class TestPolled:
             await until(lambda: state.up)
             assert state.errors == {"bug": 1}
             assert SCRIPTS["ups"].opens == 2
+            assert len(SCRIPTS["ups"].instances) == 2  # a fresh source after a bug
         finally:
             await rt.stop()
 
@@ -146,6 +147,23 @@ class TestPolled:
         finally:
             await rt.stop()
 
+    async def test_a_fan_out_device_failing_from_the_start_still_appears(self) -> None:
+        """A device whose first event is a fault is registered, down, with its error counted."""
+        SCRIPTS["rack"] = Script(
+            steps=[[reading("rack/a"), DeviceFault("rack/c", OfflineError("offline"))]]
+        )
+        rt = runtime_for(config("rack"))
+        rt.start()
+        try:
+            await until(lambda: "rack/c" in rt.store)
+            c = rt.store.get("rack/c")
+            assert c is not None
+            assert not c.up
+            assert c.errors.get("offline", 0) >= 1
+            assert "rack" not in rt.store
+        finally:
+            await rt.stop()
+
     async def test_probe_reads_afresh(self) -> None:
         """A probe reads the device now and the store has the new value."""
         SCRIPTS["ups"] = Script(steps=[[reading("ups", 0.1)], [reading("ups", 0.7)]])
@@ -206,6 +224,7 @@ class TestStreaming:
         rt.start()
         try:
             await until(lambda: SCRIPTS["meter"].opens >= 2)
+            assert len(SCRIPTS["meter"].instances) == 1  # the same source, entered again
             state = rt.store.get("meter")
             assert state is not None
             assert state.errors.get("connect", 0) >= 1

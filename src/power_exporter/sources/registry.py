@@ -11,9 +11,21 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> Mapping[str, SourceKind]:
-    from power_exporter.sources import nut, replay, tripplite  # noqa: PLC0415 (kinds import sources.base)
+    from power_exporter.sources import (  # noqa: PLC0415 (kinds import sources.base)
+        ecoflow,
+        nut,
+        replay,
+        tripplite,
+        udp_meter,
+    )
 
-    kinds: tuple[SourceKind, ...] = (nut.KIND, replay.KIND, tripplite.KIND)
+    kinds: tuple[SourceKind, ...] = (
+        nut.KIND,
+        replay.KIND,
+        tripplite.KIND,
+        ecoflow.KIND,
+        udp_meter.KIND,
+    )
     return {kind.name: kind for kind in kinds}
 
 

@@ -12,9 +12,9 @@ import yaml
 from pydantic import ValidationError
 
 from power_exporter.config import validate
-from power_exporter.errors import ConfigError
+from power_exporter.errors import ConfigError, ConnectError
 from power_exporter.sources.nut.config import NutConfig, parse_server, target_config
-from power_exporter.sources.nut.source import NutSource, client_key
+from power_exporter.sources.nut.source import NutSource, client_key, discover
 from power_exporter.sources.registry import KINDS
 from tests.sources.nut.conftest import nut_config
 
@@ -157,6 +157,11 @@ class TestTargets:
         """Passwords in URLs, other schemes and odd URLs are refused."""
         with pytest.raises(ValueError, match=r"nut://|password|query"):
             target_config(target)
+
+    async def test_discover_elsewhere(self) -> None:
+        """An argument that is no upsd address is a SourceError the CLI reports, not a crash."""
+        with pytest.raises(ConnectError, match="not a upsd address"):
+            await discover("/dev/hidraw0")
 
     def test_registered(self) -> None:
         """The nut and replay kinds are in the registry; both use the NUT raw naming."""

@@ -176,7 +176,7 @@ class TestProperties:
             lines.append(f'{name}: "{escaped}"')
         assert values("\n".join(lines) + "\n") == dump
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(
         st.dictionaries(
             NAMES,

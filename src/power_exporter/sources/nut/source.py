@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
-from power_exporter.errors import SourceError
+from power_exporter.errors import ConnectError, SourceError
 from power_exporter.model import DeviceFault, Event
 from power_exporter.sources.nut.client import DEFAULT_PORT, ListAnswer, NutClient, TlsOptions
 from power_exporter.sources.nut.config import ALL_UPSES, NutConfig, parse_server
@@ -189,6 +189,10 @@ async def list_ups(
 async def discover(where: str | None) -> list[dict[str, object]]:
     """``power-exporter discover [host[:port]]``: a device config per UPS of that upsd."""
     server = where or f"localhost:{DEFAULT_PORT}"
+    try:
+        parse_server(server)
+    except ValueError as exc:  # WHERE may be meant for another kind (a USB path...)
+        raise ConnectError(f"not a upsd address: {exc}") from None
     return [
         {"name": ups, "source": "nut", "server": server, "ups": ups}
         for ups, _description in await list_ups(server)

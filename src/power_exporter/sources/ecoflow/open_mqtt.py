@@ -1,0 +1,249 @@
+"""EcoFlow's developer MQTT stream: certification, TLS, one fixed client id, subscriptions.
+
+The broker and its credentials come from ``GET /iot-open/sign/certification``. We
+subscribe to ``/open/{certificateAccount}/{sn}/quota`` (the device's data, pushed in
+parts) and ``/open/{certificateAccount}/{sn}/status`` (``params.status`` 1 online, 0
+offline). Read-only: nothing is ever published (no ``/set``, no ``/get``).
+
+EcoFlow allows few distinct client ids per account and day (about ten, reported by
+tolwi/hassio-ecoflow-cloud and colombod/ecoflow-sdk), so the id is derived from the
+account and never changes across reconnects. The certification's credentials expire; when
+the broker refuses them we fetch new ones once and try again.
+
+Pushes are normalized to the key names of ``quota/all``: DELTA 2-style pushes
+``{"typeCode": "bmsStatus", "params": {...}}`` get the module prefix (``bms_bmsStatus.``),
+PowerStream / Smart Plug pushes ``{"cmdFunc": 20, "cmdId": 1, "param": {...}}`` the prefix
+``20_1.``; pushes whose ``params`` keys are already dotted stay as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Self
+
+import aiomqtt
+
+from power_exporter.errors import AuthError, ConnectError, DecodeError, DeviceTimeoutError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from types import TracebackType
+
+    from power_exporter.sources.ecoflow.rest import Certification, RestClient
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD: Final = 1 << 20
+_REFUSED: Final = frozenset({4, 5, 134, 135})  # MQTT 3.1.1 CONNACK 4/5, as MQTT 5 codes 134/135
+_TLS_PROTOCOLS: Final = frozenset({"mqtts", "ssl", "tls"})
+
+# typeCode of a DELTA 2-style push -> the prefix of its keys in quota/all.
+TYPE_CODE_PREFIX: Final[Mapping[str, str]] = {
+    "pdStatus": "pd",
+    "mpptStatus": "mppt",
+    "invStatus": "inv",
+    "bmsStatus": "bms_bmsStatus",
+    "emsStatus": "bms_emsStatus",
+    "bmsInfo": "bms_bmsInfo",
+    "bmsSlaveStatus": "bms_slave",
+    "bmsSlaveStatus_1": "bms_slave_bmsSlaveStatus_1",
+    "bmsSlaveStatus_2": "bms_slave_bmsSlaveStatus_2",
+}
+
+
+def client_id(account: str) -> str:
+    """The one MQTT client id of a certificate account (stable across runs and reconnects)."""
+    return "power-exporter-" + hashlib.sha256(account.encode()).hexdigest()[:16]
+
+
+def topic(account: str, sn: str, kind: str) -> str:
+    """``/open/{account}/{sn}/{kind}``."""
+    return f"/open/{account}/{sn}/{kind}"
+
+
+def quota_of_push(payload: object) -> dict[str, object]:
+    """A ``/quota`` push as ``quota/all`` keys (raises :class:`DecodeError` if it is none)."""
+    if not isinstance(payload, dict):
+        raise DecodeError("quota push is not a JSON object")
+    params = payload.get("params", payload.get("param"))
+    if params is None:
+        return dict(payload)  # flat pushes (STREAM, Smart Meter)
+    if not isinstance(params, dict):
+        raise DecodeError("quota push: params is not an object")
+    prefix = ""
+    type_code = payload.get("typeCode")
+    if isinstance(type_code, str):
+        prefix = TYPE_CODE_PREFIX.get(type_code, type_code)
+    elif "cmdFunc" in payload and "cmdId" in payload:
+        prefix = f"{payload['cmdFunc']}_{payload['cmdId']}"
+    if not prefix:
+        return dict(params)
+    return {(key if "." in key else f"{prefix}.{key}"): value for key, value in params.items()}
+
+
+def status_of_push(payload: object) -> bool:
+    """The online flag of a ``/status`` push."""
+    params = payload.get("params") if isinstance(payload, dict) else None
+    status = params.get("status") if isinstance(params, dict) else None
+    if status not in {0, 1, "0", "1"}:
+        raise DecodeError("status push without params.status 0 or 1")
+    return str(status) == "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One message of a subscribed device: parsed JSON, or why it could not be parsed."""
+
+    sn: str
+    kind: str  # "quota" or "status"
+    data: object = None
+    error: DecodeError | None = None
+
+
+def _parse(message: aiomqtt.Message) -> Push | None:
+    parts = message.topic.value.split("/")
+    if len(parts) != 5 or parts[4] not in {"quota", "status"}:  # noqa: PLR2004
+        return None
+    sn, kind = parts[3], parts[4]
+    payload = message.payload
+    if isinstance(payload, str):
+        payload = payload.encode()
+    if not isinstance(payload, bytes | bytearray):
+        return Push(sn, kind, error=DecodeError(f"{kind} push of {sn}: empty"))
+    if len(payload) > MAX_PAYLOAD:
+        error = DecodeError(f"{kind} push of {sn}: {len(payload)} bytes, over {MAX_PAYLOAD}")
+        return Push(sn, kind, error=error)
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        error = DecodeError(f"{kind} push of {sn} is not JSON: {bytes(payload[:40])!r}")
+        return Push(sn, kind, error=error)
+    return Push(sn, kind, data=data)
+
+
+def _refused(exc: aiomqtt.MqttError) -> bool:
+    rc = getattr(exc, "rc", None)
+    return getattr(rc, "value", rc) in _REFUSED
+
+
+class OpenMqttClient:
+    """One connection to the developer broker, subscribed to the given devices."""
+
+    def __init__(
+        self,
+        rest: RestClient,
+        serials: Sequence[str],
+        *,
+        ca_file: str | None = None,
+        broker: str | None = None,
+        timeout: float = 10.0,
+        keepalive: int = 60,
+    ) -> None:
+        self._rest = rest
+        self.serials = tuple(serials)
+        self._ca_file = ca_file
+        self._broker = broker
+        self._timeout = timeout
+        self._keepalive = keepalive
+        self._client: aiomqtt.Client | None = None
+        self.account = ""
+
+    def __repr__(self) -> str:
+        return f"OpenMqttClient(serials={self.serials!r})"
+
+    def _make(self, cert: Certification) -> aiomqtt.Client:
+        host, port = cert.host, cert.port
+        if self._broker:
+            host, _, port_text = self._broker.partition(":")
+            port = int(port_text) if port_text else port
+        tls = None
+        if cert.protocol.lower() in _TLS_PROTOCOLS:
+            tls = ssl.create_default_context(cafile=self._ca_file)
+        return aiomqtt.Client(
+            host,
+            port,
+            username=cert.account,
+            password=cert.password,
+            identifier=client_id(cert.account),
+            tls_context=tls,
+            keepalive=self._keepalive,
+            timeout=self._timeout,
+        )
+
+    async def _connect(self, cert: Certification) -> aiomqtt.Client:
+        client = self._make(cert)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await client.__aenter__()
+        except TimeoutError:
+            raise DeviceTimeoutError(f"no CONNACK from {cert.host}:{cert.port}") from None
+        return client
+
+    async def __aenter__(self) -> Self:
+        cert = await self._rest.certification()
+        try:
+            try:
+                client = await self._connect(cert)
+            except aiomqtt.MqttError as exc:
+                if not _refused(exc):
+                    raise
+                log.info("developer MQTT broker refused the certification; fetching a new one")
+                cert = await self._rest.certification()
+                client = await self._connect(cert)
+        except aiomqtt.MqttError as exc:
+            if _refused(exc):
+                raise AuthError(
+                    f"developer MQTT broker {cert.host}:{cert.port} refused the credentials"
+                    f" ({exc}): another client may hold this account's one session, or"
+                    " EcoFlow's daily limit of client ids is spent"
+                ) from None
+            raise ConnectError(f"developer MQTT broker {cert.host}:{cert.port}: {exc}") from None
+        except ssl.SSLError as exc:
+            raise ConnectError(f"TLS with {cert.host}:{cert.port} failed: {exc}") from None
+        self._client, self.account = client, cert.account
+        try:
+            for sn in self.serials:
+                for kind in ("quota", "status"):
+                    await client.subscribe(topic(cert.account, sn, kind), qos=1)
+        except aiomqtt.MqttError as exc:
+            await self.close()
+            raise ConnectError(f"subscribing on {cert.host}: {exc}") from None
+        log.debug("subscribed to %d devices on %s:%d", len(self.serials), cert.host, cert.port)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Disconnect (quietly, if the connection is already gone)."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError, OSError):
+                await client.__aexit__(None, None, None)
+
+    async def next_push(self, wait: float) -> Push | None:
+        """The next message of a subscribed device, or None after ``wait`` seconds."""
+        if self._client is None:
+            raise ConnectError("developer MQTT client is not connected")
+        while True:
+            try:
+                async with asyncio.timeout(wait):
+                    message = await anext(self._client.messages)
+            except TimeoutError:
+                return None
+            except aiomqtt.MqttError as exc:
+                raise ConnectError(f"developer MQTT connection lost: {exc}") from None
+            push = _parse(message)
+            if push is not None:
+                return push

@@ -1,0 +1,247 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EmsHeartbeatV1p0(_message.Message):
+    __slots__ = ("chg_state", "chg_cmd", "dsg_cmd", "chg_vol", "chg_amp", "fan_level", "max_charge_soc", "bms_model", "lcd_show_soc", "open_ups_flag", "bms_warning_state", "chg_remain_time", "dsg_remain_time", "ems_is_normal_flag", "f32_lcd_show_soc", "bms_is_connt", "max_available_num", "open_bms_idx", "para_vol_min", "para_vol_max", "min_dsg_soc", "min_open_oil_eb_soc", "max_close_oil_eb_soc")
+    CHG_STATE_FIELD_NUMBER: _ClassVar[int]
+    CHG_CMD_FIELD_NUMBER: _ClassVar[int]
+    DSG_CMD_FIELD_NUMBER: _ClassVar[int]
+    CHG_VOL_FIELD_NUMBER: _ClassVar[int]
+    CHG_AMP_FIELD_NUMBER: _ClassVar[int]
+    FAN_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHARGE_SOC_FIELD_NUMBER: _ClassVar[int]
+    BMS_MODEL_FIELD_NUMBER: _ClassVar[int]
+    LCD_SHOW_SOC_FIELD_NUMBER: _ClassVar[int]
+    OPEN_UPS_FLAG_FIELD_NUMBER: _ClassVar[int]
+    BMS_WARNING_STATE_FIELD_NUMBER: _ClassVar[int]
+    CHG_REMAIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    DSG_REMAIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    EMS_IS_NORMAL_FLAG_FIELD_NUMBER: _ClassVar[int]
+    F32_LCD_SHOW_SOC_FIELD_NUMBER: _ClassVar[int]
+    BMS_IS_CONNT_FIELD_NUMBER: _ClassVar[int]
+    MAX_AVAILABLE_NUM_FIELD_NUMBER: _ClassVar[int]
+    OPEN_BMS_IDX_FIELD_NUMBER: _ClassVar[int]
+    PARA_VOL_MIN_FIELD_NUMBER: _ClassVar[int]
+    PARA_VOL_MAX_FIELD_NUMBER: _ClassVar[int]
+    MIN_DSG_SOC_FIELD_NUMBER: _ClassVar[int]
+    MIN_OPEN_OIL_EB_SOC_FIELD_NUMBER: _ClassVar[int]
+    MAX_CLOSE_OIL_EB_SOC_FIELD_NUMBER: _ClassVar[int]
+    chg_state: int
+    chg_cmd: int
+    dsg_cmd: int
+    chg_vol: int
+    chg_amp: int
+    fan_level: int
+    max_charge_soc: int
+    bms_model: int
+    lcd_show_soc: int
+    open_ups_flag: int
+    bms_warning_state: int
+    chg_remain_time: int
+    dsg_remain_time: int
+    ems_is_normal_flag: int
+    f32_lcd_show_soc: float
+    bms_is_connt: _containers.RepeatedScalarFieldContainer[int]
+    max_available_num: int
+    open_bms_idx: int
+    para_vol_min: int
+    para_vol_max: int
+    min_dsg_soc: int
+    min_open_oil_eb_soc: int
+    max_close_oil_eb_soc: int
+    def __init__(self, chg_state: _Optional[int] = ..., chg_cmd: _Optional[int] = ..., dsg_cmd: _Optional[int] = ..., chg_vol: _Optional[int] = ..., chg_amp: _Optional[int] = ..., fan_level: _Optional[int] = ..., max_charge_soc: _Optional[int] = ..., bms_model: _Optional[int] = ..., lcd_show_soc: _Optional[int] = ..., open_ups_flag: _Optional[int] = ..., bms_warning_state: _Optional[int] = ..., chg_remain_time: _Optional[int] = ..., dsg_remain_time: _Optional[int] = ..., ems_is_normal_flag: _Optional[int] = ..., f32_lcd_show_soc: _Optional[float] = ..., bms_is_connt: _Optional[_Iterable[int]] = ..., max_available_num: _Optional[int] = ..., open_bms_idx: _Optional[int] = ..., para_vol_min: _Optional[int] = ..., para_vol_max: _Optional[int] = ..., min_dsg_soc: _Optional[int] = ..., min_open_oil_eb_soc: _Optional[int] = ..., max_close_oil_eb_soc: _Optional[int] = ...) -> None: ...
+
+class EmsHeartbeatV1p3(_message.Message):
+    __slots__ = ("chg_disable_cond", "dsg_disable_cond", "chg_line_plug_in_flag", "sys_chg_dsg_state", "ems_heartbeat_ver")
+    CHG_DISABLE_COND_FIELD_NUMBER: _ClassVar[int]
+    DSG_DISABLE_COND_FIELD_NUMBER: _ClassVar[int]
+    CHG_LINE_PLUG_IN_FLAG_FIELD_NUMBER: _ClassVar[int]
+    SYS_CHG_DSG_STATE_FIELD_NUMBER: _ClassVar[int]
+    EMS_HEARTBEAT_VER_FIELD_NUMBER: _ClassVar[int]
+    chg_disable_cond: int
+    dsg_disable_cond: int
+    chg_line_plug_in_flag: int
+    sys_chg_dsg_state: int
+    ems_heartbeat_ver: int
+    def __init__(self, chg_disable_cond: _Optional[int] = ..., dsg_disable_cond: _Optional[int] = ..., chg_line_plug_in_flag: _Optional[int] = ..., sys_chg_dsg_state: _Optional[int] = ..., ems_heartbeat_ver: _Optional[int] = ...) -> None: ...
+
+class CMSHeartBeatReport(_message.Message):
+    __slots__ = ("v1p0", "v1p3")
+    V1P0_FIELD_NUMBER: _ClassVar[int]
+    V1P3_FIELD_NUMBER: _ClassVar[int]
+    v1p0: EmsHeartbeatV1p0
+    v1p3: EmsHeartbeatV1p3
+    def __init__(self, v1p0: _Optional[_Union[EmsHeartbeatV1p0, _Mapping]] = ..., v1p3: _Optional[_Union[EmsHeartbeatV1p3, _Mapping]] = ...) -> None: ...
+
+class BMSHeartBeatReport(_message.Message):
+    __slots__ = ("num", "type", "cell_id", "err_code", "sys_ver", "soc", "vol", "amp", "temp", "open_bms_flag", "design_cap", "remain_cap", "full_cap", "cycles", "soh", "max_cell_vol", "min_cell_vol", "max_cell_temp", "min_cell_temp", "max_mos_temp", "min_mos_temp", "bms_fault", "bq_sys_stat_reg", "tag_chg_amp", "f32_show_soc", "input_watts", "output_watts", "remain_time", "mos_state", "balance_state", "max_vol_diff", "cell_series_num", "cell_vol", "cell_ntc_num", "cell_temp", "hw_ver", "bms_heartbeat_ver", "ecloud_ocv", "bms_sn", "product_type", "product_detail", "act_soc", "diff_soc", "target_soc", "sys_loader_ver", "sys_state", "chg_dsg_state", "all_err_code", "all_bms_fault", "accu_chg_cap", "accu_dsg_cap", "real_soh", "calendar_soh", "cycle_soh", "mos_ntc_num", "mos_temp", "env_ntc_num", "env_temp", "heatfilm_ntc_num", "heatfilm_temp", "cur_sensor_ntc_num", "cur_sensor_temp", "max_env_temp", "min_env_temp", "max_heatfilm_temp", "min_heatfilm_temp", "max_cur_sensor_temp", "min_cur_sensor_temp", "balance_cmd", "remain_balance_time", "afe_sys_status", "mcu_pin_in_status", "mcu_pin_out_status", "bms_alarm_state1", "bms_alarm_state2", "bms_protect_state1", "bms_protect_state2", "bms_fault_state", "accu_chg_energy", "accu_dsg_energy", "pack_sn", "water_in_flag")
+    NUM_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CELL_ID_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    SYS_VER_FIELD_NUMBER: _ClassVar[int]
+    SOC_FIELD_NUMBER: _ClassVar[int]
+    VOL_FIELD_NUMBER: _ClassVar[int]
+    AMP_FIELD_NUMBER: _ClassVar[int]
+    TEMP_FIELD_NUMBER: _ClassVar[int]
+    OPEN_BMS_FLAG_FIELD_NUMBER: _ClassVar[int]
+    DESIGN_CAP_FIELD_NUMBER: _ClassVar[int]
+    REMAIN_CAP_FIELD_NUMBER: _ClassVar[int]
+    FULL_CAP_FIELD_NUMBER: _ClassVar[int]
+    CYCLES_FIELD_NUMBER: _ClassVar[int]
+    SOH_FIELD_NUMBER: _ClassVar[int]
+    MAX_CELL_VOL_FIELD_NUMBER: _ClassVar[int]
+    MIN_CELL_VOL_FIELD_NUMBER: _ClassVar[int]
+    MAX_CELL_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MIN_CELL_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MAX_MOS_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MIN_MOS_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BMS_FAULT_FIELD_NUMBER: _ClassVar[int]
+    BQ_SYS_STAT_REG_FIELD_NUMBER: _ClassVar[int]
+    TAG_CHG_AMP_FIELD_NUMBER: _ClassVar[int]
+    F32_SHOW_SOC_FIELD_NUMBER: _ClassVar[int]
+    INPUT_WATTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_WATTS_FIELD_NUMBER: _ClassVar[int]
+    REMAIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    MOS_STATE_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_STATE_FIELD_NUMBER: _ClassVar[int]
+    MAX_VOL_DIFF_FIELD_NUMBER: _ClassVar[int]
+    CELL_SERIES_NUM_FIELD_NUMBER: _ClassVar[int]
+    CELL_VOL_FIELD_NUMBER: _ClassVar[int]
+    CELL_NTC_NUM_FIELD_NUMBER: _ClassVar[int]
+    CELL_TEMP_FIELD_NUMBER: _ClassVar[int]
+    HW_VER_FIELD_NUMBER: _ClassVar[int]
+    BMS_HEARTBEAT_VER_FIELD_NUMBER: _ClassVar[int]
+    ECLOUD_OCV_FIELD_NUMBER: _ClassVar[int]
+    BMS_SN_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ACT_SOC_FIELD_NUMBER: _ClassVar[int]
+    DIFF_SOC_FIELD_NUMBER: _ClassVar[int]
+    TARGET_SOC_FIELD_NUMBER: _ClassVar[int]
+    SYS_LOADER_VER_FIELD_NUMBER: _ClassVar[int]
+    SYS_STATE_FIELD_NUMBER: _ClassVar[int]
+    CHG_DSG_STATE_FIELD_NUMBER: _ClassVar[int]
+    ALL_ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ALL_BMS_FAULT_FIELD_NUMBER: _ClassVar[int]
+    ACCU_CHG_CAP_FIELD_NUMBER: _ClassVar[int]
+    ACCU_DSG_CAP_FIELD_NUMBER: _ClassVar[int]
+    REAL_SOH_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_SOH_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_SOH_FIELD_NUMBER: _ClassVar[int]
+    MOS_NTC_NUM_FIELD_NUMBER: _ClassVar[int]
+    MOS_TEMP_FIELD_NUMBER: _ClassVar[int]
+    ENV_NTC_NUM_FIELD_NUMBER: _ClassVar[int]
+    ENV_TEMP_FIELD_NUMBER: _ClassVar[int]
+    HEATFILM_NTC_NUM_FIELD_NUMBER: _ClassVar[int]
+    HEATFILM_TEMP_FIELD_NUMBER: _ClassVar[int]
+    CUR_SENSOR_NTC_NUM_FIELD_NUMBER: _ClassVar[int]
+    CUR_SENSOR_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MAX_ENV_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MIN_ENV_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MAX_HEATFILM_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MIN_HEATFILM_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MAX_CUR_SENSOR_TEMP_FIELD_NUMBER: _ClassVar[int]
+    MIN_CUR_SENSOR_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_CMD_FIELD_NUMBER: _ClassVar[int]
+    REMAIN_BALANCE_TIME_FIELD_NUMBER: _ClassVar[int]
+    AFE_SYS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    MCU_PIN_IN_STATUS_FIELD_NUMBER: _ClassVar[int]
+    MCU_PIN_OUT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    BMS_ALARM_STATE1_FIELD_NUMBER: _ClassVar[int]
+    BMS_ALARM_STATE2_FIELD_NUMBER: _ClassVar[int]
+    BMS_PROTECT_STATE1_FIELD_NUMBER: _ClassVar[int]
+    BMS_PROTECT_STATE2_FIELD_NUMBER: _ClassVar[int]
+    BMS_FAULT_STATE_FIELD_NUMBER: _ClassVar[int]
+    ACCU_CHG_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    ACCU_DSG_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    PACK_SN_FIELD_NUMBER: _ClassVar[int]
+    WATER_IN_FLAG_FIELD_NUMBER: _ClassVar[int]
+    num: int
+    type: int
+    cell_id: int
+    err_code: int
+    sys_ver: int
+    soc: int
+    vol: int
+    amp: int
+    temp: int
+    open_bms_flag: int
+    design_cap: int
+    remain_cap: int
+    full_cap: int
+    cycles: int
+    soh: int
+    max_cell_vol: int
+    min_cell_vol: int
+    max_cell_temp: int
+    min_cell_temp: int
+    max_mos_temp: int
+    min_mos_temp: int
+    bms_fault: int
+    bq_sys_stat_reg: int
+    tag_chg_amp: int
+    f32_show_soc: float
+    input_watts: int
+    output_watts: int
+    remain_time: int
+    mos_state: int
+    balance_state: int
+    max_vol_diff: int
+    cell_series_num: int
+    cell_vol: _containers.RepeatedScalarFieldContainer[int]
+    cell_ntc_num: int
+    cell_temp: _containers.RepeatedScalarFieldContainer[int]
+    hw_ver: str
+    bms_heartbeat_ver: int
+    ecloud_ocv: int
+    bms_sn: str
+    product_type: int
+    product_detail: int
+    act_soc: float
+    diff_soc: float
+    target_soc: float
+    sys_loader_ver: int
+    sys_state: int
+    chg_dsg_state: int
+    all_err_code: int
+    all_bms_fault: int
+    accu_chg_cap: int
+    accu_dsg_cap: int
+    real_soh: float
+    calendar_soh: float
+    cycle_soh: float
+    mos_ntc_num: int
+    mos_temp: _containers.RepeatedScalarFieldContainer[int]
+    env_ntc_num: int
+    env_temp: _containers.RepeatedScalarFieldContainer[int]
+    heatfilm_ntc_num: int
+    heatfilm_temp: _containers.RepeatedScalarFieldContainer[int]
+    cur_sensor_ntc_num: int
+    cur_sensor_temp: _containers.RepeatedScalarFieldContainer[int]
+    max_env_temp: int
+    min_env_temp: int
+    max_heatfilm_temp: int
+    min_heatfilm_temp: int
+    max_cur_sensor_temp: int
+    min_cur_sensor_temp: int
+    balance_cmd: int
+    remain_balance_time: _containers.RepeatedScalarFieldContainer[int]
+    afe_sys_status: int
+    mcu_pin_in_status: int
+    mcu_pin_out_status: int
+    bms_alarm_state1: int
+    bms_alarm_state2: int
+    bms_protect_state1: int
+    bms_protect_state2: int
+    bms_fault_state: int
+    accu_chg_energy: int
+    accu_dsg_energy: int
+    pack_sn: str
+    water_in_flag: int
+    def __init__(self, num: _Optional[int] = ..., type: _Optional[int] = ..., cell_id: _Optional[int] = ..., err_code: _Optional[int] = ..., sys_ver: _Optional[int] = ..., soc: _Optional[int] = ..., vol: _Optional[int] = ..., amp: _Optional[int] = ..., temp: _Optional[int] = ..., open_bms_flag: _Optional[int] = ..., design_cap: _Optional[int] = ..., remain_cap: _Optional[int] = ..., full_cap: _Optional[int] = ..., cycles: _Optional[int] = ..., soh: _Optional[int] = ..., max_cell_vol: _Optional[int] = ..., min_cell_vol: _Optional[int] = ..., max_cell_temp: _Optional[int] = ..., min_cell_temp: _Optional[int] = ..., max_mos_temp: _Optional[int] = ..., min_mos_temp: _Optional[int] = ..., bms_fault: _Optional[int] = ..., bq_sys_stat_reg: _Optional[int] = ..., tag_chg_amp: _Optional[int] = ..., f32_show_soc: _Optional[float] = ..., input_watts: _Optional[int] = ..., output_watts: _Optional[int] = ..., remain_time: _Optional[int] = ..., mos_state: _Optional[int] = ..., balance_state: _Optional[int] = ..., max_vol_diff: _Optional[int] = ..., cell_series_num: _Optional[int] = ..., cell_vol: _Optional[_Iterable[int]] = ..., cell_ntc_num: _Optional[int] = ..., cell_temp: _Optional[_Iterable[int]] = ..., hw_ver: _Optional[str] = ..., bms_heartbeat_ver: _Optional[int] = ..., ecloud_ocv: _Optional[int] = ..., bms_sn: _Optional[str] = ..., product_type: _Optional[int] = ..., product_detail: _Optional[int] = ..., act_soc: _Optional[float] = ..., diff_soc: _Optional[float] = ..., target_soc: _Optional[float] = ..., sys_loader_ver: _Optional[int] = ..., sys_state: _Optional[int] = ..., chg_dsg_state: _Optional[int] = ..., all_err_code: _Optional[int] = ..., all_bms_fault: _Optional[int] = ..., accu_chg_cap: _Optional[int] = ..., accu_dsg_cap: _Optional[int] = ..., real_soh: _Optional[float] = ..., calendar_soh: _Optional[float] = ..., cycle_soh: _Optional[float] = ..., mos_ntc_num: _Optional[int] = ..., mos_temp: _Optional[_Iterable[int]] = ..., env_ntc_num: _Optional[int] = ..., env_temp: _Optional[_Iterable[int]] = ..., heatfilm_ntc_num: _Optional[int] = ..., heatfilm_temp: _Optional[_Iterable[int]] = ..., cur_sensor_ntc_num: _Optional[int] = ..., cur_sensor_temp: _Optional[_Iterable[int]] = ..., max_env_temp: _Optional[int] = ..., min_env_temp: _Optional[int] = ..., max_heatfilm_temp: _Optional[int] = ..., min_heatfilm_temp: _Optional[int] = ..., max_cur_sensor_temp: _Optional[int] = ..., min_cur_sensor_temp: _Optional[int] = ..., balance_cmd: _Optional[int] = ..., remain_balance_time: _Optional[_Iterable[int]] = ..., afe_sys_status: _Optional[int] = ..., mcu_pin_in_status: _Optional[int] = ..., mcu_pin_out_status: _Optional[int] = ..., bms_alarm_state1: _Optional[int] = ..., bms_alarm_state2: _Optional[int] = ..., bms_protect_state1: _Optional[int] = ..., bms_protect_state2: _Optional[int] = ..., bms_fault_state: _Optional[int] = ..., accu_chg_energy: _Optional[int] = ..., accu_dsg_energy: _Optional[int] = ..., pack_sn: _Optional[str] = ..., water_in_flag: _Optional[int] = ...) -> None: ...

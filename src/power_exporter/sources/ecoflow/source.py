@@ -1,0 +1,389 @@
+"""The ``ecoflow`` sources with developer keys: polled REST and the developer MQTT stream.
+
+Online is decided by EcoFlow's device list (``online`` 1/0), never by quota data alone:
+``quota/all`` keeps serving last-known values for devices that have been offline for
+days. An offline device yields ``DeviceFault(OfflineError)``: the runtime takes it down,
+its series go, ``ecoflow_online 0`` stays (the naming's ``down_samples``).
+
+The stream is online while data arrives. After ``ASSUME_OFFLINE`` seconds of silence the
+device is *assumed* offline: its last values stay, and the device list is asked (the
+read-only nudge of the developer API); if the list says offline, the device goes down,
+otherwise it stays up until the runtime's ``stale_after`` (900 s) runs out. ``/status``
+pushes say online/offline directly.
+
+``serial: "*"`` serves every device bound to the account, each named ``<name>/<serial>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Self
+
+from power_exporter.errors import AuthError, OfflineError, ProtocolError, SourceError
+from power_exporter.model import DeviceFault, DeviceIdentity, Reading, checked_measures
+from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.sources.ecoflow import devices, families
+from power_exporter.sources.ecoflow.config import EcoflowConfig
+from power_exporter.sources.ecoflow.flatten import flatten
+from power_exporter.sources.ecoflow.naming import PREFIX_LABEL
+from power_exporter.sources.ecoflow.open_mqtt import OpenMqttClient, quota_of_push, status_of_push
+from power_exporter.sources.ecoflow.rest import DeviceInfo, RestClient
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+    from types import TracebackType
+
+    from power_exporter.model import Event
+    from power_exporter.sources.base import DeviceConfig, Source
+    from power_exporter.sources.ecoflow.open_mqtt import Push
+
+log = logging.getLogger(__name__)
+
+ASSUME_OFFLINE: Final = 300.0  # seconds of silence before the stream nudges (DESIGN)
+_CONCURRENT_QUOTAS: Final = 4
+_LOGGED_LIMIT: Final = 1000
+# api -> module providing ``open_source(cfg)`` for the app-account APIs.
+_ACCOUNT_MODULES: Final[Mapping[str, str]] = {
+    "mqtt": "power_exporter.sources.ecoflow.app_mqtt",
+    "device": "power_exporter.sources.ecoflow.app_mqtt",
+}
+
+
+def device_name(cfg: EcoflowConfig, sn: str) -> str:
+    """The configured name for one serial, ``<name>/<serial>`` under ``serial: "*"``."""
+    return cfg.name if cfg.serial != "*" else f"{cfg.name}/{sn}"
+
+
+def rest_client(cfg: EcoflowConfig) -> RestClient:
+    """The developer REST client a configuration describes."""
+    access_key, secret_key = cfg.developer_keys()
+    return RestClient(
+        cfg.base_url,
+        access_key,
+        secret_key,
+        http_timeout=cfg.http_timeout,
+        retries=cfg.http_retries,
+        backoff_factor=cfg.http_backoff_factor,
+        list_ttl=cfg.device_list_cache_ttl,
+        ca_file=cfg.ca_file,
+    )
+
+
+class ReadingBuilder:
+    """Quota maps -> Readings, with the identity labels of the seed and the family tables."""
+
+    def __init__(self, cfg: EcoflowConfig) -> None:
+        self._cfg = cfg
+        self._logged: set[tuple[str, str]] = set()
+
+    def identity(
+        self, name: str, sn: str, info: DeviceInfo | None
+    ) -> tuple[DeviceIdentity, str | None]:
+        """The identity of one device, and the family its serial names."""
+        cfg = self._cfg
+        resolved = devices.resolve(
+            sn,
+            api_name=info.name if info else "",
+            api_product=info.product_name if info else "",
+            device_name=cfg.device_name,
+            product_name=cfg.product_name,
+            general_key=cfg.device_general_key,
+            devices_json=cfg.devices_json,
+        )
+        labels = {
+            "device_name": resolved.device_name,
+            "product_name": resolved.product_name,
+            "device_general_key": resolved.general_key,
+            PREFIX_LABEL: cfg.metrics_prefix,
+        }
+        identity = DeviceIdentity(
+            name=name,
+            source="ecoflow",
+            vendor="EcoFlow",
+            model=resolved.product_name,
+            serial=sn,
+            labels=labels,
+        )
+        return identity, resolved.family
+
+    def build(
+        self, name: str, sn: str, info: DeviceInfo | None, quota: Mapping[str, object]
+    ) -> Reading:
+        """One reading; raises DecodeError for a payload too deep or too large."""
+        identity, family_name = self.identity(name, sn, info)
+        flat = flatten(quota)
+        family = families.family_for(family_name, flat.numbers)
+        if family is None:
+            self._once(
+                name,
+                "family",
+                "no normalized table for %s (%s): raw metrics only",
+                sn,
+                identity.model,
+            )
+            candidates = []
+        else:
+            candidates = families.measures(family, flat.numbers)
+        good, problems = checked_measures(candidates)
+        for problem in problems:
+            self._once(name, problem, "%s: dropped implausible value: %s", name, problem)
+        flags, known = (
+            families.flags(family, flat.numbers) if family else (frozenset(), frozenset())
+        )
+        return Reading(
+            identity=identity,
+            taken_at=time.time(),
+            measures=good,
+            flags=flags,
+            known_flags=known,
+            raw=flat.numbers,
+            text=flat.text,
+        )
+
+    def _once(self, device: str, key: str, message: str, *args: object) -> None:
+        """Log a data problem once per device (transitions, not every poll)."""
+        if (device, key) in self._logged or len(self._logged) >= _LOGGED_LIMIT:
+            return
+        self._logged.add((device, key))
+        log.info(message, *args)
+
+
+class RestSource:
+    """``api: rest``: reads the device list (cached) and ``quota/all`` at each interval."""
+
+    def __init__(self, cfg: EcoflowConfig) -> None:
+        self._cfg = cfg
+        self._client = rest_client(cfg)
+        self._builder = ReadingBuilder(cfg)
+        self._limit = asyncio.Semaphore(_CONCURRENT_QUOTAS)
+
+    def __repr__(self) -> str:
+        return f"RestSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
+
+    async def __aenter__(self) -> Self:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._client.close()
+
+    async def read(self) -> Sequence[Event]:
+        """One poll of every configured device."""
+        cfg = self._cfg
+        cached = self._client.list_is_cached()
+        listing = await self._client.device_list()
+        if cfg.serial == "*":
+            serials = sorted(listing)
+            if not serials:
+                log.debug("%s: no devices are bound to this developer account", cfg.name)
+        else:
+            serials = [cfg.serial]
+            if cfg.serial not in listing and cached:  # bound since the list was fetched?
+                listing = await self._client.device_list(refresh=True)
+        return await asyncio.gather(*(self._one(sn, listing) for sn in serials))
+
+    async def _one(self, sn: str, listing: Mapping[str, DeviceInfo]) -> Event:
+        name = device_name(self._cfg, sn)
+        info = listing.get(sn)
+        if info is None:
+            error = ProtocolError(
+                f"device {sn} is not bound to this developer account"
+                f" (its device list has {len(listing)} devices)"
+            )
+            return DeviceFault(name, error)
+        if not info.online:
+            return DeviceFault(name, OfflineError(f"EcoFlow's device list says {sn} is offline"))
+        try:
+            async with self._limit:
+                quota = await self._client.quota_all(sn)
+            return self._builder.build(name, sn, info, quota)
+        except AuthError:
+            raise  # the account's keys: every device fails alike
+        except SourceError as exc:
+            return DeviceFault(name, exc)
+
+
+@dataclass(slots=True)
+class _Device:
+    """What the stream knows of one device."""
+
+    sn: str
+    name: str
+    info: DeviceInfo | None
+    quota: dict[str, object] = field(default_factory=dict)
+    online: bool = False
+    last_data: float | None = None
+    nudged_at: float | None = None
+
+
+class OpenMqttSource:
+    """``api: open_mqtt``: EcoFlow's developer MQTT pushes, with the device list as judge."""
+
+    def __init__(self, cfg: EcoflowConfig, *, assume_offline: float = ASSUME_OFFLINE) -> None:
+        self._cfg = cfg
+        self._rest = rest_client(cfg)
+        self._builder = ReadingBuilder(cfg)
+        self._assume_offline = assume_offline
+        self._devices: dict[str, _Device] = {}
+        self._streams: list[AsyncGenerator[Event, None]] = []
+
+    def __repr__(self) -> str:
+        return f"OpenMqttSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
+
+    async def __aenter__(self) -> Self:
+        await self._rest.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A caller may leave a stream unfinished (``read`` takes one event): close it here,
+        # so that its MQTT connection ends with the source, not when it is collected.
+        streams, self._streams = self._streams, []
+        for stream in streams:
+            await stream.aclose()
+        await self._rest.close()
+
+    def stream(self) -> AsyncIterator[Event]:
+        """Events as the devices push data, until the connection fails."""
+        stream = self._events()
+        self._streams.append(stream)
+        return stream
+
+    async def _events(self) -> AsyncGenerator[Event, None]:
+        cfg = self._cfg
+        listing = await self._rest.device_list(refresh=True)
+        serials = sorted(listing) if cfg.serial == "*" else [cfg.serial]
+        self._devices = {sn: _Device(sn, device_name(cfg, sn), listing.get(sn)) for sn in serials}
+        wait = max(0.05, min(30.0, self._assume_offline / 10))
+        # Subscribe first, then read quota/all: no push falls between the two.
+        async with OpenMqttClient(
+            self._rest, serials, ca_file=cfg.ca_file, broker=cfg.broker, timeout=cfg.http_timeout
+        ) as mqtt:
+            for state in self._devices.values():
+                event = await self._first(state)
+                if event is not None:
+                    yield event
+            while True:
+                push = await mqtt.next_push(wait)
+                if push is not None:
+                    event = self._on_push(push)
+                    if event is not None:
+                        yield event
+                for event in await self._check_silence():
+                    yield event
+
+    async def _first(self, state: _Device) -> Event | None:
+        """The device list's word at start; an online device starts from ``quota/all``."""
+        if state.info is None:
+            error = ProtocolError(f"device {state.sn} is not bound to this developer account")
+            return DeviceFault(state.name, error)
+        if not state.info.online:
+            return DeviceFault(
+                state.name, OfflineError(f"EcoFlow's device list says {state.sn} is offline")
+            )
+        try:
+            state.quota = dict(await self._rest.quota_all(state.sn))
+        except AuthError:
+            raise
+        except SourceError as exc:  # pushes will fill the map in
+            log.debug("%s: no initial quota/all: %s", state.name, exc)
+        state.online, state.last_data = True, time.monotonic()
+        return self._reading(state)
+
+    def _reading(self, state: _Device) -> Event:
+        try:
+            return self._builder.build(state.name, state.sn, state.info, state.quota)
+        except SourceError as exc:
+            return DeviceFault(state.name, exc)
+
+    def _on_push(self, push: Push) -> Event | None:
+        state = self._devices.get(push.sn)
+        if state is None:
+            return None
+        if push.error is not None:
+            return DeviceFault(state.name, push.error)
+        try:
+            if push.kind == "status":
+                online = status_of_push(push.data)
+            else:
+                update = quota_of_push(push.data)
+        except SourceError as exc:
+            return DeviceFault(state.name, exc)
+        if push.kind == "status":
+            if not online:
+                state.online = False
+                return DeviceFault(
+                    state.name, OfflineError(f"EcoFlow says {state.sn} went offline")
+                )
+            state.online = True
+            return self._reading(state) if state.quota else None
+        state.quota.update(update)
+        state.online, state.last_data, state.nudged_at = True, time.monotonic(), None
+        return self._reading(state)
+
+    async def _check_silence(self) -> list[Event]:
+        """Nudge silent devices with a device-list request; down if it says offline."""
+        now = time.monotonic()
+        silent = [
+            state
+            for state in self._devices.values()
+            if state.online
+            and state.last_data is not None
+            and now - state.last_data >= self._assume_offline
+            and (state.nudged_at is None or now - state.nudged_at >= self._assume_offline)
+        ]
+        if not silent:
+            return []
+        for state in silent:
+            state.nudged_at = now
+        try:
+            listing = await self._rest.device_list(refresh=True)
+        except AuthError:
+            raise
+        except SourceError as exc:
+            log.debug("device list for silent devices failed: %s", exc)
+            return []
+        events: list[Event] = []
+        for state in silent:
+            info = listing.get(state.sn)
+            if info is None or not info.online:
+                state.online = False
+                silence = now - (state.last_data or now)
+                error = OfflineError(
+                    f"{state.sn} silent for {silence:.0f} s and offline in EcoFlow's device list"
+                )
+                events.append(DeviceFault(state.name, error))
+            else:
+                log.debug("%s silent but online in the device list; keeping its values", state.name)
+        return events
+
+
+def open_source(cfg: DeviceConfig) -> Source:
+    """The source of one ``source: ecoflow`` entry, by its ``api``."""
+    if not isinstance(cfg, EcoflowConfig):
+        raise TypeError(f"not an ecoflow configuration: {cfg!r}")
+    if cfg.api == "rest":
+        return RestSource(cfg)
+    if cfg.api == "open_mqtt":
+        return OpenMqttSource(cfg)
+    try:
+        module = importlib.import_module(_ACCOUNT_MODULES[cfg.api])
+    except ImportError:
+        raise ProtocolError(f"api: {cfg.api} is not available in this build") from None
+    source = module.open_source(cfg)
+    if not isinstance(source, PolledSource | StreamingSource):
+        raise TypeError(f"{module.__name__}.open_source returned {source!r}")
+    return source

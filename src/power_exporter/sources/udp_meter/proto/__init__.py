@@ -1,0 +1,1 @@
+"""Generated protobuf code of the UDP power meter (``make proto`` regenerates it)."""

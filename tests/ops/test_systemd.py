@@ -1,0 +1,97 @@
+"""deploy/systemd/power-exporter.service: systemd's own verifier, and its hardening."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.ops.paths import UNIT
+from tests.peers import require_binary
+
+INSTALLED = "/opt/power-exporter/bin/power-exporter"
+MAX_EXPOSURE = 2.0
+
+
+def unit_text() -> str:
+    return UNIT.read_text(encoding="utf-8")
+
+
+def directives() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in unit_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+@pytest.fixture
+def local_unit(tmp_path: Path) -> Path:
+    """The unit with ExecStart pointing at this environment's power-exporter (verify checks it)."""
+    command = shutil.which("power-exporter", path=str(Path(sys.executable).parent))
+    assert command, "power-exporter is not installed in this environment"
+    path = tmp_path / "power-exporter.service"
+    path.write_text(unit_text().replace(INSTALLED, command), encoding="utf-8")
+    return path
+
+
+def analyze(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = require_binary("systemd-analyze", install="apt-get install systemd")
+    return subprocess.run([binary, *args], capture_output=True, text=True, check=False)
+
+
+def test_systemd_analyze_verify(local_unit: Path) -> None:
+    """`systemd-analyze verify` passes without a word (unknown keys would be printed)."""
+    result = analyze("verify", str(local_unit))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout + result.stderr == ""
+
+
+def test_verify_would_notice_a_typo(local_unit: Path) -> None:
+    """A misspelt directive is reported, so the check above means something."""
+    local_unit.write_text(local_unit.read_text().replace("ProtectSystem=", "ProtectSystm="))
+    result = analyze("verify", str(local_unit))
+    assert "ProtectSystm" in result.stdout + result.stderr
+
+
+def test_exposure_score(local_unit: Path) -> None:
+    """`systemd-analyze security` rates the unit's exposure low."""
+    result = analyze("security", "--offline=true", str(local_unit))
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= MAX_EXPOSURE, result.stdout
+
+
+def test_hardening_directives() -> None:
+    """The hardening the project promises, and no device access by default."""
+    found = directives()
+    assert found["DynamicUser"] == ["yes"]
+    assert found["ProtectSystem"] == ["strict"]
+    assert found["NoNewPrivileges"] == ["yes"]
+    assert found["PrivateDevices"] == ["yes"]
+    assert found["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"]
+    assert found["CapabilityBoundingSet"] == [""]
+    assert "DeviceAllow" not in found
+    assert found["ExecStart"][0].startswith(f"{INSTALLED} serve --config /etc/power-exporter/")
+
+
+def test_with_the_hid_drop_in(local_unit: Path) -> None:
+    """The unit with the TrippLite drop-in still verifies and stays well confined."""
+    drop_in = UNIT.parents[2] / "packaging" / "systemd" / "power-exporter.service.d" / "hid.conf"
+    assert drop_in.is_file(), "the HID drop-in the unit's comments point to"
+    directory = local_unit.with_name("power-exporter.service.d")
+    directory.mkdir()
+    shutil.copy(drop_in, directory / "hid.conf")
+    result = analyze("verify", str(local_unit))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout + result.stderr == ""
+    assert "PrivateUsers" not in directives(), "it would void SupplementaryGroups="
+    security = analyze("security", "--offline=true", str(local_unit))
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", security.stdout)
+    assert match, security.stdout + security.stderr
+    assert float(match.group(1)) <= MAX_EXPOSURE + 1.0, security.stdout
