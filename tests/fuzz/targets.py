@@ -9,6 +9,8 @@ exception escapes: that is a crash, a bug. The same targets run a few hundred in
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import tempfile
@@ -17,11 +19,15 @@ from typing import TYPE_CHECKING, Final
 
 from power_exporter.config import load
 from power_exporter.errors import ConfigError, DecodeError, SourceError
+from power_exporter.sources.ecoflow import envelope
+from power_exporter.sources.ecoflow.envelope import PayloadError
+from power_exporter.sources.ecoflow.flatten import flatten
 from power_exporter.sources.nut import lines
 from power_exporter.sources.nut.table import nut_reading
 from power_exporter.sources.replay.devfile import parse_dev
 from power_exporter.sources.tripplite import reports
 from power_exporter.sources.tripplite.table import REPORTS
+from power_exporter.sources.udp_meter.protocol import MeasurementError, decode_measurement
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -34,7 +40,11 @@ _EXCERPT = re.compile(r":\s+(?=['\"]|[0-9a-f]{2}(?: [0-9a-f]{2})*$|\d+ bytes)")
 
 def reason(exc: Exception) -> str:
     """A rejection reason without the input's bytes: the error's class and its message's gist."""
-    message = str(exc).split("\n", 1)[0]
+    if isinstance(exc, PayloadError):
+        return f"PayloadError: {exc.why}"  # its own word for counting
+    if isinstance(exc, MeasurementError):
+        return f"MeasurementError: {exc.problem}"
+    message = (exc.message if isinstance(exc, ConfigError) else str(exc)).split("\n", 1)[0]
     message = _FILE.sub("", message)  # "fuzz.yaml:3: field:" and "report 24 (input.voltage): "
     message = _EXCERPT.split(message, maxsplit=1)[0]  # what follows ": '...", ": 0a ff"...
     if message[:1] in {"'", '"'}:  # "'x y' is not a NUT variable name"
@@ -129,10 +139,49 @@ def hid_reports(data: bytes) -> str:
     return "accepted"
 
 
+def udp_datagram(data: bytes) -> str:
+    """One UDP meter datagram (protobuf): a checked Measurement or a MeasurementError."""
+    try:
+        measurement = decode_measurement(data)
+    except MeasurementError as exc:
+        return reason(exc)
+    assert math.isfinite(measurement.charge_mas), data
+    assert math.isfinite(measurement.current_ma), data
+    return "accepted"
+
+
+def ecoflow_payload(data: bytes) -> str:
+    """One EcoFlow MQTT payload: JSON, or a protobuf envelope (raw or base64), decoded."""
+    try:
+        decoded = envelope.decode(data)
+    except PayloadError as exc:
+        return reason(exc)
+    if isinstance(decoded, envelope.JsonPayload):
+        flatten(decoded.document)  # what the source does with it next
+    return "accepted"
+
+
+def ecoflow_json(data: bytes) -> str:
+    """Any JSON value through EcoFlow's flattening (depth and size limits included)."""
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return "not JSON (not the flattener's to refuse)"
+    try:
+        flat = flatten(value)
+    except DecodeError as exc:
+        return reason(exc)
+    assert all(math.isfinite(number) for number in flat.numbers.values())
+    return "accepted"
+
+
 TARGETS: Final[Mapping[str, Callable[[bytes], str]]] = {
     "nut_line": nut_line,
     "nut_variables": nut_variables,
     "dev_file": dev_file,
     "config": config,
     "hid_reports": hid_reports,
+    "udp_datagram": udp_datagram,
+    "ecoflow_payload": ecoflow_payload,
+    "ecoflow_json": ecoflow_json,
 }

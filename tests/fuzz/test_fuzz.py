@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
@@ -10,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from power_exporter import config as config_module
-from tests.fuzz.targets import TARGETS, config, dev_file, nut_line, nut_variables
+from tests.fuzz.targets import (
+    TARGETS,
+    config,
+    dev_file,
+    ecoflow_json,
+    ecoflow_payload,
+    nut_line,
+    nut_variables,
+)
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REASONS: Counter[str] = Counter()
@@ -120,6 +129,24 @@ def test_dev_files_near_the_format(text: str) -> None:
 def test_configs_near_the_format(text: str) -> None:
     """Config files made of real and broken lines: a Config or a ConfigError."""
     REASONS[f"config: {config(text.encode())}"] += 1
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@FAST
+@given(JSON)
+def test_ecoflow_json_values(value: object) -> None:
+    """Any JSON value through EcoFlow's flattening: leaves split, never a crash."""
+    data = json.dumps({"params": value}).encode()
+    REASONS[f"ecoflow_json: {ecoflow_json(data)}"] += 1
+    REASONS[f"ecoflow_payload: {ecoflow_payload(data)}"] += 1
 
 
 def test_rejections_are_counted_by_reason() -> None:
