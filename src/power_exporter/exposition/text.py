@@ -4,7 +4,7 @@ Samples of one family must stand together, so every family has a slot, and each 
 a *row*: the text of its sample lines in each slot ("" where it has none). A row is rendered
 when the device changes: the store tells the renderer, which renders the changed devices as
 soon as the event loop is free (or, without a loop, at the next scrape). Devices are grouped
-in blocks of ``_BLOCK``; a block keeps its rows joined per family (its *columns*), rebuilt
+in blocks of ``BLOCK``; a block keeps its rows joined per family (its *columns*), rebuilt
 with the rows, so a scrape joins a few long strings per family rather than one short string
 per device and family (at 1000 devices, 40,000 scattered strings cost more in cache misses
 than in joining). Each device also keeps the fixed parts of its lines (``name{device="..."}``
@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Final
 
@@ -29,11 +29,12 @@ from prometheus_client.openmetrics.exposition import generate_latest as _process
 from power_exporter import __version__
 from power_exporter.exposition import contract
 from power_exporter.exposition.contract import problem_with_family, problem_with_label
+from power_exporter.exposition.rows import BLOCK, Block, Row
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
+    from power_exporter.model import DeviceIdentity, Measure, Reading
     from power_exporter.sources.base import MetricKind, RawNaming, RawSample
     from power_exporter.store import DeviceState, Store
 
@@ -96,7 +97,9 @@ def _labels(device: str, labels: Iterable[tuple[str, str]]) -> str:
     return "{" + head + ("," + inner if inner else "") + "}"
 
 
-_BLOCK: Final = 32  # devices per block
+def _device_labels(device: str) -> str:
+    return '{device="' + escape_label(device) + '"'
+
 
 # The contract's families take the first slots, in the contract's order.
 _SLOT: Final[dict[str, int]] = {spec.name: slot for slot, spec in enumerate(contract.ORDERED)}
@@ -118,52 +121,6 @@ _ERRORS: Final = _SLOT[contract.READ_ERRORS.name]
 _MESSAGES: Final = _SLOT[contract.MESSAGES.name]
 
 
-@dataclass(slots=True)
-class _Device:
-    """One device's row, and what it was rendered from."""
-
-    state: DeviceState  # the state this row was rendered from
-    block: _Block
-    name: str
-    row: list[str]
-    labels: str  # '{device="..."' (each line adds its other labels and "} value")
-    reading_version: int = -1
-    stats_version: int = -1
-    reading_slots: list[int] = field(default_factory=list)
-    stats_slots: list[int] = field(default_factory=list)
-    info: tuple[DeviceIdentity | None, str] = (None, "")
-    status_key: tuple[frozenset[Flag], frozenset[Flag]] | None = None
-    status_text: str = ""
-
-    @classmethod
-    def make(cls, state: DeviceState, block: _Block, slots: int) -> _Device:
-        labels = '{device="' + escape_label(state.name) + '"'
-        return cls(state=state, block=block, name=state.name, row=[""] * slots, labels=labels)
-
-    def put(self, texts: dict[int, str], old: list[int]) -> list[int]:
-        """Set the row's slots to ``texts``, clearing the ``old`` slots not among them."""
-        row = self.row
-        for slot in old:
-            row[slot] = ""
-        if texts and max(texts) >= len(row):
-            row.extend([""] * (max(texts) + 1 - len(row)))
-        for slot, text in texts.items():
-            row[slot] = text
-        return list(texts)
-
-
-@dataclass(slots=True, eq=False)
-class _Block:
-    """Up to ``_BLOCK`` devices and their rows joined family by family."""
-
-    devices: list[_Device] = field(default_factory=list)
-    columns: list[bytes] = field(default_factory=list)
-
-    def rebuild(self) -> None:
-        rows = (device.row for device in self.devices)
-        self.columns = ["".join(column).encode() for column in zip_longest(*rows, fillvalue="")]
-
-
 class Renderer:
     """Renders the store; caches per device and family, and the whole page."""
 
@@ -175,9 +132,9 @@ class Renderer:
         self._rejected: set[str] = set()
         self._good_labels: set[str] = set()
         self._label_texts: dict[tuple[tuple[str, str], ...], str] = {}
-        self._devices: dict[str, _Device] = {}
-        self._blocks: list[_Block] = []
-        self._dirty_blocks: set[_Block] = set()
+        self._devices: dict[str, Row] = {}
+        self._blocks: list[Block] = []
+        self._dirty_blocks: set[Block] = set()
         self._page: dict[bool, tuple[int, list[bytes]]] = {}
         self._dirty: set[str] = set()
         self._flush_pending = False
@@ -242,24 +199,24 @@ class Renderer:
                 self._blocks.remove(block)
         self._dirty_blocks.clear()
 
-    def _new_device(self, state: DeviceState, old: _Device | None) -> _Device:
+    def _new_device(self, state: DeviceState, old: Row | None) -> Row:
         """A device's new cache, in the place of ``old`` or in the last block with room."""
         if old is not None:
             block = old.block
-            device = _Device.make(state, block, len(self._families))
+            device = Row.make(state, block, _device_labels(state.name), len(self._families))
             block.devices[block.devices.index(old)] = device
         else:
-            if not self._blocks or len(self._blocks[-1].devices) >= _BLOCK:
-                self._blocks.append(_Block())
+            if not self._blocks or len(self._blocks[-1].devices) >= BLOCK:
+                self._blocks.append(Block())
             block = self._blocks[-1]
-            device = _Device.make(state, block, len(self._families))
+            device = Row.make(state, block, _device_labels(state.name), len(self._families))
             block.devices.append(device)
         self._devices[state.name] = device
         return device
 
     # -- per device -----------------------------------------------------------------------------
 
-    def _raw_texts(self, cache: _Device, samples: Iterable[RawSample], out: dict[int, str]) -> None:
+    def _raw_texts(self, cache: Row, samples: Iterable[RawSample], out: dict[int, str]) -> None:
         by_name, texts = self._by_name, self._label_texts
         for sample in samples:
             spec = sample.family
@@ -301,7 +258,7 @@ class Renderer:
             self._good_labels.add(name)
         return problem
 
-    def _reading_texts(self, cache: _Device, state: DeviceState) -> dict[int, str]:
+    def _reading_texts(self, cache: Row, state: DeviceState) -> dict[int, str]:
         identity = state.identity
         if cache.info[0] != identity:
             cache.info = (identity, self._info_line(state.name, identity))
@@ -321,7 +278,7 @@ class Renderer:
         return out
 
     @staticmethod
-    def _status_text(cache: _Device, reading: Reading) -> str:
+    def _status_text(cache: Row, reading: Reading) -> str:
         key = (reading.flags, reading.known_flags)
         if key != cache.status_key:
             flags, known = key
@@ -346,7 +303,7 @@ class Renderer:
         return f"{contract.INFO.name}{_labels(device, labels)} 1\n"
 
     @staticmethod
-    def _stats_texts(cache: _Device, state: DeviceState) -> dict[int, str]:
+    def _stats_texts(cache: Row, state: DeviceState) -> dict[int, str]:
         labels = cache.labels
         out = {_UP: f"{contract.UP.name}{labels}}} {1 if state.up else 0}\n"}
         if state.last_seen is not None:
@@ -364,7 +321,7 @@ class Renderer:
         out[_MESSAGES] = f"{contract.MESSAGES.name}{labels}}} {state.messages}\n"
         return out
 
-    def _refresh(self, state: DeviceState) -> _Device:
+    def _refresh(self, state: DeviceState) -> Row:
         cache = self._devices.get(state.name)
         if cache is None or cache.state is not state:
             cache = self._new_device(state, cache)
