@@ -29,7 +29,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.synthetic import fleet, touch
-from power_exporter import allocator
 from power_exporter.exposition.text import Renderer
 from power_exporter.http import make_app
 from power_exporter.sources.base import NoRawNaming
@@ -162,7 +161,6 @@ CASES = (
 
 
 def run(devices: int = 1000, scrapes: int = 300) -> list[str]:
-    allocator.tune()  # as `power-exporter serve` does
     store, _ = fleet(devices)
     series = series_count(store)
     gc.collect()
