@@ -44,16 +44,6 @@ def _wants_openmetrics(request: web.Request) -> bool:
     return "application/openmetrics-text" in request.headers.get("Accept", "")
 
 
-def _exposition(request: web.Request, body: bytes, *, openmetrics: bool) -> web.Response:
-    content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
-    headers = {"Content-Type": content_type}
-    if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) >= _GZIP_MIN:
-        compressor = compressobj(1, DEFLATED, _GZIP_WBITS)
-        body = compressor.compress(body) + compressor.flush()
-        headers["Content-Encoding"] = "gzip"
-    return web.Response(body=body, headers=headers)
-
-
 def _chunks(parts: list[bytes]) -> Iterator[bytes]:
     """Group small pieces into writes of about _CHUNK bytes."""
     group: list[bytes] = []
@@ -110,7 +100,6 @@ class Handlers:
         self.store = store
         self.renderer = renderer
         self.runtime = runtime
-        self.started = time.time()
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
         """Every device, from the store."""
@@ -118,7 +107,7 @@ class Handlers:
         parts = self.renderer.render_parts(openmetrics=openmetrics)
         return await _stream_exposition(request, parts, openmetrics=openmetrics)
 
-    async def probe(self, request: web.Request) -> web.Response:
+    async def probe(self, request: web.Request) -> web.StreamResponse:
         """One device, read afresh within the scrape budget."""
         target = request.query.get("target", "")
         if not target:
@@ -130,7 +119,7 @@ class Handlers:
             await self.runtime.probe(target, _probe_budget(request))
         openmetrics = _wants_openmetrics(request)
         body = self.renderer.render_device(target, openmetrics=openmetrics)
-        return _exposition(request, body, openmetrics=openmetrics)
+        return await _stream_exposition(request, [body], openmetrics=openmetrics)
 
     async def healthz(self, _request: web.Request) -> web.Response:
         """The process serves; devices may be down (that is what power_device_up says)."""

@@ -91,12 +91,6 @@ class _Family:
         )
 
 
-def _labels(device: str, labels: Iterable[tuple[str, str]]) -> str:
-    inner = ",".join(f'{key}="{escape_label(value)}"' for key, value in labels)
-    head = f'device="{escape_label(device)}"'
-    return "{" + head + ("," + inner if inner else "") + "}"
-
-
 def _device_labels(device: str) -> str:
     return '{device="' + escape_label(device) + '"'
 
@@ -261,7 +255,7 @@ class Renderer:
     def _reading_texts(self, cache: Row, state: DeviceState) -> dict[int, str]:
         identity = state.identity
         if cache.info[0] != identity:
-            cache.info = (identity, self._info_line(state.name, identity))
+            cache.info = (identity, self._info_line(cache.labels, identity))
         out = {_INFO: cache.info[1]}
         naming = self._naming_for(state.source)
         reading = state.reading
@@ -292,7 +286,7 @@ class Renderer:
         return cache.status_text
 
     @staticmethod
-    def _info_line(device: str, identity: DeviceIdentity) -> str:
+    def _info_line(device_labels: str, identity: DeviceIdentity) -> str:
         labels = (
             ("source", identity.source),
             ("vendor", identity.vendor),
@@ -300,7 +294,8 @@ class Renderer:
             ("serial", identity.serial),
             ("firmware", identity.firmware),
         )
-        return f"{contract.INFO.name}{_labels(device, labels)} 1\n"
+        inner = "".join(f',{key}="{escape_label(value)}"' for key, value in labels)
+        return f"{contract.INFO.name}{device_labels}{inner}}} 1\n"
 
     @staticmethod
     def _stats_texts(cache: Row, state: DeviceState) -> dict[int, str]:
@@ -315,7 +310,7 @@ class Renderer:
         if state.errors:
             name = contract.READ_ERRORS.name
             out[_ERRORS] = "".join(
-                f"{name}{_labels(state.name, (('reason', reason),))} {count}\n"
+                f'{name}{labels},reason="{escape_label(reason)}"}} {count}\n'
                 for reason, count in sorted(state.errors.items())
             )
         out[_MESSAGES] = f"{contract.MESSAGES.name}{labels}}} {state.messages}\n"
