@@ -106,12 +106,11 @@ class Runtime:
         state = self.store.get(device)
         return self._units.get(state.unit) if state is not None else None
 
-    def _adopt(self, unit: _Unit, name: str, source: str) -> None:
-        """Make a device of this entry known; a real device retires the entry's placeholder."""
+    def _adopt(self, unit: _Unit, name: str) -> None:
+        """Count a device as this entry's; a real device retires the entry's placeholder."""
         cfg = unit.config
         if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)
-        self.store.register(name, source=source, unit=cfg.name, interval=cfg.interval)
         unit.devices.add(name)
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
@@ -119,8 +118,8 @@ class Runtime:
         if isinstance(event, Reading):
             name = event.device
             was_up = (state := self.store.get(name)) is not None and state.up
-            self._adopt(unit, name, event.identity.source)
-            self.store.update(event, unit=cfg.name, interval=cfg.interval)
+            self._adopt(unit, name)
+            self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
             if not was_up:
                 log.info("device %s is up", name)
             return
@@ -128,7 +127,8 @@ class Runtime:
         if name not in self.store:
             # A device of a fan-out that fails from its first poll (offline from the start)
             # still appears, with up 0, rather than hiding behind the placeholder.
-            self._adopt(unit, name, cfg.source)
+            self._adopt(unit, name)
+            self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
             if self.store.mark_down(name, error.reason, str(error)):
