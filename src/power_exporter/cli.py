@@ -273,7 +273,10 @@ async def _read(target: str, config_file: str | None) -> int:
         except TimeoutError:
             raise SourceError(f"{cfg.name}: no answer within {cfg.timeout:g} s") from None
     for event in events:
-        (readings if isinstance(event, Reading) else failures).append(event)  # type: ignore[arg-type]
+        if isinstance(event, Reading):
+            readings.append(event)
+        elif isinstance(event, DeviceFault):
+            failures.append(event)
     for fault in failures:
         print(f"power-exporter: {fault.device}: {fault.error}", file=sys.stderr)  # noqa: T201
     if kind.render_read is not None and readings:

@@ -25,7 +25,7 @@ from power_exporter.errors import (
     SourceError,
     StaleError,
 )
-from power_exporter.model import Reading
+from power_exporter.model import Reading, Roster
 from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.registry import KINDS
 
@@ -73,6 +73,9 @@ class _Unit:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     down: bool = False
     streaming: bool = False  # known once the source has been opened
+    # When each device was last in a roster of this entry or read well; None until the
+    # entry's source sends its first roster (entries that never do keep their devices).
+    listed: dict[str, float] | None = None
 
 
 class Runtime:
@@ -112,11 +115,18 @@ class Runtime:
         if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)
         unit.devices.add(name)
+        if unit.listed is not None:
+            unit.listed.setdefault(name, time.monotonic())
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
+        if isinstance(event, Roster):
+            self._listed(unit, event)
+            return
         if isinstance(event, Reading):
             name = event.device
+            if unit.listed is not None:
+                unit.listed[name] = time.monotonic()
             was_up = (state := self.store.get(name)) is not None and state.up
             self._adopt(unit, name)
             self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
@@ -138,9 +148,42 @@ class Runtime:
             self.store.count_message(name)
             log.debug("device %s: %s: %s", name, error.reason, error)
 
+    def _listed(self, unit: _Unit, roster: Roster) -> None:
+        now = time.monotonic()
+        if unit.listed is None:
+            unit.listed = dict.fromkeys(unit.devices - {unit.config.name}, now)
+        for name in roster.devices:
+            if name not in unit.devices and name in unit.listed:
+                log.info("device %s is back in the device list of %s", name, unit.config.name)
+            unit.listed[name] = now
+
+    def retire(self, now: float) -> None:
+        """Remove the devices their entry's device list has not named for ``retire_after``."""
+        for unit in self._units.values():
+            if unit.listed is None:
+                continue
+            limit = unit.config.retire_after
+            for name, seen in list(unit.listed.items()):
+                if now - seen <= limit:
+                    continue
+                del unit.listed[name]
+                if name in unit.devices:
+                    unit.devices.discard(name)
+                    self.store.remove(name)
+                    log.info(
+                        "device %s retired: not in the device list of %s for %g s",
+                        name,
+                        unit.config.name,
+                        limit,
+                    )
+
     def _fail_unit(self, unit: _Unit, reason: str, message: str) -> None:
         names = unit.devices or {unit.config.name}
         went_down = [name for name in sorted(names) if self.store.mark_down(name, reason, message)]
+        if unit.listed is not None:
+            # The entry could not be read, so nothing says its devices are gone.
+            now = time.monotonic()
+            unit.listed.update(dict.fromkeys(unit.listed, now))
         if went_down or not unit.down:
             log.warning("%s down (%s): %s", ", ".join(sorted(names)), reason, message)
         unit.down = True
@@ -224,6 +267,7 @@ class Runtime:
         while True:
             await asyncio.sleep(_WATCHDOG_PERIOD)
             self.check_staleness(time.time())
+            self.retire(time.monotonic())
 
     def check_staleness(self, now: float) -> None:
         """Take down devices whose last good reading is older than their window."""

@@ -71,6 +71,8 @@ class DeviceConfig(BaseModel):
     timeout: Duration = 10.0
     # A streaming device with no message for this long is down; polled devices ignore it.
     stale_after: Duration = 60.0
+    # A device of a fan-out entry missing from the entry's device list this long is retired.
+    retire_after: Duration = 3600.0
 
 
 @runtime_checkable
