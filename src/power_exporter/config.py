@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 DEFAULT_LISTEN: Final = ":9860"
 MAX_NODES: Final = 100_000
+# No configuration needs more than a handful of levels; deeper is refused with one message,
+# whatever limit the YAML library has (PyYAML 6.0.4's libyaml stops at 1000 with its own).
+MAX_DEPTH: Final = 64
 # libyaml's parser where PyYAML was built with it (it is in the wheels): 3x faster to compose.
 _LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -64,6 +67,12 @@ class _Tracked:
         if self.built > MAX_NODES:  # aliases of aliases ("billion laughs") expand exponentially
             raise self.error(
                 f"more than {MAX_NODES} values: aliases expanding out of hand", path, node
+            )
+        if len(path) >= MAX_DEPTH:  # our own bound, whatever the YAML library allows
+            raise self.error(
+                f"nested more than {MAX_DEPTH} levels deep, or an alias that contains itself",
+                path[:3],
+                node,
             )
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
