@@ -42,6 +42,14 @@ _UNIT_SECONDS: Final[Mapping[str, float]] = {
 }
 
 
+class FieldError(ValueError):
+    """A model validator's error that belongs to one key: the loader points at that key's line."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def parse_duration(value: object) -> float:
     """Turn ``30s``, ``5m``, ``1.5h``, ``250ms`` or a bare number of seconds into seconds."""
     if isinstance(value, bool):
@@ -51,7 +59,10 @@ def parse_duration(value: object) -> float:
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     else:
-        raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
+        raise ValueError(
+            f"{value!r} is not a duration: a number with a unit, ms, s, m, h or d"
+            " (30s, 5m, 1h); a bare number is seconds"
+        )
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     return seconds
