@@ -191,6 +191,13 @@ class RestSource:
                 listing = await self._client.device_list(refresh=True)
         return await asyncio.gather(*(self._one(sn, listing) for sn in serials))
 
+    async def read_one(self, device: str) -> Sequence[Event]:
+        """Read one device (``/probe``): the device list (cached) and that serial's quota only."""
+        cfg = self._cfg
+        sn = device.removeprefix(f"{cfg.name}/") if cfg.serial == "*" else cfg.serial
+        listing = await self._client.device_list()
+        return [await self._one(sn, listing)]
+
     async def _one(self, sn: str, listing: Mapping[str, DeviceInfo]) -> Event:
         name = device_name(self._cfg, sn)
         info = listing.get(sn)
