@@ -6,16 +6,17 @@
   state and counters ``/metrics`` serves never change because of a probe. Probes are counted
   in ``power_exporter_probes_total{result}`` and friends (the main store's ProbeStats).
 - **Within the budget.** The read runs in a task of its own, under the device's ``timeout``;
-  each probe waits for it at most for its budget (lock waits and connection set-up
-  included, since they happen in that task) and then answers ``power_device_up 0`` with
-  reason ``timeout``. The read goes on and serves the next probes when it ends.
+  each probe waits for it at most its budget less ``SEND_RESERVE`` (lock waits and
+  connection set-up included, since they happen in that task) and then answers
+  ``power_device_up 0`` with reason ``timeout``. The read goes on and serves the next
+  probes when it ends.
 - **Coalesced.** Probes of a device share the read in flight, and a new read starts at most
   once per ``probe_min_interval`` (default: half the device's interval); in between, a
   probe answers with the newest probe reading. So probes can never read a device (or spend
   a cloud quota) faster than configured, however many arrive.
 - ``fresh=0``, a streaming device, or a device that cannot be read now (its source is
-  reconnecting, or a fan-out entry has not listed its devices yet): the caller serves the
-  background state instead (``None`` here).
+  closed between reconnection attempts): the caller serves the background state instead
+  (``None`` here).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PRUNE_SLACK: Final = 16  # devices gone from the main store kept before pruning
+# Of the budget, what is kept to render and send the answer: a probe stops waiting for the
+# read this much before its budget ends (a quarter of it for tiny budgets).
+SEND_RESERVE: Final = 0.1
 
 
 class ProbeHost(Protocol):
@@ -104,7 +108,8 @@ class Prober:
             stats.reads += 1
         if result != "cached" and slot.task is not None:
             try:
-                async with asyncio.timeout(max(0.0, budget - (time.monotonic() - started))):
+                wait = budget - min(SEND_RESERVE, budget / 4) - (time.monotonic() - started)
+                async with asyncio.timeout(max(0.0, wait)):
                     await asyncio.shield(slot.task)
             except TimeoutError:
                 result = "timeout"

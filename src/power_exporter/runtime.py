@@ -273,12 +273,7 @@ class Runtime:
         if unit is None:
             raise KeyError(device)
         source = unit.source
-        readable = (
-            source is not None
-            and not isinstance(source, StreamingSource)
-            and device in unit.devices  # not a fan-out entry's placeholder
-        )
-        return unit.config, readable
+        return unit.config, source is not None and not isinstance(source, StreamingSource)
 
     async def read_device(self, device: str) -> Sequence[Event]:
         """Read one device apart from the poll loop: the events go to the caller, not the store.

@@ -23,7 +23,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Self
 
-from power_exporter.errors import AuthError, OfflineError, ProtocolError, SourceError
+from power_exporter.errors import (
+    AuthError,
+    ConnectError,
+    OfflineError,
+    ProtocolError,
+    SourceError,
+)
 from power_exporter.model import DeviceFault, DeviceIdentity, Reading, checked_measures
 from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.ecoflow import devices, families
@@ -195,6 +201,8 @@ class RestSource:
         """Read one device (``/probe``): the device list (cached) and that serial's quota only."""
         cfg = self._cfg
         sn = device.removeprefix(f"{cfg.name}/") if cfg.serial == "*" else cfg.serial
+        if sn == device and cfg.serial == "*":  # the entry's placeholder: nothing listed yet
+            raise ConnectError(f"{cfg.name}: no device listed by the developer account yet")
         listing = await self._client.device_list()
         return [await self._one(sn, listing)]
 

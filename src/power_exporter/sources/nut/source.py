@@ -152,7 +152,12 @@ class NutSource:
         short, breaks the connection the other devices use.
         """
         cfg = self.cfg
-        ups = device.removeprefix(f"{cfg.name}/") if cfg.ups == ALL_UPSES else cfg.ups
+        ups = cfg.ups
+        if cfg.ups == ALL_UPSES:
+            ups = device.removeprefix(f"{cfg.name}/")
+            if ups == device:  # the entry's placeholder: no UPS listed yet
+                where = self.client.where
+                raise ConnectError(f"{cfg.name}: no UPS listed by upsd at {where} yet")
         key = self._key
         client = NutClient(
             key.host,
