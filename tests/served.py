@@ -19,7 +19,7 @@ from power_exporter.sources.registry import KINDS
 from power_exporter.store import Store
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Mapping, Sequence
 
     from power_exporter.sources.base import DeviceConfig, SourceKind
 
@@ -84,7 +84,7 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def serving(
-    devices: list[DeviceConfig], kinds: Mapping[str, SourceKind] = KINDS
+    devices: Sequence[DeviceConfig], kinds: Mapping[str, SourceKind] = KINDS
 ) -> AsyncIterator[Served]:
     """Run the runtime for ``devices`` and serve its HTTP app until the block ends."""
     store = Store()
