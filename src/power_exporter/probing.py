@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 _PRUNE_SLACK: Final = 16  # devices gone from the main store kept before pruning
 # Of the budget, what is kept to render and send the answer: a probe stops waiting for the
 # read this much before its budget ends (a quarter of it for tiny budgets).
-SEND_RESERVE: Final = 0.1
+SEND_RESERVE: Final = 0.2
 
 
 class ProbeHost(Protocol):
