@@ -26,14 +26,20 @@ from power_exporter.errors import (
     StaleError,
 )
 from power_exporter.model import Reading, Roster
-from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.probing import Prober
+from power_exporter.sources.base import (
+    NoRawNaming,
+    OneDeviceSource,
+    PolledSource,
+    StreamingSource,
+)
 from power_exporter.sources.registry import KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from power_exporter.model import Event
-    from power_exporter.sources.base import DeviceConfig, Source, SourceKind
+    from power_exporter.sources.base import DeviceConfig, RawNaming, Source, SourceKind
     from power_exporter.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,6 +82,9 @@ class _Unit:
     # When each device was last in a roster of this entry or read well; None until the
     # entry's source sends its first roster (entries that never do keep their devices).
     listed: dict[str, float] | None = None
+    # Devices whose failure has been logged since they were last up: the first failed read
+    # of a device that never came up (a misspelled UPS name) is logged once, like a going down.
+    reported: set[str] = field(default_factory=set)
 
 
 class Runtime:
@@ -97,6 +106,11 @@ class Runtime:
         self._stopping = asyncio.Event()
         for unit in self._units.values():
             self._placeholder(unit)
+        self._prober = Prober(self, self._naming_for)
+
+    def _naming_for(self, kind: str) -> RawNaming:
+        found = self.kinds.get(kind)
+        return found.naming if found is not None else NoRawNaming()
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -130,6 +144,7 @@ class Runtime:
             was_up = (state := self.store.get(name)) is not None and state.up
             self._adopt(unit, name)
             self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
+            unit.reported.discard(name)
             if not was_up:
                 log.info("device %s is up", name)
             return
@@ -141,8 +156,9 @@ class Runtime:
             self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
-            if self.store.mark_down(name, error.reason, str(error)):
+            if self.store.mark_down(name, error.reason, str(error)) or name not in unit.reported:
                 log.warning("device %s is down (%s): %s", name, error.reason, error)
+            unit.reported.add(name)
         else:
             self.store.count_error(name, error.reason, str(error))
             self.store.count_message(name)
@@ -284,22 +300,42 @@ class Runtime:
 
     # -- probes ---------------------------------------------------------------------------
 
-    async def probe(self, device: str, budget: float) -> None:
-        """Read the device's entry afresh within ``budget`` seconds; the store gets the result.
+    async def probe(
+        self, device: str, budget: float, *, fresh: bool = True, openmetrics: bool = False
+    ) -> bytes | None:
+        """One device's exposition for ``/probe`` within ``budget`` seconds (see probing.py).
 
-        Streaming devices cannot be asked; their last data stands. A failure is recorded
-        in the store like any other.
+        None: serve the device's background state (``fresh=False``, a streaming device, or
+        one that cannot be read now). The store ``/metrics`` serves is never changed. Raises
+        KeyError for an unknown device.
+        """
+        return await self._prober.probe(device, budget, fresh=fresh, openmetrics=openmetrics)
+
+    def probe_target(self, device: str) -> tuple[DeviceConfig, bool]:
+        """The device's entry config, and whether a probe can read it now."""
+        unit = self.unit_of(device)
+        if unit is None:
+            raise KeyError(device)
+        source = unit.source
+        return unit.config, source is not None and not isinstance(source, StreamingSource)
+
+    async def read_device(self, device: str) -> Sequence[Event]:
+        """Read one device apart from the poll loop: the events go to the caller, not the store.
+
+        A source with ``read_one`` reads that device alone, beside the poll loop; any other
+        reads its whole entry under the entry's lock, and only the device's events are kept.
         """
         unit = self.unit_of(device)
         if unit is None:
             raise KeyError(device)
         source = unit.source
         if source is None or isinstance(source, StreamingSource):
-            return
-        try:
-            await self._read_once(unit, source, min(budget, unit.config.timeout))
-        except SourceError as exc:
-            self._fail_unit(unit, exc.reason, str(exc))
+            raise ConnectError(f"{unit.config.name} is reconnecting")
+        if isinstance(source, OneDeviceSource):
+            return await source.read_one(device)
+        async with unit.lock:
+            events = await source.read()
+        return [event for event in events if event.device == device]
 
     # -- life -----------------------------------------------------------------------------
 
@@ -312,6 +348,7 @@ class Runtime:
     async def stop(self) -> None:
         """Cancel every task and wait for the sources to close."""
         self._stopping.set()
+        await self._prober.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -160,6 +160,12 @@ class Renderer:
         self._build_text = build.text_header + f"{build.name}{labels} 1\n".encode()
         self._build_om = build.om_header + f"{build.name}{labels} 1\n".encode()
         self._tasks = _Family.make(contract.TASKS.name, "gauge", contract.TASKS.help)
+        self._probes = _Family.make(contract.PROBES.name, "counter", contract.PROBES.help)
+        self._probe_reads = _Family.make(
+            contract.PROBE_READS.name, "counter", contract.PROBE_READS.help
+        )
+        name, help_line = contract.PROBE_DURATION.name, _escape_help(contract.PROBE_DURATION.help)
+        self._probe_duration = f"# HELP {name} {help_line}\n# TYPE {name} summary\n".encode()
         # The process collector is prometheus_client's: it reads /proc for us. Its few series
         # change on every scrape, so they are rendered per scrape and never cached.
         self._process = CollectorRegistry(auto_describe=False)
@@ -365,7 +371,9 @@ class Renderer:
         A page of 10,000 devices is ~35 MB; the HTTP server writes the pieces in turn rather
         than copying them into one buffer.
         """
-        tasks = self._tasks_text(openmetrics=openmetrics)
+        tasks = self._tasks_text(openmetrics=openmetrics) + self._probes_text(
+            openmetrics=openmetrics
+        )
         if openmetrics:
             om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
             process = om.removesuffix(b"# EOF\n")
@@ -380,6 +388,24 @@ class Renderer:
             return b""
         header = self._tasks.om_header if openmetrics else self._tasks.text_header
         return header + f"{contract.TASKS.name} {count}\n".encode()
+
+    def _probes_text(self, *, openmetrics: bool) -> bytes:
+        """``/probe``'s own counters (the store's ProbeStats), counted now."""
+        stats = self._store.probes
+        probes, reads = self._probes, self._probe_reads
+        name = contract.PROBES.name
+        lines = [probes.om_header if openmetrics else probes.text_header]
+        lines.extend(
+            f'{name}{{result="{result}"}} {count}\n'.encode()
+            for result, count in stats.results.items()
+        )
+        lines.append(reads.om_header if openmetrics else reads.text_header)
+        lines.append(f"{contract.PROBE_READS.name} {stats.reads}\n".encode())
+        duration = contract.PROBE_DURATION.name
+        lines.append(self._probe_duration)
+        lines.append(f"{duration}_sum {format_value(stats.seconds)}\n".encode())
+        lines.append(f"{duration}_count {stats.answered}\n".encode())
+        return b"".join(lines)
 
     def _devices_page(self, *, openmetrics: bool) -> list[bytes]:
         """The devices' part of the page, as pieces to join (one copy per scrape, not three)."""

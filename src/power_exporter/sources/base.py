@@ -84,6 +84,14 @@ class DeviceConfig(BaseModel):
     stale_after: Duration = 60.0
     # A device of a fan-out entry missing from the entry's device list this long is retired.
     retire_after: Duration = 3600.0
+    # /probe reads a polled device afresh at most this often (None: half of ``interval``);
+    # probes in between share the read in flight or get the newest probe reading.
+    probe_min_interval: Duration | None = None
+
+    @property
+    def probe_spacing(self) -> float:
+        """Seconds between two fresh reads made for ``/probe``."""
+        return self.probe_min_interval or self.interval / 2
 
 
 @runtime_checkable
@@ -119,6 +127,21 @@ class StreamingSource(Protocol):
 
     def stream(self) -> AsyncIterator[Event]:
         """Yield events as devices send them, until the connection fails."""
+        ...
+
+
+@runtime_checkable
+class OneDeviceSource(Protocol):
+    """A polled source that can read one of its devices on its own, for ``/probe``.
+
+    ``read_one`` must be safe to run beside ``read()`` and beside itself (the runtime takes
+    no lock for it): a NUT source opens a short-lived connection of its own, the EcoFlow REST
+    source asks for that one serial. Sources without it are probed by a read of their whole
+    entry under the entry's lock, filtered to the device.
+    """
+
+    async def read_one(self, device: str) -> Sequence[Event]:
+        """Read ``device`` (one of this source's device names) afresh."""
         ...
 
 
