@@ -64,7 +64,7 @@ from power_exporter.sources.tripplite.transport import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -115,8 +115,10 @@ class TrippliteSource:
         transport: HidTransport | None = None,
         *,
         hostname: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cfg = cfg
+        self._clock = clock
         self._transport: HidTransport = transport or HidapiTransport()
         self._hostname = hostname
         self._units: dict[str, _Ups] = {}
@@ -235,7 +237,7 @@ class TrippliteSource:
 
     def _still_known(self, missing: list[_Ups]) -> list[_Ups]:
         """The missing UPSes not yet gone for ``retire_after`` (the others are forgotten)."""
-        now = time.monotonic()
+        now = self._clock()
         kept: list[_Ups] = []
         for ups in missing:
             if ups.gone_since is None:
