@@ -31,7 +31,7 @@ from tests.sources.tripplite.replay import (
 from tests.sources.tripplite.test_source import config, faults, readings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from power_exporter.model import Event
@@ -67,7 +67,7 @@ def source(
     return TrippliteSource(config(**keys), transport, hostname="h", clock=clock)
 
 
-def roster(events: list[Event]) -> frozenset[str]:
+def roster(events: Sequence[Event]) -> frozenset[str]:
     """The devices the poll's roster names."""
     (sent,) = [e for e in events if isinstance(e, Roster)]
     return sent.devices
