@@ -14,9 +14,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import shutil
 from typing import TYPE_CHECKING, Any, Final
 
 import yaml
+
+from tests.ops.paths import KUBERNETES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -162,3 +165,28 @@ def _rename_config_maps(obj: Object, renames: dict[str, str]) -> None:
     for volume in obj["spec"]["template"]["spec"].get("volumes", []):
         if "configMap" in volume and volume["configMap"]["name"] in renames:
             volume["configMap"]["name"] = renames[volume["configMap"]["name"]]
+
+
+def base_copy(tmp_path: Path) -> Path:
+    """A copy of deploy/kubernetes under ``tmp_path`` (made once per test)."""
+    base = tmp_path / "kubernetes"
+    if not base.exists():
+        shutil.copytree(KUBERNETES, base)
+    return base
+
+
+def overlay(tmp_path: Path, *components: str, release: str | None = None) -> Path:
+    """An overlay on a copy of deploy/kubernetes with ``components`` (and a release)."""
+    base_copy(tmp_path)
+    directory = tmp_path / ("overlay-" + "-".join(components) + f"-{release}")
+    directory.mkdir()
+    data: Object = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["../kubernetes"],
+        "components": [f"../kubernetes/components/{name}" for name in components],
+    }
+    if release is not None:
+        data["labels"] = [{"pairs": {"release": release}}]
+    (directory / "kustomization.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return directory

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import kubernetes_validate
 import pytest
 import yaml
+from aiohttp import web
 
 from power_exporter import webauth, webconfig
 from power_exporter.config import load as load_config
 from power_exporter.errors import ConfigError
+from power_exporter.exposition.text import Renderer
+from power_exporter.http import make_app
 from power_exporter.sources.registry import KINDS
-from tests.ops.kustomize import render
+from power_exporter.store import Store
+from tests.ops.kustomize import base_copy, overlay, render
 from tests.ops.paths import DOCKERFILE, KUBERNETES, ROOT
-from tests.peers import require_binary
+from tests.ops.pki import make_pki
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,32 +33,6 @@ COMPONENTS = ("usb", "tls", "basic-auth")
 SECRETS = KUBERNETES / "secret.example.yaml"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
 Object = dict[str, Any]
-HASH_SUFFIX = re.compile(r"-[a-z0-9]{10}$")
-
-
-def base_copy(tmp_path: Path) -> Path:
-    """A copy of deploy/kubernetes under ``tmp_path`` (made once per test)."""
-    base = tmp_path / "kubernetes"
-    if not base.exists():
-        shutil.copytree(KUBERNETES, base)
-    return base
-
-
-def overlay(tmp_path: Path, *components: str, release: str | None = None) -> Path:
-    """An overlay on a copy of deploy/kubernetes with ``components`` (and a release)."""
-    base_copy(tmp_path)
-    directory = tmp_path / ("overlay-" + "-".join(components) + f"-{release}")
-    directory.mkdir()
-    data: Object = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": ["../kubernetes"],
-        "components": [f"../kubernetes/components/{name}" for name in components],
-    }
-    if release is not None:
-        data["labels"] = [{"pairs": {"release": release}}]
-    (directory / "kustomization.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
-    return directory
 
 
 def one(objects: list[Object], kind: str, name: str) -> Object:
@@ -271,10 +248,9 @@ class TestTransportSecurity:
                 assert ref["key"] in scrape
         assert {p["httpGet"]["path"] for p in probes(objects)} <= set(webauth.OPEN_PATHS)
 
-    def test_web_config_with_tls_loads(self, tmp_path: Path) -> None:
-        """The example web config with its TLS lines on, beside a certificate, loads."""
-        from tests.ops.pki import make_pki  # noqa: PLC0415 (only this test needs certificates)
-
+    @staticmethod
+    def tls_web_config(tmp_path: Path) -> Path:
+        """The example web config with its TLS lines on, beside a certificate and key."""
         pki = make_pki(tmp_path)
         text = secrets()["power-exporter-web"]["stringData"]["web-config.yml"]
         text = text.replace("# tls_server_config:", "tls_server_config:")
@@ -285,7 +261,41 @@ class TestTransportSecurity:
         shutil.copy(pki.server.cert, web / "tls.crt")
         shutil.copy(pki.server.key, web / "tls.key")
         (web / "web-config.yml").write_text(text, encoding="utf-8")
-        assert webconfig.ssl_context(webconfig.load(web / "web-config.yml")) is not None
+        return web / "web-config.yml"
+
+    async def test_probes_pass_only_with_the_tls_component(self, tmp_path: Path) -> None:
+        """The rendered probes against an exporter serving TLS: only components/tls's pass.
+
+        Without the component the kubelet's plain-HTTP probes fail: the crash-loop.
+        """
+        config = webconfig.load(self.tls_web_config(tmp_path))
+        store = Store()
+        app = make_app(
+            store,
+            Renderer(store, lambda kind: KINDS[kind].naming),
+            None,
+            webconfig.middlewares(config),
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=webconfig.ssl_context(config))
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            async with aiohttp.ClientSession() as session:
+                for components, passes in ((("usb", "tls"), True), (("usb",), False)):
+                    for probe in probes(render(overlay(tmp_path, *components))):
+                        get = probe["httpGet"]
+                        url = f"{get['scheme'].lower()}://127.0.0.1:{port}{get['path']}"
+                        # The kubelet does not verify the serving certificate.
+                        try:
+                            async with session.get(url, ssl=False) as response:
+                                status = response.status
+                        except aiohttp.ClientError:
+                            status = None
+                        assert (status == 200) is passes, f"{components}: {url} -> {status}"
+        finally:
+            await runner.cleanup()
 
 
 def _mounted(objects: list[Object], workload: Object, path: str) -> str:
@@ -376,34 +386,3 @@ def test_usb_daemonset_can_open_hidraw(everything: list[Object]) -> None:
     for text in (manifest, DEPLOY_DOC.read_text(encoding="utf-8")):
         assert "device_ownership_from_security_context" in text
         assert f"--gid {groups[0]}" in text
-
-
-def _normalized(objects: list[Object]) -> list[Object]:
-    """The objects in a fixed order, ConfigMap names without their hash suffix."""
-    out = yaml.safe_load(yaml.safe_dump(objects))
-    for obj in out:
-        if obj["kind"] == "ConfigMap":
-            obj["metadata"]["name"] = HASH_SUFFIX.sub("", obj["metadata"]["name"])
-        if obj["kind"] in {"Deployment", "DaemonSet"}:
-            for volume in obj["spec"]["template"]["spec"]["volumes"]:
-                if "configMap" in volume:
-                    volume["configMap"]["name"] = HASH_SUFFIX.sub("", volume["configMap"]["name"])
-    return sorted(out, key=lambda obj: (obj["kind"], obj["metadata"]["name"]))
-
-
-@pytest.mark.parametrize(
-    ("components", "release"), [((), None), (COMPONENTS, None), (COMPONENTS, "monitoring")]
-)
-def test_renderer_matches_kustomize(
-    tmp_path: Path, components: tuple[str, ...], release: str | None
-) -> None:
-    """The real kustomize (kubectl kustomize, kustomize build) renders what our renderer does."""
-    binary = require_binary("kustomize", "kubectl", install="install kubectl or kustomize")
-    command = [binary, "kustomize"] if binary.endswith("kubectl") else [binary, "build"]
-    directory = overlay(tmp_path, *components, release=release)
-    result = subprocess.run(
-        [*command, str(directory)], capture_output=True, text=True, check=False, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    theirs = [doc for doc in yaml.safe_load_all(result.stdout) if doc is not None]
-    assert _normalized(render(directory)) == _normalized(theirs)
