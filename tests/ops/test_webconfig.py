@@ -288,10 +288,10 @@ class TestBasicAuth:
             for path in ("/", "/sd", "/metrics"):
                 assert (await get(f"{url}{path}"))[0] == 401
 
-    async def test_success_is_cached_failure_is_not(
+    async def test_results_are_cached(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Bcrypt runs once for repeated good credentials, and on every bad attempt."""
+        """Bcrypt runs once for repeated good credentials, and once for a repeated bad one."""
         calls: list[bytes] = []
         real = bcrypt.checkpw
 
@@ -309,6 +309,8 @@ class TestBasicAuth:
             assert len(calls) == 1
             for _ in range(2):
                 assert (await get(f"{url}/metrics", auth=bad))[0] == 401
+            assert len(calls) == 2
+            assert (await get(f"{url}/metrics", auth=basic("prometheus", "other")))[0] == 401
             assert len(calls) == 3
 
     async def test_cache_expires(self, monkeypatch: pytest.MonkeyPatch) -> None:
