@@ -15,7 +15,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,9 +23,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.test_prometheus import fetch, free_port, running, wait_for
 from tests.ops.paths import ROOT
 from tests.ops.pki import make_pki
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 DEMO = ROOT / "examples" / "demo"
 BINARY = os.path.join(os.path.dirname(sys.executable), "power-exporter")  # noqa: PTH118, PTH120
@@ -249,3 +246,41 @@ class TestCertificateRotation:
                 f"https://127.0.0.1:{port}/healthz", context=trusted, timeout=5
             ) as response:
                 assert response.status == 200
+
+
+class TestFileLimit:
+    @pytest.mark.parametrize(("soft", "hard", "warned"), [(256, 256, True), (256, 4096, False)])
+    def test_file_limit_fits_the_connection_cap(
+        self,
+        tmp_path: Path,
+        soft: int,
+        hard: int,
+        warned: bool,
+    ) -> None:
+        """The soft file limit is raised to what the cap needs, else a warning says so."""
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(devices_yaml("a"))
+        port = free_port()
+        command = [BINARY, "serve", "--config", str(cfg), "--listen", f"127.0.0.1:{port}"]
+        log = tmp_path / "exporter.log"
+
+        # As `ulimit -n` in a shell, or LimitNOFILE in a unit, before the exporter starts.
+        shim = (
+            "import os, resource, sys\n"
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+            "os.execv(sys.argv[1], sys.argv[1:])\n"
+        )
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-c", shim, *command], stdout=output, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_for("served", lambda: fetch(f"http://127.0.0.1:{port}/healthz"), process)  # type: ignore[arg-type]
+            limits = Path(f"/proc/{process.pid}/limits").read_text()
+            files = next(line for line in limits.splitlines() if "open files" in line)
+            assert int(files.split()[3]) == (soft if warned else 512 + 2 + 64)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+        said = messages(log.read_text())
+        assert any("file limit" in m for m in said) is warned
