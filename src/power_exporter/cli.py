@@ -78,13 +78,16 @@ def _web_flags(serve: argparse.ArgumentParser) -> None:
         dest="max_connections",
         type=int,
         default=limits.max_connections,
-        help="connections served at once; more are closed at once and counted "
+        metavar="N",
+        help="connections open at once; when full, a new one replaces the one waiting "
+        "longest unserved, or is closed if all are being served "
         f"(default {limits.max_connections}; keep it below the file limit)",
     )
     web.add_argument(
         "--web.request-timeout",
         dest="request_timeout",
         type=float,
+        metavar="SECONDS",
         default=limits.request_timeout,
         help="seconds a client has to send a request's head, and a TLS handshake "
         f"(default {limits.request_timeout:g})",
@@ -93,6 +96,7 @@ def _web_flags(serve: argparse.ArgumentParser) -> None:
         "--web.max-header-bytes",
         dest="max_header_bytes",
         type=_size,
+        metavar="SIZE",
         default=limits.max_header_bytes,
         help="size of a request's head, all headers together "
         f"(default {limits.max_header_bytes // 1024}KiB)",
@@ -101,12 +105,14 @@ def _web_flags(serve: argparse.ArgumentParser) -> None:
         "--web.idle-timeout",
         dest="idle_timeout",
         type=float,
+        metavar="SECONDS",
         default=limits.idle_timeout,
         help=f"seconds an idle keep-alive connection stays open (default {limits.idle_timeout:g})",
     )
     web.add_argument(
         "--web.config.file",
         dest="web_config_file",
+        metavar="FILE",
         help="exporter-toolkit web configuration: TLS and basic auth (/healthz stays open); "
         "re-read, with its certificates, when they change",
     )
