@@ -177,6 +177,7 @@ class _Guarded(asyncio.Protocol):
 
     def serving(self) -> bool:
         """Whether a handler is answering a request of this connection now."""
+        # aiohttp's own flag (private; without it every connection counts as evictable).
         return self.timer is None and bool(getattr(self.inner, "_request_in_progress", False))
 
     def evict(self) -> None:
@@ -206,6 +207,8 @@ class _Guarded(asyncio.Protocol):
             self._arm()  # the first bytes of the next request
         self.inner.data_received(data)
         # aiohttp counts the requests it has parsed; a new one means a whole head arrived.
+        # (A private attribute, read with a default: aiohttp has no public hook at parse
+        # time. tests/e2e/test_hostile.py fails if a new aiohttp drops it.)
         parsed: int = getattr(self.inner, "_request_count", 0)
         if parsed != self.parsed:
             self.parsed = parsed

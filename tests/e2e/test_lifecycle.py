@@ -145,13 +145,22 @@ def _ipv6_loopback() -> bool:
     return True
 
 
+def free_dual_port() -> int:
+    """A port free on IPv4 and IPv6 alike (free_port looks at 127.0.0.1 only)."""
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class TestListen:
     @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
     def test_port_alone_listens_on_both_stacks(self, tmp_path: Path) -> None:
         """``:PORT`` answers on 127.0.0.1 and on [::1]; a second address is served too."""
         cfg = tmp_path / "config.yaml"
         cfg.write_text(devices_yaml("a"))
-        port, other = free_port(), free_port()
+        port, other = free_dual_port(), free_port()
         command = [
             BINARY, "serve", "--config", str(cfg),
             "--web.listen-address", f":{port}", "--listen", f"127.0.0.1:{other}",
