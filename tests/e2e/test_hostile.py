@@ -106,6 +106,22 @@ class TestHeads:
                 for sock in sockets:
                     sock.close()
 
+    def test_each_request_has_its_own_time(self, tmp_path: Path) -> None:
+        """On a keep-alive connection the request timeout runs per request, not per connection.
+
+        Three requests 0.7 s apart with a 1 s timeout all answer; so do heads sent whole
+        that together pass the size limit.
+        """
+        flags = ("--web.request-timeout", "1", "--web.max-header-bytes", "2KiB")
+        with exporter(tmp_path, *flags) as (_, port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            for _ in range(3):
+                conn.request("GET", "/healthz", headers={"X-Pad": "p" * 1000})
+                response = conn.getresponse()
+                assert (response.status, response.read()) == (200, b"ok\n")
+                time.sleep(0.7)
+            conn.close()
+
     def test_a_head_over_the_size_limit_is_refused(self, tmp_path: Path) -> None:
         """A request head past --web.max-header-bytes gets 431 and the connection closes."""
         with (
