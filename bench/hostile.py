@@ -1,4 +1,4 @@
-"""Hostile HTTP clients at full size against a real exporter: ``python -m bench.hostile``.
+"""Hostile HTTP clients at full size against a real exporter: ``python -m bench.hostile [NAME]``.
 
 Writes bench/runs/hostile.md (folded into RESULTS.md by ``make bench``). Four attacks, each
 on a fresh ``power-exporter serve`` with the shipped defaults:
@@ -43,8 +43,8 @@ DEFAULTS = (
 )
 SHIM = (
     "import os, resource, sys\n"
-    "soft = int(sys.argv[1])\n"
-    "resource.setrlimit(resource.RLIMIT_NOFILE, (soft, soft))\n"
+    "limit = min(int(sys.argv[1]), resource.getrlimit(resource.RLIMIT_NOFILE)[1])\n"
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))\n"
     "os.execv(sys.executable, [sys.executable, '-m', 'power_exporter', *sys.argv[2:]])\n"
 )
 
@@ -241,11 +241,12 @@ def wrong_passwords(seconds: float = 20.0) -> str:
     )
 
 
-def main() -> int:
+def main(names: list[str]) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     rows = []
-    for attack in (half_open, pipelined, slow, wrong_passwords):
+    attacks = (half_open, pipelined, slow, wrong_passwords)
+    for attack in [a for a in attacks if not names or a.__name__ in names]:
         print(f"running {attack.__name__} ...", file=sys.stderr)
         rows.append(attack())
         print(rows[-1], file=sys.stderr)
@@ -266,4 +267,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -7,7 +7,8 @@ stored hash and the password (never the password itself): a scrape with known cr
 costs no bcrypt, and neither does a wrong password tried again. So that a client sending
 wrong passwords cannot starve the others, each client address has at most one check running
 and ``PENDING_PER_CLIENT`` waiting; past that it gets 429 at once. Checks of different
-clients take turns (first come, first served, one per address in the queue). An unknown user
+clients take turns (one per address in the queue), and an address that gave good
+credentials before goes ahead of those that did not. An unknown user
 is checked against a decoy hash so that the time of a refusal does not tell which users
 exist.
 
@@ -21,8 +22,10 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import heapq
 import hmac
 import ipaddress
+import itertools
 import logging
 import re
 import secrets
@@ -54,6 +57,40 @@ def _unauthorized() -> web.HTTPUnauthorized:
     return web.HTTPUnauthorized(headers={"WWW-Authenticate": _CHALLENGE}, text="Unauthorized\n")
 
 
+class _Turns:
+    """One bcrypt check at a time; addresses that gave good credentials before go first.
+
+    A scraper whose cached credentials expire, or whose file changed, then waits for the
+    check running now and not behind a queue of strangers' guesses.
+    """
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self.order = itertools.count()
+
+    async def acquire(self, *, first: bool) -> None:
+        if not self.busy:
+            self.busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self.waiters, (0 if first else 1, next(self.order), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # the turn was handed to us as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiters:
+            _, _, turn = heapq.heappop(self.waiters)
+            if not turn.done():
+                turn.set_result(None)  # the turn passes on; busy stays True
+                return
+        self.busy = False
+
+
 class _BasicAuth:
     """Checks credentials against bcrypt hashes, remembering successes for a while."""
 
@@ -62,9 +99,10 @@ class _BasicAuth:
         self.ttl = ttl
         self.key = secrets.token_bytes(32)
         self.known: dict[bytes, tuple[bool, float]] = {}  # digest -> (good, expiry)
-        self.lock = asyncio.Lock()  # one bcrypt at a time: it is CPU-bound by design
+        self.turns = _Turns()  # one bcrypt at a time: it is CPU-bound by design
         self.clients: dict[str, asyncio.Lock] = {}  # one check in the queue per client
         self.waiting: dict[str, int] = {}
+        self.proven: dict[str, float] = {}  # address -> until when it counts as a known client
         self.decoy: bytes | None = None
 
     def _digest(self, user: str, password: str) -> bytes:
@@ -97,8 +135,13 @@ class _BasicAuth:
         self.waiting[client] = self.waiting.get(client, 0) + 1
         try:
             mine = self.clients.setdefault(client, asyncio.Lock())
-            async with mine, self.lock:
-                good = await asyncio.to_thread(self._verify, user, password)
+            first = self.proven.get(client, 0.0) > now
+            async with mine:
+                await self.turns.acquire(first=first)
+                try:
+                    good = await asyncio.to_thread(self._verify, user, password)
+                finally:
+                    self.turns.release()
         finally:
             self.waiting[client] -= 1
             if not self.waiting[client]:
@@ -106,6 +149,11 @@ class _BasicAuth:
                 self.clients.pop(client, None)
         good = good and user in self.users
         self._remember(digest, good, time.monotonic())
+        if good:
+            self.proven.pop(client, None)
+            self.proven[client] = time.monotonic() + self.ttl
+            if len(self.proven) > CACHE_SIZE:
+                del self.proven[next(iter(self.proven))]
         return good
 
     def _remember(self, digest: bytes, good: bool, now: float) -> None:  # noqa: FBT001
