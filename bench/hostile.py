@@ -18,6 +18,7 @@ import base64
 import contextlib
 import datetime as dt
 import http.client
+import os
 import resource
 import secrets
 import socket
@@ -250,6 +251,10 @@ def main(names: list[str]) -> int:
         print(f"running {attack.__name__} ...", file=sys.stderr)
         rows.append(attack())
         print(rows[-1], file=sys.stderr)
+    footer = (
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; load average at the end "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares the machine)."
+    )
     lines = [
         "### Hostile HTTP clients (`python -m bench.hostile`)",
         "",
@@ -259,7 +264,7 @@ def main(names: list[str]) -> int:
         "| --- | --- | --- |",
         *rows,
         "",
-        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
+        footer,
     ]
     Path(__file__).with_name("runs").joinpath("hostile.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
