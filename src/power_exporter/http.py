@@ -1,7 +1,8 @@
 """The HTTP face: ``/metrics``, ``/probe``, ``/``, ``/healthz`` and ``/sd``.
 
 Handlers call the exposition and read the store; they never touch a device, except
-``/probe``, which asks the runtime for one fresh read within Prometheus's scrape budget.
+``/probe``, which asks the runtime for one read of one device within Prometheus's scrape
+budget (``fresh=0``: its background state), answered from the probe's own state.
 """
 
 from __future__ import annotations
@@ -127,6 +128,10 @@ async def _stream_exposition(
     return response
 
 
+# ?fresh= values: read the device now (coalesced, at most once per probe_min_interval) or not.
+_FRESH: Final[dict[str, bool]] = {"1": True, "true": True, "0": False, "false": False}
+
+
 def _probe_budget(request: web.Request) -> float:
     header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds", "")
     try:
@@ -194,17 +199,27 @@ class Handlers:
         return await _stream_exposition(request, parts, openmetrics=openmetrics)
 
     async def probe(self, request: web.Request) -> web.StreamResponse:
-        """One device, read afresh within the scrape budget."""
+        """One device: read now within the scrape budget, or (``fresh=0``) its stored state."""
         target = request.query.get("target", "")
         if not target:
             return web.Response(status=400, text="missing parameter: target\n")
         if target not in self.store:
             known = ", ".join(state.name for state in self.store)
             return web.Response(status=400, text=f"unknown target {target!r}; known: {known}\n")
-        if self.runtime is not None:
-            await self.runtime.probe(target, _probe_budget(request))
+        fresh = _FRESH.get(request.query.get("fresh", "1").lower())
+        if fresh is None:
+            return web.Response(status=400, text="fresh must be 1 or 0\n")
         openmetrics = _wants_openmetrics(request)
-        body = self.renderer.render_device(target, openmetrics=openmetrics)
+        body = None
+        if self.runtime is not None:
+            try:
+                body = await self.runtime.probe(
+                    target, _probe_budget(request), fresh=fresh, openmetrics=openmetrics
+                )
+            except KeyError:  # retired while we looked
+                return web.Response(status=400, text=f"unknown target {target!r}\n")
+        if body is None:
+            body = self.renderer.render_device(target, openmetrics=openmetrics)
         return await _stream_exposition(request, [body], openmetrics=openmetrics)
 
     async def healthz(self, _request: web.Request) -> web.Response:

@@ -25,15 +25,21 @@ from power_exporter.errors import (
     SourceError,
     StaleError,
 )
-from power_exporter.model import Reading
-from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.model import Reading, Roster
+from power_exporter.probing import Prober
+from power_exporter.sources.base import (
+    NoRawNaming,
+    OneDeviceSource,
+    PolledSource,
+    StreamingSource,
+)
 from power_exporter.sources.registry import KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from power_exporter.model import Event
-    from power_exporter.sources.base import DeviceConfig, Source, SourceKind
+    from power_exporter.sources.base import DeviceConfig, RawNaming, Source, SourceKind
     from power_exporter.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,6 +79,12 @@ class _Unit:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     down: bool = False
     streaming: bool = False  # known once the source has been opened
+    # When each device was last in a roster of this entry or read well; None until the
+    # entry's source sends its first roster (entries that never do keep their devices).
+    listed: dict[str, float] | None = None
+    # Devices whose failure has been logged since they were last up: the first failed read
+    # of a device that never came up (a misspelled UPS name) is logged once, like a going down.
+    reported: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -109,6 +121,11 @@ class Runtime:
         self._stopping = asyncio.Event()
         for unit in self._units.values():
             self._placeholder(unit)
+        self._prober = Prober(self, self._naming_for)
+
+    def _naming_for(self, kind: str) -> RawNaming:
+        found = self.kinds.get(kind)
+        return found.naming if found is not None else NoRawNaming()
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -127,14 +144,22 @@ class Runtime:
         if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)
         unit.devices.add(name)
+        if unit.listed is not None:
+            unit.listed.setdefault(name, time.monotonic())
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
+        if isinstance(event, Roster):
+            self._listed(unit, event)
+            return
         if isinstance(event, Reading):
             name = event.device
+            if unit.listed is not None:
+                unit.listed[name] = time.monotonic()
             was_up = (state := self.store.get(name)) is not None and state.up
             self._adopt(unit, name)
             self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
+            unit.reported.discard(name)
             if not was_up:
                 log.info("device %s is up", name)
             return
@@ -146,16 +171,50 @@ class Runtime:
             self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
-            if self.store.mark_down(name, error.reason, str(error)):
+            if self.store.mark_down(name, error.reason, str(error)) or name not in unit.reported:
                 log.warning("device %s is down (%s): %s", name, error.reason, error)
+            unit.reported.add(name)
         else:
             self.store.count_error(name, error.reason, str(error))
             self.store.count_message(name)
             log.debug("device %s: %s: %s", name, error.reason, error)
 
+    def _listed(self, unit: _Unit, roster: Roster) -> None:
+        now = time.monotonic()
+        if unit.listed is None:
+            unit.listed = dict.fromkeys(unit.devices - {unit.config.name}, now)
+        for name in roster.devices:
+            if name not in unit.devices and name in unit.listed:
+                log.info("device %s is back in the device list of %s", name, unit.config.name)
+            unit.listed[name] = now
+
+    def retire(self, now: float) -> None:
+        """Remove the devices their entry's device list has not named for ``retire_after``."""
+        for unit in self._units.values():
+            if unit.listed is None:
+                continue
+            limit = unit.config.retire_after
+            for name, seen in list(unit.listed.items()):
+                if now - seen <= limit:
+                    continue
+                del unit.listed[name]
+                if name in unit.devices:
+                    unit.devices.discard(name)
+                    self.store.remove(name)
+                    log.info(
+                        "device %s retired: not in the device list of %s for %g s",
+                        name,
+                        unit.config.name,
+                        limit,
+                    )
+
     def _fail_unit(self, unit: _Unit, reason: str, message: str) -> None:
         names = unit.devices or {unit.config.name}
         went_down = [name for name in sorted(names) if self.store.mark_down(name, reason, message)]
+        if unit.listed is not None:
+            # The entry could not be read, so nothing says its devices are gone.
+            now = time.monotonic()
+            unit.listed.update(dict.fromkeys(unit.listed, now))
         if went_down or not unit.down:
             log.warning("%s down (%s): %s", ", ".join(sorted(names)), reason, message)
         unit.down = True
@@ -239,6 +298,7 @@ class Runtime:
         while True:
             await asyncio.sleep(_WATCHDOG_PERIOD)
             self.check_staleness(time.time())
+            self.retire(time.monotonic())
 
     def check_staleness(self, now: float) -> None:
         """Take down devices whose last good reading is older than their window."""
@@ -255,22 +315,42 @@ class Runtime:
 
     # -- probes ---------------------------------------------------------------------------
 
-    async def probe(self, device: str, budget: float) -> None:
-        """Read the device's entry afresh within ``budget`` seconds; the store gets the result.
+    async def probe(
+        self, device: str, budget: float, *, fresh: bool = True, openmetrics: bool = False
+    ) -> bytes | None:
+        """One device's exposition for ``/probe`` within ``budget`` seconds (see probing.py).
 
-        Streaming devices cannot be asked; their last data stands. A failure is recorded
-        in the store like any other.
+        None: serve the device's background state (``fresh=False``, a streaming device, or
+        one that cannot be read now). The store ``/metrics`` serves is never changed. Raises
+        KeyError for an unknown device.
+        """
+        return await self._prober.probe(device, budget, fresh=fresh, openmetrics=openmetrics)
+
+    def probe_target(self, device: str) -> tuple[DeviceConfig, bool]:
+        """The device's entry config, and whether a probe can read it now."""
+        unit = self.unit_of(device)
+        if unit is None:
+            raise KeyError(device)
+        source = unit.source
+        return unit.config, source is not None and not isinstance(source, StreamingSource)
+
+    async def read_device(self, device: str) -> Sequence[Event]:
+        """Read one device apart from the poll loop: the events go to the caller, not the store.
+
+        A source with ``read_one`` reads that device alone, beside the poll loop; any other
+        reads its whole entry under the entry's lock, and only the device's events are kept.
         """
         unit = self.unit_of(device)
         if unit is None:
             raise KeyError(device)
         source = unit.source
         if source is None or isinstance(source, StreamingSource):
-            return
-        try:
-            await self._read_once(unit, source, min(budget, unit.config.timeout))
-        except SourceError as exc:
-            self._fail_unit(unit, exc.reason, str(exc))
+            raise ConnectError(f"{unit.config.name} is reconnecting")
+        if isinstance(source, OneDeviceSource):
+            return await source.read_one(device)
+        async with unit.lock:
+            events = await source.read()
+        return [event for event in events if event.device == device]
 
     # -- reconfiguration ------------------------------------------------------------------
 
@@ -331,6 +411,7 @@ class Runtime:
     async def stop(self) -> None:
         """Cancel every task and wait for the sources to close."""
         self._stopping.set()
+        await self._prober.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

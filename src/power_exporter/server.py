@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from power_exporter.errors import ConfigError
+from power_exporter.errors import ConfigError, ListenError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -45,6 +45,12 @@ BACKLOG: Final = 128
 FD_RESERVE: Final = 64
 FDS_PER_DEVICE: Final = 2
 _NO_IPV6: Final = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
+# Why a bind failed, for people (the errno's own text is terse).
+BIND_ERRORS: Final[Mapping[int, str]] = {
+    errno.EADDRINUSE: "the address is already in use (is another exporter running there?)",
+    errno.EACCES: "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+    errno.EADDRNOTAVAIL: "no interface of this machine has that address",
+}
 _STATUS_LINE: Final[Mapping[int, bytes]] = {
     408: b"HTTP/1.1 408 Request Timeout\r\n",
     431: b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
@@ -361,9 +367,8 @@ def bind(text: str) -> list[socket.socket]:
         for family, _type, _proto, _name, address in dict.fromkeys(infos):
             sockets.append(_bind(family, (str(address[0]), port)))
     except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {text}: {exc.strerror or exc}", field="listen"
-        ) from None
+        reason = BIND_ERRORS.get(exc.errno or 0) or str(exc.strerror or exc).lower()
+        raise ListenError(text, reason) from None
     return sockets
 
 

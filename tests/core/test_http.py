@@ -117,6 +117,19 @@ class TestEndpoints:
         assert status == 400
         assert b"target" in body
 
+    async def test_probe_fresh_0_serves_the_stored_state(self, served: Served) -> None:
+        """fresh=0 answers the background state without a read; a bad fresh= is a 400."""
+        reads_before = SCRIPTS["rack"].reads
+        status, _, body = await served.get("/probe?target=rack/b&fresh=0")
+        assert status == 200
+        assert SCRIPTS["rack"].reads == reads_before
+        assert b'power_battery_charge_ratio{device="rack/b"} 0.6' in body
+        status, _, body = await served.get("/probe?target=rack/b&fresh=maybe")
+        assert status == 400
+        assert b"fresh" in body
+        _, _, metrics = await served.get("/metrics")
+        assert b'power_exporter_probes_total{result="stored"} 1\n' in metrics
+
     async def test_service_discovery(self, served: Served) -> None:
         """/sd lists one target group per device, for /probe, at the configured address.
 

@@ -1,7 +1,7 @@
 """TrippLite UPSes on USB HID, without NUT (seed 004, numat/tripplite).
 
 ``source: tripplite`` reads the feature reports of TrippLite's protocol 2012 through
-hidapi (``pip install 'power-exporter[hid]'``), exports the seed's ``tripplite_*`` metrics
+hidapi (``pip install hidapi``), exports the seed's ``tripplite_*`` metrics
 beside the normalized ones, and ``power-exporter read tripplite`` prints the seed's JSON.
 :class:`Battery` and :func:`battery_paths` are the seed's Python API.
 """
@@ -9,7 +9,12 @@ beside the normalized ones, and ``power-exporter read tripplite`` prints the see
 from __future__ import annotations
 
 from power_exporter.sources.base import SourceKind
-from power_exporter.sources.tripplite.api import Battery, battery_paths
+from power_exporter.sources.tripplite.api import (
+    Battery,
+    BatteryConnectError,
+    BatteryDecodeError,
+    battery_paths,
+)
 from power_exporter.sources.tripplite.commands import (
     SCHEME,
     discover,
@@ -32,4 +37,12 @@ KIND = SourceKind(
     discover=discover,
 )
 
-__all__ = ["KIND", "Battery", "TrippliteConfig", "TrippliteSource", "battery_paths"]
+__all__ = [
+    "KIND",
+    "Battery",
+    "BatteryConnectError",
+    "BatteryDecodeError",
+    "TrippliteConfig",
+    "TrippliteSource",
+    "battery_paths",
+]
