@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from power_exporter.errors import ConfigError
+from power_exporter.errors import ConfigError, ListenError
 from power_exporter.server import Limits, bind, files_needed, parse_listen, systemd_sockets
 
 
@@ -44,12 +44,12 @@ class TestListenAddresses:
                 sock.close()
 
     def test_a_port_in_use_is_a_clear_error(self) -> None:
-        """A taken port is a ConfigError saying which address."""
+        """A taken port is a ListenError (exit 3) saying which address and why."""
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
-            with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            with pytest.raises(ListenError, match=f"cannot listen on 127.0.0.1:{port}: .*in use"):
                 bind(f"127.0.0.1:{port}")
 
 
