@@ -34,7 +34,7 @@ def machine() -> str:
     )
 
 
-RUNS = ("fuzz", "chaos", "soak")
+RUNS = ("fuzz", "chaos", "soak", "hostile")
 
 
 def robustness() -> list[str]:
