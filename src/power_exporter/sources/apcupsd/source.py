@@ -17,7 +17,6 @@ from power_exporter.sources.apcupsd.client import ApcupsdClient
 from power_exporter.sources.apcupsd.config import ApcupsdConfig, parse_server
 from power_exporter.sources.apcupsd.protocol import DEFAULT_PORT, parse_events, parse_status
 from power_exporter.sources.apcupsd.table import apcupsd_reading
-from power_exporter.sources.nut.table import ProblemLog
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,6 +30,24 @@ log = logging.getLogger(__name__)
 _BUDGET_SHARE: Final = 0.8
 POLL: Final = ("status", "events")
 DISCOVER_BUDGET: Final = 3.0
+
+
+class ProblemLog:
+    """Logs the values dropped for a device when that set changes, not every poll."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, ...] = ()
+
+    def note(self, device: str, problems: list[str]) -> None:
+        """Log this poll's problems if they differ from the last poll's."""
+        current = tuple(sorted(problems))
+        if current == self._last:
+            return
+        self._last = current
+        if current:
+            log.warning("%s: dropped implausible values: %s", device, "; ".join(current))
+        else:
+            log.info("%s: values plausible again", device)
 
 
 class ApcupsdSource:
