@@ -118,6 +118,13 @@ async def test_dashboard_and_alerts(apcupsd: Callable[..., Apcupsd], tmp_path: P
             await _check_alerts(client)
 
 
+def _selects(device: str) -> Callable[[list[Any]], bool]:
+    def check(result: list[Any]) -> bool:
+        return device in devices_in(result)
+
+    return check
+
+
 async def _ready(client: Prometheus) -> None:
     deadline = asyncio.get_running_loop().time() + 30
     while asyncio.get_running_loop().time() < deadline:
@@ -155,7 +162,7 @@ async def _check_alerts(client: Prometheus) -> None:
     rules = alert_rules()
     expected = {"PowerOnBattery": "pc", "PowerRuntimeLow": "pc", "PowerDeviceDown": "far"}
     for alert, device in expected.items():
-        await wait_query(client, rules[alert], lambda r, d=device: d in devices_in(r))
+        await wait_query(client, rules[alert], _selects(device))
     on_battery = devices_in(await asyncio.to_thread(client.query, rules["PowerOnBattery"]))
     assert on_battery == {"pc"}
     down = devices_in(await asyncio.to_thread(client.query, rules["PowerDeviceDown"]))

@@ -31,6 +31,21 @@ ALLOWED_COMMANDS: Final = frozenset({"status", "events"})
 _CHUNK: Final = 64 * 1024
 
 
+def _quick_ack(writer: asyncio.StreamWriter) -> None:
+    """Acknowledge apcupsd's reply at once, not after Linux's 40 ms delayed-ACK timer.
+
+    apcupsd writes a reply frame by frame with Nagle's algorithm on, so after its first
+    segment it waits for our ACK: without quick-ACK a status read takes ~45 ms (21 reads/s
+    against 4,300 with it, bench/bench_apcupsd.py). The mode is not sticky, so it is set after
+    every request. Linux only; elsewhere nothing is done.
+    """
+    option = getattr(socket, "TCP_QUICKACK", None)
+    sock = writer.get_extra_info("socket")
+    if option is not None and sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, option, 1)
+
+
 class _DroppedError(Exception):
     """The peer closed or reset the connection mid-exchange."""
 
@@ -137,6 +152,7 @@ class ApcupsdClient:
         try:
             writer.write(b"".join(encode_command(command) for command in commands))
             await writer.drain()
+            _quick_ack(writer)
             while len(replies) < len(commands):
                 data = await reader.read(_CHUNK)
                 if not data:
