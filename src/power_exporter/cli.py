@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     discover = sub.add_parser(
         "discover", parents=[common, quiet], help="list what can be monitored, as config snippets"
     )
-    discover.add_argument("where", nargs="?", help="e.g. a upsd host[:port] (default localhost)")
+    discover.add_argument(
+        "where", nargs="?", help="e.g. a upsd or apcupsd host[:port] (default localhost)"
+    )
 
     check = sub.add_parser(
         "check-config",
