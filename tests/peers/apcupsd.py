@@ -137,6 +137,7 @@ class Apcupsd:
     process: subprocess.Popen[bytes] | None = None
     _lock: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _uptime: int = 0
+    _locked: bool = False
 
     @property
     def server(self) -> str:
@@ -176,8 +177,9 @@ class Apcupsd:
         """Start apcupsd in the foreground (pcnet: under the lock) and wait for its NIS."""
         daemon = binary("apcupsd")
         conf = self.write_config()
-        if self.upstype == "pcnet" and self._uptime == 0:
+        if self.upstype == "pcnet" and not self._locked:
             self._lock.enter_context(pcnet_lock())
+            self._locked = True
         self.process = subprocess.Popen(
             [daemon, "-b", "-f", str(conf), "-P", str(self.root / "apcupsd.pid")],
             stdout=subprocess.DEVNULL,
@@ -207,6 +209,7 @@ class Apcupsd:
                     self.process.wait(5)
             self.process = None
         self._lock.close()
+        self._locked = False
         self._uptime = 0
 
     def status(self) -> dict[str, str]:
