@@ -184,6 +184,7 @@ class Apcupsd:
             [daemon, "-b", "-f", str(conf), "-P", str(self.root / "apcupsd.pid")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() ends its forks too
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -198,15 +199,20 @@ class Apcupsd:
         raise RuntimeError("apcupsd's NIS did not answer")
 
     def stop(self) -> None:
-        """Stop apcupsd (SIGTERM), wait for it, and let go of the pcnet lock."""
+        """Stop apcupsd and its forks (SIGTERM, then SIGKILL), and let go of the pcnet lock."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(5)
+            group = self.process.pid  # the group apcupsd leads (start_new_session)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+            # apcupsd forks to run event scripts; with none in SCRIPTDIR the exec fails, and a
+            # fork of the threaded daemon can hang before it exits: end what is left of it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
             self.process = None
         self._lock.close()
         self._locked = False
