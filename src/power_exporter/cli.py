@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument(
         "target",
         help="a device of --config (an entry, or one device of a fan-out entry as ENTRY/SUB, "
-        "the name /metrics shows), or a URL such as nut://[user@]host[:port]/ups, tripplite[:PATH]",
+        "the name /metrics shows), or a URL such as nut://[user@]host[:port]/ups,"
+        " apcupsd://host[:port], tripplite[:PATH]",
     )
     read.add_argument("--config", help="YAML configuration holding the device")
 
