@@ -98,7 +98,13 @@ async def test_dashboard_and_alerts(apcupsd: Callable[..., Apcupsd], tmp_path: P
         config = tmp_path / "prometheus.yml"
         scrape = {"job_name": JOB, "static_configs": [{"targets": [exporter]}]}
         config.write_text(
-            yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": [scrape]})
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "rule_files": [str(ALERTS)],  # the alerts read its recording rules
+                    "scrape_configs": [scrape],
+                }
+            )
         )
         api = f"127.0.0.1:{free_port()}"
         command = [
@@ -143,11 +149,12 @@ def _up(served: Served, device: str) -> bool:
 async def _check_dashboard(client: Prometheus) -> None:
     shown: dict[str, set[str]] = {}
     replacements = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
+    replacements |= {"$__range_s": "3600", "$instance": ".*"}
     replacements |= {"$job": JOB, "$device": "pc|lab|far"}
     for title, expr in dashboard_queries():
         query = expr
-        for variable, value in replacements.items():
-            query = query.replace(variable, value)
+        for variable in sorted(replacements, key=len, reverse=True):  # $__range_s first
+            query = query.replace(variable, replacements[variable])
         result = await asyncio.to_thread(client.query, query)  # raises unless it runs
         for metric in DEVICE_METRICS:
             if metric in expr:
