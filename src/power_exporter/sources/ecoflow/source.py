@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from power_exporter.model import Event
     from power_exporter.sources.base import DeviceConfig, Source
+    from power_exporter.sources.ecoflow.accounts import Accounts
     from power_exporter.sources.ecoflow.open_mqtt import Push
 
 log = logging.getLogger(__name__)
@@ -186,8 +187,8 @@ class RestSource:
             if not serials:
                 log.debug("%s: no devices are bound to this developer account", cfg.name)
         else:
-            serials = [cfg.serial]
-            if cfg.serial not in listing and cached:  # bound since the list was fetched?
+            serials = [cfg.one_serial]
+            if cfg.one_serial not in listing and cached:  # bound since the list was fetched?
                 listing = await self._client.device_list(refresh=True)
         return await asyncio.gather(*(self._one(sn, listing) for sn in serials))
 
@@ -265,7 +266,7 @@ class OpenMqttSource:
     async def _events(self) -> AsyncGenerator[Event, None]:
         cfg = self._cfg
         listing = await self._rest.device_list(refresh=True)
-        serials = sorted(listing) if cfg.serial == "*" else [cfg.serial]
+        serials = cfg.wanted(listing)
         self._devices = {sn: _Device(sn, device_name(cfg, sn), listing.get(sn)) for sn in serials}
         wait = max(0.05, min(30.0, self._assume_offline / 10))
         # Subscribe first, then read quota/all: no push falls between the two.
@@ -371,8 +372,12 @@ class OpenMqttSource:
         return events
 
 
-def open_source(cfg: DeviceConfig) -> Source:
-    """The source of one ``source: ecoflow`` entry, by its ``api``."""
+def open_source(cfg: DeviceConfig, accounts: Accounts | None = None) -> Source:
+    """The source of one ``source: ecoflow`` entry, by its ``api``.
+
+    Entries opened with the same ``accounts`` share each account's session; without one,
+    the source has a registry of its own.
+    """
     if not isinstance(cfg, EcoflowConfig):
         raise TypeError(f"not an ecoflow configuration: {cfg!r}")
     if cfg.api == "rest":
@@ -383,7 +388,7 @@ def open_source(cfg: DeviceConfig) -> Source:
         module = importlib.import_module(_ACCOUNT_MODULES[cfg.api])
     except ImportError:
         raise ProtocolError(f"api: {cfg.api} is not available in this build") from None
-    source = module.open_source(cfg)
+    source = module.open_source(cfg, accounts)
     if not isinstance(source, PolledSource | StreamingSource):
         raise TypeError(f"{module.__name__}.open_source returned {source!r}")
     return source
