@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from power_exporter.sources.ecoflow.config import EcoflowConfig
+    from power_exporter.sources.ecoflow.rest import RestClient
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,21 @@ class Accounts:
     def open_hubs(self) -> int:
         """How many hubs are open now (each owns at most one MQTT connection)."""
         return len(self._held)
+
+
+class RestHub:
+    """A developer REST client shared by the entries of one key pair (one device list)."""
+
+    def __init__(self, client: RestClient) -> None:
+        self.client = client
+
+    async def start(self) -> None:
+        """Open the client's HTTP session."""
+        await self.client.__aenter__()
+
+    async def close(self) -> None:
+        """Close it."""
+        await self.client.close()
 
 
 def app_key(cfg: EcoflowConfig) -> tuple[str, ...]:
