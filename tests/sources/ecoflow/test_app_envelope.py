@@ -65,7 +65,7 @@ class TestDerivedVector:
 
     @pytest.mark.parametrize("length_byte", [b"[", b"{"])
     def test_header_of_91_or_123_bytes_is_protobuf(self, length_byte: bytes) -> None:
-        """A first header 91 or 123 bytes long: ``\\n[`` or ``\\n{``, still protobuf."""
+        """A first header 91 or 123 bytes long starts the payload with 0x0a then [ or {."""
         target = length_byte[0]
         pdata = b""
         while True:

@@ -173,12 +173,14 @@ def decode(
     """Decode one MQTT payload; raise :class:`PayloadError` when nothing can be made of it."""
     if len(payload) > MAX_PAYLOAD:
         raise PayloadError("too_large", f"payload of {len(payload)} bytes (limit {MAX_PAYLOAD})")
-    if not payload:
-        raise PayloadError("empty", "empty payload")
     # The first byte as received decides: a protobuf envelope whose first header is 91 or
     # 123 bytes long has ``[`` or ``{`` as its *second* byte, never its first (0x0a).
-    if payload[:1] in {b"{", b"["}:
-        return _decode_json(payload)
+    # Whitespace other than 0x0a (the envelope's own first byte) can only lead JSON text.
+    text = payload.lstrip(_WHITESPACE) if payload[:1] in {b" ", b"\t", b"\r"} else payload
+    if not text.strip(_WHITESPACE):
+        raise PayloadError("empty", "empty payload")
+    if text[:1] in {b"{", b"["}:
+        return _decode_json(text)
     raw, was_base64 = _unwrap_base64(payload.rstrip(_WHITESPACE)), True
     if raw is None:
         raw, was_base64 = payload, False
