@@ -327,7 +327,12 @@ class OpenMqttSource:
         wait = max(0.05, min(30.0, self._assume_offline / 10))
         # Subscribe first, then read quota/all: no push falls between the two.
         async with OpenMqttClient(
-            self._rest, serials, ca_file=cfg.ca_file, broker=cfg.broker, timeout=cfg.http_timeout
+            self._rest,
+            serials,
+            ca_file=cfg.ca_file,
+            broker=cfg.broker,
+            timeout=cfg.http_timeout,
+            keepalive=cfg.mqtt_keepalive,
         ) as mqtt:
             for state in self._devices.values():
                 event = await self._first(state)
