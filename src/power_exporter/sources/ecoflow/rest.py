@@ -50,6 +50,11 @@ MAX_BODY: Final = 4 << 20  # bytes; a quota map is a few kB
 _MAX_SLEEP: Final = 30.0
 _RETRY_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 
+
+class DeviceAuthError(AuthError):
+    """EcoFlow refused one device (8512), not the account: only that device is down."""
+
+
 # EcoFlow's error codes (as seen in its answers; EcoFlow documents few of them).
 _CODES: Final[Mapping[str, tuple[type[SourceError], str]]] = {
     "8521": (
@@ -66,7 +71,10 @@ _CODES: Final[Mapping[str, tuple[type[SourceError], str]]] = {
             " region (api-e.ecoflow.com Europe, api-a.ecoflow.com Americas, api.ecoflow.com)"
         ),
     ),
-    "8512": (AuthError, "no permission: the device may not be bound to this developer account"),
+    "8512": (
+        DeviceAuthError,
+        "no permission for this device: it may not be bound to this developer account",
+    ),
     "1006": (
         ProtocolError,
         "EcoFlow does not serve this device on the developer API; try api: device",
@@ -172,6 +180,7 @@ class RestClient:
         self._session: aiohttp.ClientSession | None = None
         self._devices: dict[str, DeviceInfo] = {}
         self._devices_at: float | None = None
+        self._list_lock = asyncio.Lock()  # entries sharing the client fetch the list once
 
     def __repr__(self) -> str:
         return f"RestClient(base_url={self.base_url!r})"
@@ -282,8 +291,14 @@ class RestClient:
 
     async def device_list(self, *, refresh: bool = False) -> dict[str, DeviceInfo]:
         """The devices bound to the account, by serial (cached for ``list_ttl``)."""
-        if self.list_is_cached() and not refresh:
-            return self._devices
+        asked = time.monotonic()
+        async with self._list_lock:
+            fetched_meanwhile = self._devices_at is not None and self._devices_at >= asked
+            if (self.list_is_cached() and not refresh) or fetched_meanwhile:
+                return self._devices
+            return await self._fetch_list()
+
+    async def _fetch_list(self) -> dict[str, DeviceInfo]:
         data = await self.get(DEVICE_LIST)
         if data is None:
             data = []
