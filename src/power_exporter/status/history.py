@@ -1,0 +1,175 @@
+"""The last hour of each device's charge, load and power: a bounded ring per device.
+
+The history watches the store: whenever a device changes, its newest reading is offered to
+its ring, which keeps one sample per ``max(interval, STEP)`` seconds, so at most ``SLOTS``
+(360) samples span the hour whatever the interval. A device going down leaves one gap
+sample, so a sparkline breaks where the device was not read. A sample is a Unix second
+(uint32) and three float32 values (NaN where the device gives no such measure): 16 bytes,
+so a full ring holds 5,760 bytes of samples, about 6.2 KiB with its objects
+(``bench/bench_history.py`` measures it; bench/RESULTS.md has the figures). A device that
+leaves the store leaves the history.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from array import array
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.model import Measure
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from power_exporter.model import Reading
+    from power_exporter.store import Store
+
+WINDOW: Final = 3600.0  # seconds of history kept
+STEP: Final = 10.0  # the shortest spacing of two samples
+SLOTS: Final = int(WINDOW // STEP)
+# A reading is sampled once this share of a step has passed since the last sample, so that
+# readings taken every `step` seconds, give or take the poll loop's jitter, are all kept.
+_SLACK: Final = 0.9
+NAN: Final = math.nan
+# What the "power" series shows: the first of these measures that the device gives.
+POWER_MEASURES: Final = (Measure.OUTPUT_POWER, Measure.INPUT_POWER)
+
+
+def power_of(reading: Reading) -> float | None:
+    """The power the device delivers (or draws), in watts, or None when it gives none."""
+    for measure in POWER_MEASURES:
+        value = reading.measures.get(measure)
+        if value is not None:
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A device's samples within a window, oldest first (None: no value, or a gap)."""
+
+    step: float
+    times: list[int]
+    charge: list[float | None]
+    load: list[float | None]
+    power: list[float | None]
+
+
+def _value(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+class Ring:
+    """At most SLOTS samples of one device; the oldest is overwritten when full."""
+
+    __slots__ = ("_head", "_times", "_values", "step")
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self._times = array("I")
+        self._values = array("f")  # charge, load, power of each sample, side by side
+        self._head = 0  # where the next sample goes once the ring is full
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def _last(self) -> int:
+        return (self._head - 1) % len(self._times)
+
+    def last_time(self) -> int | None:
+        """The Unix second of the newest sample, or None when empty."""
+        return self._times[self._last()] if self._times else None
+
+    def is_gap(self) -> bool:
+        """Whether the newest sample marks the device down."""
+        if not self._times:
+            return True
+        last = self._last() * 3
+        return all(math.isnan(value) for value in self._values[last : last + 3])
+
+    def add(self, when: float, charge: float, load: float, power: float) -> None:
+        """Store one sample (NaN for a value the device does not give)."""
+        second = int(when)
+        if len(self._times) < SLOTS:
+            self._times.append(second)
+            self._values.extend((charge, load, power))
+            self._head = len(self._times) % SLOTS
+            return
+        self._times[self._head] = second
+        self._values[self._head * 3 : self._head * 3 + 3] = array("f", (charge, load, power))
+        self._head = (self._head + 1) % SLOTS
+
+    def offer(self, reading: Reading) -> bool:
+        """Sample the reading if a step has passed since the last sample; True if it was."""
+        last = self.last_time()
+        if last is not None and reading.taken_at < last + self.step * _SLACK:
+            return False
+        measures = reading.measures
+        power = power_of(reading)
+        self.add(
+            reading.taken_at,
+            measures.get(Measure.BATTERY_CHARGE, NAN),
+            measures.get(Measure.LOAD, NAN),
+            NAN if power is None else power,
+        )
+        return True
+
+    def _ordered(self) -> Iterator[int]:
+        size = len(self._times)
+        start = self._head if size == SLOTS else 0
+        return ((start + offset) % size for offset in range(size))
+
+    def series(self, since: float) -> Series:
+        """The samples taken at or after ``since``, oldest first."""
+        times: list[int] = []
+        charge: list[float | None] = []
+        load: list[float | None] = []
+        power: list[float | None] = []
+        for index in self._ordered():
+            if self._times[index] < since:
+                continue
+            times.append(self._times[index])
+            charge.append(_value(self._values[index * 3]))
+            load.append(_value(self._values[index * 3 + 1]))
+            power.append(_value(self._values[index * 3 + 2]))
+        return Series(self.step, times, charge, load, power)
+
+
+class History:
+    """The rings of every device of a store, fed by its watcher."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._rings: dict[str, Ring] = {}
+        store.watch(self.changed)
+
+    def __len__(self) -> int:
+        return len(self._rings)
+
+    def changed(self, name: str) -> None:
+        """The store's watcher: sample the device's newest reading, or mark it down."""
+        state = self._store.get(name)
+        if state is None:
+            self._rings.pop(name, None)
+            return
+        ring = self._rings.get(name)
+        if state.up and state.reading is not None:
+            if ring is None:
+                ring = self._rings[name] = Ring(max(state.interval, STEP))
+            ring.offer(state.reading)
+        elif ring is not None and not ring.is_gap():
+            ring.add(time.time(), NAN, NAN, NAN)
+
+    @staticmethod
+    def empty() -> Series:
+        """The series of a device with no samples yet."""
+        return Series(STEP, [], [], [], [])
+
+    def series(self, name: str, window: float = WINDOW, now: float | None = None) -> Series | None:
+        """The device's samples of the last ``window`` seconds, or None if it has none."""
+        ring = self._rings.get(name)
+        if ring is None:
+            return None
+        return ring.series((time.time() if now is None else now) - window)

@@ -1,0 +1,79 @@
+"""Sparklines: one series of the last hour as a small inline SVG, with words for readers."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+WIDTH: Final = 200.0
+HEIGHT: Final = 36.0
+_PAD: Final = 2.0  # room for the stroke at the top and the bottom
+_HEADROOM: Final = 1.15  # an open-ended series (watts) tops out this much above its highest
+
+
+def _segments(
+    times: Sequence[int], values: Sequence[float | None]
+) -> list[list[tuple[int, float]]]:
+    """Runs of samples with a value; a None (no value, or the device down) breaks the line."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for when, value in zip(times, values, strict=True):
+        if value is None:
+            if runs[-1]:
+                runs.append([])
+            continue
+        runs[-1].append((when, value))
+    return [run for run in runs if run]
+
+
+def sparkline(
+    label: str,
+    times: Sequence[int],
+    values: Sequence[float | None],
+    fmt: Callable[[float], str],
+    upper: float | None = None,
+) -> str:
+    """The row of one series: its label, the chart and the latest value ("" if no value).
+
+    The x axis runs from the first sample to the last; the y axis from 0 to ``upper``
+    (a ratio's 1), or to a little above the highest value when there is no upper bound
+    or a value passes it (a load above 100 %).
+    """
+    runs = _segments(times, values)
+    if not runs:
+        return ""
+    present = [value for run in runs for _, value in run]
+    highest = max(present)
+    top = upper if upper is not None and highest <= upper else highest * _HEADROOM
+    top = top or 1.0
+    start, end = times[0], max(times[-1], times[0] + 1)
+
+    def x(when: int) -> float:
+        return (when - start) / (end - start) * WIDTH
+
+    def y(value: float) -> float:
+        return HEIGHT - _PAD - max(0.0, value) / top * (HEIGHT - 2 * _PAD)
+
+    lines, areas = [], []
+    for run in runs:
+        points = " L".join(f"{x(when):.1f},{y(value):.1f}" for when, value in run)
+        lines.append(f"M{points}")
+        first, last = x(run[0][0]), x(run[-1][0])
+        areas.append(f"M{first:.1f},{HEIGHT:.0f} L{points} L{last:.1f},{HEIGHT:.0f} Z")
+    latest = present[-1]
+    words = (
+        f"{label}: from {fmt(present[0])} to {fmt(latest)},"
+        f" lowest {fmt(min(present))}, highest {fmt(highest)}"
+    )
+    return (
+        '<div class="spark">'
+        f'<span class="spark-label">{escape(label)}</span>'
+        f'<svg viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" preserveAspectRatio="none" role="img"'
+        f' aria-label="{escape(words)}"><title>{escape(words)}</title>'
+        f'<path class="area" d="{" ".join(areas)}"/>'
+        f'<path class="line" d="{" ".join(lines)}"/></svg>'
+        f'<span class="spark-value">{escape(fmt(latest))}</span>'
+        "</div>"
+    )
