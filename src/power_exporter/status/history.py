@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 WINDOW: Final = 3600.0  # seconds of history kept
 STEP: Final = 10.0  # the shortest spacing of two samples
 SLOTS: Final = int(WINDOW // STEP)
-# A reading is sampled once this share of a step has passed since the last sample, so that
-# readings taken every `step` seconds, give or take the poll loop's jitter, are all kept.
-_SLACK: Final = 0.9
+# A reading is sampled once a step has passed since the last sample, less a slack: a tenth
+# of the step, or half the device's interval if that is less, so readings every `step`
+# seconds (give or take the poll loop's jitter) are all kept, and more frequent ones once.
+_SLACK: Final = 0.1
 NAN: Final = math.nan
 # What the "power" series shows: the first of these measures that the device gives.
 POWER_MEASURES: Final = (Measure.OUTPUT_POWER, Measure.INPUT_POWER)
@@ -64,10 +65,12 @@ def _value(value: float) -> float | None:
 class Ring:
     """At most SLOTS samples of one device; the oldest is overwritten when full."""
 
-    __slots__ = ("_head", "_times", "_values", "step")
+    __slots__ = ("_head", "_last_at", "_slack", "_times", "_values", "step")
 
-    def __init__(self, step: float) -> None:
+    def __init__(self, step: float, interval: float | None = None) -> None:
         self.step = step
+        self._slack = min(step * _SLACK, (step if interval is None else interval) / 2)
+        self._last_at = -math.inf  # when the newest sample was taken, to the fraction
         self._times = array("I")
         self._values = array("f")  # charge, load, power of each sample, side by side
         self._head = 0  # where the next sample goes once the ring is full
@@ -103,9 +106,9 @@ class Ring:
 
     def offer(self, reading: Reading) -> bool:
         """Sample the reading if a step has passed since the last sample; True if it was."""
-        last = self.last_time()
-        if last is not None and reading.taken_at < last + self.step * _SLACK:
+        if reading.taken_at < self._last_at + self.step - self._slack:
             return False
+        self._last_at = reading.taken_at
         measures = reading.measures
         power = power_of(reading)
         self.add(
@@ -157,7 +160,7 @@ class History:
         ring = self._rings.get(name)
         if state.up and state.reading is not None:
             if ring is None:
-                ring = self._rings[name] = Ring(max(state.interval, STEP))
+                ring = self._rings[name] = Ring(max(state.interval, STEP), state.interval)
             ring.offer(state.reading)
         elif ring is not None and not ring.is_gap():
             ring.add(time.time(), NAN, NAN, NAN)

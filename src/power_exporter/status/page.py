@@ -45,8 +45,8 @@ def watts(value: float) -> str:
 
 
 def volts(value: float) -> str:
-    """230.6 -> '231 V', 25.8 -> '25.8 V'."""
-    return f"{value:.0f} V" if abs(value) >= 100 else f"{value:.1f} V"  # noqa: PLR2004
+    """230.6 -> '231 V', 25.8 -> '25.8 V', 0.0 -> '0 V'."""
+    return f"{value:.0f} V" if abs(value) >= 100 or value == 0 else f"{value:.1f} V"  # noqa: PLR2004
 
 
 def hertz(value: float) -> str:
@@ -160,11 +160,12 @@ def _history(device: DeviceView, now: float) -> str:
     series = device.history
     if series is None or len(series.times) < 2:  # noqa: PLR2004
         return '<p class="muted small">History: collecting the first samples…</p>'
+    up = device.state == "up"  # a device down has no value now, only its past
     span = duration(now - series.times[0]) if now - series.times[0] < 3540 else "1 h"  # noqa: PLR2004
     charts = [
-        sparkline("Charge", series.times, series.charge, percent, upper=1.0),
-        sparkline("Load", series.times, series.load, percent, upper=1.0),
-        sparkline("Power", series.times, series.power, watts),
+        sparkline("Charge", series.times, series.charge, percent, upper=1.0, now=up),
+        sparkline("Load", series.times, series.load, percent, upper=1.0, now=up),
+        sparkline("Power", series.times, series.power, watts, now=up),
     ]
     shown = "".join(chart for chart in charts if chart)
     if not shown:

@@ -34,8 +34,12 @@ def sparkline(
     values: Sequence[float | None],
     fmt: Callable[[float], str],
     upper: float | None = None,
+    *,
+    now: bool = True,
 ) -> str:
     """The row of one series: its label, the chart and the latest value ("" if no value).
+
+    ``now=False`` (the device is down) leaves the latest value out: it is not the value now.
 
     The x axis runs from the first sample to the last; the y axis from 0 to ``upper``
     (a ratio's 1), or to a little above the highest value when there is no upper bound
@@ -74,6 +78,6 @@ def sparkline(
         f' aria-label="{escape(words)}"><title>{escape(words)}</title>'
         f'<path class="area" d="{" ".join(areas)}"/>'
         f'<path class="line" d="{" ".join(lines)}"/></svg>'
-        f'<span class="spark-value">{escape(fmt(latest))}</span>'
+        f'<span class="spark-value">{escape(fmt(latest)) if now else "—"}</span>'
         "</div>"
     )
