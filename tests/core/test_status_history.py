@@ -9,8 +9,8 @@ import pytest
 from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
 from power_exporter.status.api import DeviceView, summarize
 from power_exporter.status.history import SLOTS, STEP, WINDOW, History, Ring
-from power_exporter.status.page import ago, duration, percent, volts, watts
 from power_exporter.status.spark import HEIGHT, sparkline
+from power_exporter.status.words import ago, duration, percent, volts, watts
 from power_exporter.store import Store
 
 T0 = 1_700_000_000.0
@@ -103,7 +103,12 @@ class TestHistory:
         assert history.series("a") is None
 
 
-def device(name: str, state: str = "up", flags: frozenset[Flag] = frozenset()) -> DeviceView:
+def device(
+    name: str,
+    state: str = "up",
+    flags: frozenset[Flag] = frozenset(),
+    runtime: float | None = None,
+) -> DeviceView:
     return DeviceView(
         name=name,
         entry=name,
@@ -118,7 +123,7 @@ def device(name: str, state: str = "up", flags: frozenset[Flag] = frozenset()) -
         interval=5.0,
         last_reading=None,
         age=None,
-        measures={},
+        measures={} if runtime is None else {Measure.BATTERY_RUNTIME: runtime},
         flags=flags,
         known_flags=frozenset({Flag.ON_BATTERY, Flag.LOW_BATTERY, Flag.ONLINE}),
         history=None,
@@ -148,6 +153,14 @@ class TestSummary:
                 [device(n, flags=frozenset({Flag.ON_BATTERY})) for n in "abcd"],
                 "battery",
                 "4 on battery: a, b, c, …",
+            ),
+            (
+                [
+                    device("a", flags=frozenset({Flag.ON_BATTERY}), runtime=4320),
+                    device("b", flags=frozenset({Flag.ON_BATTERY}), runtime=660),
+                ],
+                "battery",
+                "2 on battery: a, b · 11 min left",
             ),
             ([device("a", "pending")], "pending", "Waiting for the first readings"),
             ([], "empty", "No devices configured"),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from power_exporter import __version__
 from power_exporter.model import Flag, Measure
 from power_exporter.status.history import WINDOW
+from power_exporter.status.words import duration
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -168,15 +169,30 @@ def view(state: DeviceState, history: History, now: float, window: float | None)
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """The one thing that matters now, and the counts behind it."""
+    """The one thing that matters now, and the counts behind it.
+
+    ``headline`` is ``what`` and, on battery, `` · `` and ``left`` ("16 min left"), the
+    shortest runtime of the devices on battery (``runtime_left``, in seconds).
+    """
 
     level: Level
-    headline: str
+    what: str
     total: int
     up: int
     down: list[str]
     on_battery: list[str]
     low_battery: list[str]
+    runtime_left: float | None = None
+
+    @property
+    def left(self) -> str:
+        """'16 min left', or '' when no device on battery gives its runtime."""
+        return "" if self.runtime_left is None else f"{duration(self.runtime_left)} left"
+
+    @property
+    def headline(self) -> str:
+        """The one line that says it all."""
+        return f"{self.what} · {self.left}" if self.left else self.what
 
     def json(self) -> dict[str, object]:
         """The summary's JSON object."""
@@ -188,6 +204,7 @@ class Summary:
             "down": self.down,
             "on_battery": self.on_battery,
             "low_battery": self.low_battery,
+            "runtime_left_seconds": self.runtime_left,
         }
 
 
@@ -204,22 +221,28 @@ def summarize(views: Iterable[DeviceView]) -> Summary:
     down = [device.name for device in devices if device.state == "down"]
     battery = [device.name for device in up if device.has(Flag.ON_BATTERY)]
     low = [device.name for device in up if device.has(Flag.LOW_BATTERY)]
+    runtimes = [
+        device.measures[Measure.BATTERY_RUNTIME]
+        for device in up
+        if device.has(Flag.ON_BATTERY) and Measure.BATTERY_RUNTIME in device.measures
+    ]
     level: Level
     if low:
-        level, headline = "low", _names(low, "Low battery", "on low battery")
+        level, what = "low", _names(low, "Low battery", "on low battery")
     elif battery:
-        level, headline = "battery", _names(battery, "On battery", "on battery")
+        level, what = "battery", _names(battery, "On battery", "on battery")
     elif down:
-        level, headline = "down", _names(down, "Down", "devices down")
+        level, what = "down", _names(down, "Down", "devices down")
     elif not devices:
-        level, headline = "empty", "No devices configured"
+        level, what = "empty", "No devices configured"
     elif len(up) < len(devices):
-        level, headline = "pending", "Waiting for the first readings"
+        level, what = "pending", "Waiting for the first readings"
     elif any(Flag.ON_BATTERY in device.known_flags for device in up):
-        level, headline = "ok", "All on mains"
+        level, what = "ok", "All on mains"
     else:
-        level, headline = "ok", "All devices up"
-    return Summary(level, headline, len(devices), len(up), down, battery, low)
+        level, what = "ok", "All devices up"
+    left = min(runtimes) if runtimes else None
+    return Summary(level, what, len(devices), len(up), down, battery, low, left)
 
 
 class DevicesApi:
@@ -237,9 +260,9 @@ class DevicesApi:
     def _envelope(self, now: float) -> dict[str, object]:
         return {"api_version": API_VERSION, "exporter_version": __version__, "generated_at": now}
 
-    def devices(self, window: float | None = None) -> dict[str, object]:
-        """The document of ``GET /api/v1/devices``."""
-        now = time.time()
+    def devices(self, window: float | None = None, now: float | None = None) -> dict[str, object]:
+        """The document of ``GET /api/v1/devices`` (``now``: the time it is taken at)."""
+        now = time.time() if now is None else now
         views = self.views(window, now)
         return {
             **self._envelope(now),

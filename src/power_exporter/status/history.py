@@ -5,7 +5,7 @@ its ring, which keeps one sample per ``max(interval, STEP)`` seconds, so at most
 (360) samples span the hour whatever the interval. A device going down leaves one gap
 sample, so a sparkline breaks where the device was not read. A sample is a Unix second
 (uint32) and three float32 values (NaN where the device gives no such measure): 16 bytes,
-so a full ring holds 5,760 bytes of samples, about 6.2 KiB with its objects
+so a full ring holds 5,760 bytes of samples, about 6 KiB with its objects
 (``bench/bench_history.py`` measures it; bench/RESULTS.md has the figures). A device that
 leaves the store leaves the history.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 from power_exporter.model import Measure
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from power_exporter.model import Reading
     from power_exporter.store import Store
@@ -38,10 +38,10 @@ NAN: Final = math.nan
 POWER_MEASURES: Final = (Measure.OUTPUT_POWER, Measure.INPUT_POWER)
 
 
-def power_of(reading: Reading) -> float | None:
+def power_of(measures: Mapping[Measure, float]) -> float | None:
     """The power the device delivers (or draws), in watts, or None when it gives none."""
     for measure in POWER_MEASURES:
-        value = reading.measures.get(measure)
+        value = measures.get(measure)
         if value is not None:
             return value
     return None
@@ -110,7 +110,7 @@ class Ring:
             return False
         self._last_at = reading.taken_at
         measures = reading.measures
-        power = power_of(reading)
+        power = power_of(measures)
         self.add(
             reading.taken_at,
             measures.get(Measure.BATTERY_CHARGE, NAN),

@@ -17,7 +17,9 @@ from urllib.parse import quote
 from power_exporter import __version__
 from power_exporter.model import Flag, Measure
 from power_exporter.status.api import summarize
-from power_exporter.status.spark import sparkline
+from power_exporter.status.history import power_of
+from power_exporter.status.spark import sparkline, thin
+from power_exporter.status.words import ago, celsius, duration, hertz, percent, volts, watts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -25,54 +27,9 @@ if TYPE_CHECKING:
     from power_exporter.status.api import DeviceView, Summary
 
 
-def percent(ratio: float) -> str:
-    """0.912 -> '91 %'."""
-    return f"{ratio * 100:.0f} %"
-
-
-def duration(seconds: float) -> str:
-    """4320 -> '1 h 12 min', 1500 -> '25 min', 45 -> '45 s'."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:  # noqa: PLR2004
-        return f"{seconds} s"
-    hours, minutes = divmod(seconds // 60, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
-
-
-def watts(value: float) -> str:
-    """594 -> '594 W', 1530 -> '1.53 kW'."""
-    return f"{value / 1000:.3g} kW" if abs(value) >= 1000 else f"{value:.0f} W"  # noqa: PLR2004
-
-
-def volts(value: float) -> str:
-    """230.6 -> '231 V', 25.8 -> '25.8 V', 0.0 -> '0 V'."""
-    return f"{value:.0f} V" if abs(value) >= 100 or value == 0 else f"{value:.1f} V"  # noqa: PLR2004
-
-
-def hertz(value: float) -> str:
-    """50.0 -> '50 Hz'."""
-    return f"{value:.3g} Hz"
-
-
-def celsius(value: float) -> str:
-    """31.5 -> '31.5 °C'."""
-    return f"{value:.1f} °C"
-
-
-def ago(seconds: float | None) -> str:
-    """How long ago the last reading was, in words."""
-    if seconds is None:
-        return "never"
-    if seconds < 60:  # noqa: PLR2004
-        return f"{seconds:.0f} s ago"
-    if seconds < 3600:  # noqa: PLR2004
-        return f"{seconds // 60:.0f} min ago"
-    return f"{seconds // 3600:.0f} h ago"
-
-
 # The rows of a card below the charge bar: a label and the measures it joins, in order.
 ROWS: Final[tuple[tuple[str, tuple[tuple[Measure, Callable[[float], str]], ...]], ...]] = (
-    ("Runtime", ((Measure.BATTERY_RUNTIME, duration),)),
+    ("Runtime", ((Measure.BATTERY_RUNTIME, duration),)),  # shown by the charge when it has one
     ("Load", ((Measure.LOAD, percent), (Measure.NOMINAL_POWER, lambda v: f"of {watts(v)}"))),
     ("Output", ((Measure.OUTPUT_POWER, watts), (Measure.OUTPUT_VOLTAGE, volts))),
     ("Input", ((Measure.INPUT_POWER, watts), (Measure.INPUT_VOLTAGE, volts))),
@@ -136,9 +93,15 @@ def _charge(device: DeviceView) -> str:
         return ""
     tone = "bad" if device.has(Flag.LOW_BATTERY) else "warn" if charge < 0.5 else "ok"  # noqa: PLR2004
     width = f"{charge * 100:.1f}"
+    runtime = device.measures.get(Measure.BATTERY_RUNTIME)
+    left = ""
+    if runtime is not None:  # how long the battery lasts: what matters most on battery
+        draining = "draining" if device.has(Flag.ON_BATTERY) else ""
+        words = "left" if draining else "runtime"
+        left = f'<span class="left {draining}">{duration(runtime)} {words}</span>'
     return (
         '<div class="charge">'
-        f'<span class="label">Charge</span><strong class="value">{percent(charge)}</strong>'
+        f'<span class="label">Charge{left}</span><strong class="value">{percent(charge)}</strong>'
         f'<svg class="bar {tone}" viewBox="0 0 100 10" preserveAspectRatio="none"'
         ' aria-hidden="true"><rect class="track" width="100" height="10"/>'
         f'<rect class="fill" width="{width}" height="10"/></svg>'
@@ -149,6 +112,8 @@ def _charge(device: DeviceView) -> str:
 def _rows(device: DeviceView) -> str:
     cells = []
     for label, parts in ROWS:
+        if label == "Runtime" and Measure.BATTERY_CHARGE in device.measures:
+            continue
         shown = [fmt(device.measures[m]) for m, fmt in parts if m in device.measures]
         joiner = " " if label == "Load" else " · "  # "31 % of 2.7 kW"; "812 W · 230 V"
         if shown and not (label == "Load" and Measure.LOAD not in device.measures):
@@ -157,15 +122,26 @@ def _rows(device: DeviceView) -> str:
 
 
 def _history(device: DeviceView, now: float) -> str:
+    """Sparklines of the ring, ending at the reading shown above them when it is newer."""
     series = device.history
-    if series is None or len(series.times) < 2:  # noqa: PLR2004
-        return '<p class="muted small">History: collecting the first samples…</p>'
+    if series is None:
+        return ""
+    times = list(series.times)
+    columns = [list(series.charge), list(series.load), list(series.power)]
     up = device.state == "up"  # a device down has no value now, only its past
-    span = duration(now - series.times[0]) if now - series.times[0] < 3540 else "1 h"  # noqa: PLR2004
+    if up and device.last_reading is not None and (not times or device.last_reading > times[-1]):
+        times.append(int(device.last_reading))
+        live = (Measure.BATTERY_CHARGE, Measure.LOAD, None)
+        for column, measure in zip(columns, live, strict=True):
+            column.append(device.measures.get(measure) if measure else power_of(device.measures))
+    if len(times) < 2:  # noqa: PLR2004
+        return '<p class="muted small">History: collecting the first samples…</p>'
+    span = duration(now - times[0]) if now - times[0] < 3540 else "1 h"  # noqa: PLR2004
+    times, (charge, load, power) = thin(times, columns)
     charts = [
-        sparkline("Charge", series.times, series.charge, percent, upper=1.0, now=up),
-        sparkline("Load", series.times, series.load, percent, upper=1.0, now=up),
-        sparkline("Power", series.times, series.power, watts, now=up),
+        sparkline("Charge", times, charge, percent, upper=1.0, now=up),
+        sparkline("Load", times, load, percent, upper=1.0, now=up),
+        sparkline("Power", times, power, watts, now=up),
     ]
     shown = "".join(chart for chart in charts if chart)
     if not shown:
@@ -252,7 +228,12 @@ def render(devices: list[DeviceView], now: float, refresh: float) -> str:
         refresh=f"{refresh:g}",
         level=summary.level,
         symbol=LEVEL_SYMBOLS[summary.level],
-        headline=escape(summary.headline),
+        headline=escape(summary.what),
+        left=(
+            f' <span class="left"><span class="sep">· </span>{escape(summary.left)}</span>'
+            if summary.left
+            else ""
+        ),
         counts=escape(_counts(summary)),
         body=body,
     )
@@ -274,7 +255,7 @@ _PAGE: Final = """<!doctype html>
 <div id="live">
 <header class="summary level-{level}">
 <p class="brand muted small">power-exporter {version}</p>
-<h1 aria-live="polite"><span class="symbol" aria-hidden="true">{symbol}</span> {headline}</h1>
+<h1 aria-live="polite"><span class="symbol" aria-hidden="true">{symbol}</span> {headline}{left}</h1>
 <p class="counts">{counts}</p>
 </header>
 <main>

@@ -8,10 +8,37 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+POINTS: Final = 60  # samples drawn at most: one a minute over the hour, plenty at 200 px
 WIDTH: Final = 200.0
 HEIGHT: Final = 36.0
 _PAD: Final = 2.0  # room for the stroke at the top and the bottom
 _HEADROOM: Final = 1.15  # an open-ended series (watts) tops out this much above its highest
+
+
+def thin(
+    times: Sequence[int], columns: Sequence[Sequence[float | None]], points: int = POINTS
+) -> tuple[list[int], list[list[float | None]]]:
+    """At most ``points`` samples: the mean of each equal slice of time (None if it has none).
+
+    A sparkline cannot show more points than it has pixels to spare, and 360 samples of
+    three series for every device would make the page ten times heavier for nothing.
+    """
+    if len(times) <= points:
+        return list(times), [list(column) for column in columns]
+    start, width = times[0], (times[-1] - times[0]) / points or 1
+    slices: dict[int, list[int]] = {}
+    for index, when in enumerate(times):
+        slices.setdefault(min(points - 1, int((when - start) / width)), []).append(index)
+    kept = list(slices.values())
+    thinned_times = [times[members[-1]] for members in kept]
+    thinned: list[list[float | None]] = []
+    for column in columns:
+        out: list[float | None] = []
+        for members in kept:
+            present = [value for i in members if (value := column[i]) is not None]
+            out.append(sum(present) / len(present) if present else None)
+        thinned.append(out)
+    return thinned_times, thinned
 
 
 def _segments(
