@@ -185,8 +185,10 @@ class Chromium:
             features=[{"name": "prefers-color-scheme", "value": scheme}],
         )
 
-    async def screenshot(self, path: Path) -> Path:
-        """Save the whole page (not just the viewport) as a PNG."""
-        answer = await self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    async def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
+        """Save the whole page (or only what the viewport shows) as a PNG."""
+        answer = await self.call(
+            "Page.captureScreenshot", format="png", captureBeyondViewport=full_page
+        )
         await asyncio.to_thread(path.write_bytes, base64.b64decode(answer["data"]))
         return path
