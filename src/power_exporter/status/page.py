@@ -252,10 +252,11 @@ _PAGE: Final = """<!doctype html>
 </head>
 <body data-refresh="{refresh}">
 <p id="connection" class="connection" role="alert" hidden></p>
+<p id="announce" class="visually-hidden" aria-live="polite"></p>
 <div id="live">
 <header class="summary level-{level}">
 <p class="brand muted small">power-exporter {version}</p>
-<h1 aria-live="polite"><span class="symbol" aria-hidden="true">{symbol}</span> {headline}{left}</h1>
+<h1><span class="symbol" aria-hidden="true">{symbol}</span> {headline}{left}</h1>
 <p class="counts">{counts}</p>
 </header>
 <main>

@@ -23,6 +23,10 @@
         const page = await fetch(location.pathname, { cache: "no-store" });
         if (!page.ok) throw new Error(`the page answered ${page.status}`);
         const fresh = new DOMParser().parseFromString(await page.text(), "text/html");
+        const headline = fresh.querySelector("h1").textContent.trim();
+        if (headline !== document.querySelector("h1").textContent.trim()) {
+          document.getElementById("announce").textContent = headline; // read out by screen readers
+        }
         document.getElementById("live").replaceWith(fresh.getElementById("live"));
         document.title = fresh.title;
         loaded = Date.now();
