@@ -124,11 +124,16 @@ class DeviceView:
             document["history"] = {
                 "step_seconds": series.step,
                 "times": series.times,
-                "battery_charge": series.charge,
-                "load": series.load,
-                "power": series.power,
+                "battery_charge": _float32(series.charge),
+                "load": _float32(series.load),
+                "power": _float32(series.power),
             }
         return document
+
+
+def _float32(values: list[float | None]) -> list[float | None]:
+    """Stored float32 values as the numbers they stood for: 0.44, not 0.4399999976158142."""
+    return [None if value is None else float(f"{value:.7g}") for value in values]
 
 
 def state_of(state: DeviceState) -> State:

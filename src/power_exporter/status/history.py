@@ -15,13 +15,14 @@ from __future__ import annotations
 import math
 import time
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.model import Measure
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
     from power_exporter.model import Reading
     from power_exporter.store import Store
@@ -56,10 +57,6 @@ class Series:
     charge: list[float | None]
     load: list[float | None]
     power: list[float | None]
-
-
-def _value(value: float) -> float | None:
-    return None if math.isnan(value) else value
 
 
 class Ring:
@@ -119,25 +116,19 @@ class Ring:
         )
         return True
 
-    def _ordered(self) -> Iterator[int]:
-        size = len(self._times)
-        start = self._head if size == SLOTS else 0
-        return ((start + offset) % size for offset in range(size))
-
     def series(self, since: float) -> Series:
-        """The samples taken at or after ``since``, oldest first."""
-        times: list[int] = []
-        charge: list[float | None] = []
-        load: list[float | None] = []
-        power: list[float | None] = []
-        for index in self._ordered():
-            if self._times[index] < since:
-                continue
-            times.append(self._times[index])
-            charge.append(_value(self._values[index * 3]))
-            load.append(_value(self._values[index * 3 + 1]))
-            power.append(_value(self._values[index * 3 + 2]))
-        return Series(self.step, times, charge, load, power)
+        """The samples taken at or after ``since``, oldest first (None for NaN)."""
+        times, values = self._times.tolist(), self._values.tolist()
+        if len(times) == SLOTS and self._head:  # full: the oldest sample is at the head
+            times = times[self._head :] + times[: self._head]
+            values = values[self._head * 3 :] + values[: self._head * 3]
+        # Sorted, unless the wall clock stepped back: then the window is off by that step.
+        first = bisect_left(times, since)
+        columns = [
+            [None if math.isnan(value) else value for value in values[first * 3 + offset :: 3]]
+            for offset in range(3)
+        ]
+        return Series(self.step, times[first:], *columns)
 
 
 class History:

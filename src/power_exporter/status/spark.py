@@ -18,27 +18,25 @@ _HEADROOM: Final = 1.15  # an open-ended series (watts) tops out this much above
 def thin(
     times: Sequence[int], columns: Sequence[Sequence[float | None]], points: int = POINTS
 ) -> tuple[list[int], list[list[float | None]]]:
-    """At most ``points`` samples: the mean of each equal slice of time (None if it has none).
+    """At most ``points`` samples: the mean of each run of consecutive samples (None if none).
 
     A sparkline cannot show more points than it has pixels to spare, and 360 samples of
     three series for every device would make the page ten times heavier for nothing.
+    Samples are evenly spaced (one per step), so runs of equal length are equal spans of time.
     """
-    if len(times) <= points:
+    size = len(times)
+    if size <= points:
         return list(times), [list(column) for column in columns]
-    start, width = times[0], (times[-1] - times[0]) / points or 1
-    slices: dict[int, list[int]] = {}
-    for index, when in enumerate(times):
-        slices.setdefault(min(points - 1, int((when - start) / width)), []).append(index)
-    kept = list(slices.values())
-    thinned_times = [times[members[-1]] for members in kept]
+    run = -(-size // points)  # ceiling division
+    starts = range(0, size, run)
     thinned: list[list[float | None]] = []
     for column in columns:
         out: list[float | None] = []
-        for members in kept:
-            present = [value for i in members if (value := column[i]) is not None]
+        for start in starts:
+            present = [value for value in column[start : start + run] if value is not None]
             out.append(sum(present) / len(present) if present else None)
         thinned.append(out)
-    return thinned_times, thinned
+    return [times[min(start + run, size) - 1] for start in starts], thinned
 
 
 def _segments(
