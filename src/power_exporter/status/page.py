@@ -260,6 +260,7 @@ _PAGE: Final = """<!doctype html>
 <p class="counts">{counts}</p>
 </header>
 <main>
+<h2 class="visually-hidden">Devices</h2>
 {body}
 </main>
 </div>
