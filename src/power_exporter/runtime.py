@@ -87,6 +87,21 @@ class _Unit:
     reported: set[str] = field(default_factory=set)
 
 
+@dataclass(slots=True)
+class Reconfigured:
+    """What ``Runtime.reconfigure`` did, by entry name."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _supervises(task: asyncio.Task[None], name: str) -> bool:
+    """Whether ``task`` is the supervising task of entry ``name`` (tasks are named so)."""
+    return task.get_name() == name and task.get_coro().__qualname__.endswith("._supervise")  # type: ignore[union-attr]
+
+
 class Runtime:
     """Runs every configured device until stopped."""
 
@@ -336,6 +351,54 @@ class Runtime:
         async with unit.lock:
             events = await source.read()
         return [event for event in events if event.device == device]
+
+    # -- reconfiguration ------------------------------------------------------------------
+
+    def add_unit(self, cfg: DeviceConfig) -> None:
+        """Configure a new entry; its task starts at once if the runtime runs."""
+        if cfg.name in self._units:
+            raise ValueError(f"{cfg.name} is configured already")
+        unit = _Unit(cfg)
+        self._units[cfg.name] = unit
+        self._placeholder(unit)
+        if self._tasks:
+            self._tasks.append(asyncio.create_task(self._supervise(unit), name=cfg.name))
+
+    async def remove_unit(self, name: str) -> None:
+        """Stop an entry (its source closes) and remove its devices from the store."""
+        unit = self._units.pop(name, None)
+        if unit is None:
+            return
+        for task in [t for t in self._tasks if _supervises(t, name)]:
+            self._tasks.remove(task)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for state in self.store:
+            if state.unit == name:
+                self.store.remove(state.name)
+
+    async def reconfigure(self, devices: Sequence[DeviceConfig]) -> Reconfigured:
+        """Apply a new device list.
+
+        Entries whose config is unchanged keep their state and connections; removed ones
+        leave the store; changed ones restart; new ones start.
+        """
+        wanted = {cfg.name: cfg for cfg in devices}
+        done = Reconfigured()
+        for name, unit in list(self._units.items()):
+            cfg = wanted.get(name)
+            if cfg is None or cfg != unit.config:
+                await self.remove_unit(name)
+                (done.removed if cfg is None else done.changed).append(name)
+            else:
+                done.kept.append(name)
+        for name, cfg in wanted.items():
+            if name not in self._units:
+                self.add_unit(cfg)
+                if name not in done.changed:
+                    done.added.append(name)
+        return done
 
     # -- life -----------------------------------------------------------------------------
 

@@ -136,6 +136,28 @@ _ERRORS: Final = _SLOT[contract.READ_ERRORS.name]
 _MESSAGES: Final = _SLOT[contract.MESSAGES.name]
 
 
+# One sample of the exporter's own: its family, its labels, its value.
+SelfSample = tuple[contract.Spec, tuple[tuple[str, str], ...], float]
+
+
+def render_self(samples: Iterable[SelfSample], *, openmetrics: bool) -> bytes:
+    """The exporter's own families (HTTP server, reloads), rendered per scrape."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for spec, labels, value in samples:
+        if spec.name not in seen:
+            seen.add(spec.name)
+            family = _Family.make(spec.name, spec.kind, spec.help)
+            out.append((family.om_header if openmetrics else family.text_header).decode())
+        text = ",".join(f'{key}="{escape_label(val)}"' for key, val in labels)
+        out.append(
+            f"{spec.name}{{{text}}} {format_value(value)}\n"
+            if text
+            else f"{spec.name} {format_value(value)}\n"
+        )
+    return "".join(out).encode()
+
+
 class Renderer:
     """Renders the store; caches per device and family, and the whole page."""
 
@@ -172,6 +194,8 @@ class Renderer:
         ProcessCollector(registry=self._process)
         self._dirty.update(state.name for state in store)
         store.watch(self._changed)
+        # The HTTP server's and the reloads' own samples (set by whoever serves), per scrape.
+        self.self_samples: Callable[[], Iterable[SelfSample]] = tuple
 
     def _family(self, name: str, kind: MetricKind, help_text: str) -> _Family | None:
         family = self._by_name.get(name)
@@ -374,6 +398,7 @@ class Renderer:
         tasks = self._tasks_text(openmetrics=openmetrics) + self._probes_text(
             openmetrics=openmetrics
         )
+        tasks += render_self(self.self_samples(), openmetrics=openmetrics)
         if openmetrics:
             om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
             process = om.removesuffix(b"# EOF\n")
