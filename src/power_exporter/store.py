@@ -32,6 +32,7 @@ class DeviceState:
     up: bool = False
     last_seen: float | None = None
     last_error: str = ""
+    reason: str = ""  # why it is down: the reason of the failure that took it down
     errors: dict[str, int] = field(default_factory=dict)
     messages: int = 0
     read_duration: float | None = None
@@ -121,6 +122,7 @@ class Store:
         state.up = True
         state.last_seen = reading.taken_at
         state.last_error = ""
+        state.reason = ""
         state.messages += 1
         state.stats_version += 1
         self._changed(state.name)
@@ -141,7 +143,10 @@ class Store:
         """Count the error and take the device down; True when it was up until now."""
         self.count_error(name, reason, message)
         state = self._devices.get(name)
-        if state is None or not state.up:
+        if state is None:
+            return False
+        state.reason = reason
+        if not state.up:
             return False
         state.up = False
         state.reading = None
