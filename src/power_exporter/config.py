@@ -1,8 +1,9 @@
 """Load and validate the YAML configuration; every error names the file, the line and the field.
 
 The file is composed into YAML nodes first so that every value keeps its line; ``${VAR}``
-and ``${VAR:-default}`` are expanded in string scalars; then the top level and each device
-(by its ``source`` kind, from the registry) are validated with pydantic.
+and ``${VAR:-default}`` are expanded in string scalars (``$$`` is a literal ``$``); then the
+top level and each device (by its ``source`` kind, from the registry) are validated with
+pydantic.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ DEFAULT_LISTEN: Final = ":9860"
 MAX_NODES: Final = 100_000
 # libyaml's parser where PyYAML was built with it (it is in the wheels): 3x faster to compose.
 _LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# ``$$`` is a literal ``$``; ``${VAR}`` and ``${VAR:-default}`` are expanded; any other ``${``
+# is an error (a typo, or a ``$`` meant literally: write ``$$``).
+_ENV_REF: Final = re.compile(r"\$\$|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})?")
+# Keys whose values are secrets: an error about their expansion names no part of them.
+_SECRET_KEY: Final = re.compile(r"(?i)password|secret|key|token")
 
 
 class Settings(BaseModel):
@@ -80,17 +85,30 @@ class _Tracked:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         value = _scalar(node)
-        if isinstance(value, str) and "${" in value:
+        if isinstance(value, str) and "$" in value:
             return self.expand(value, path, node)
         return value
 
     def expand(self, value: str, path: tuple[str | int, ...], node: yaml.Node) -> str:
+        secret = bool(path) and bool(_SECRET_KEY.search(str(path[-1])))
+
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            if match.group(0) == "$$":
+                return "$"
+            if name is None:
+                raise self.error(
+                    "'${' is not ${VAR} or ${VAR:-default}: write $$ for a $", path, node
+                )
             found = self.environ.get(name)
             if found is None:
                 if default is None:
-                    raise self.error(f"environment variable {name} is not set", path, node)
+                    shown = (
+                        "an environment variable it names"
+                        if secret
+                        else f"environment variable {name}"
+                    )
+                    raise self.error(f"{shown} is not set (write $$ for a $)", path, node)
                 return default
             return found
 

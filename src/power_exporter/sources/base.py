@@ -177,9 +177,3 @@ class SourceKind:
     # `power-exporter discover [WHERE]`: device config dicts for what this kind finds (a upsd's
     # UPSes, USB HID UPSes); WHERE is the user's argument (e.g. host:port) or None.
     discover: Callable[[str | None], Awaitable[list[dict[str, object]]]] | None = None
-
-
-def read_secret_file(path: str) -> str:
-    """Read a secret from a file (``password_file:``), without its trailing newline."""
-    with open(path, encoding="utf-8") as handle:  # noqa: PTH123
-        return handle.read().rstrip("\r\n")
