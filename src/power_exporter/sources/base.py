@@ -59,6 +59,11 @@ def parse_duration(value: object) -> float:
 
 Duration: TypeAlias = Annotated[float, BeforeValidator(parse_duration)]
 
+# What a peer can make one entry hold: devices of a fan-out, variables of a device. A real
+# upsd serves a few dozen UPSes of ~100 variables each; EcoFlow stations send ~600 quotas.
+DEFAULT_MAX_DEVICES: Final = 1000
+DEFAULT_MAX_VARIABLES: Final = 1000
+
 
 class DeviceConfig(BaseModel):
     """The keys every device has; each source kind extends it with its own."""
@@ -71,6 +76,12 @@ class DeviceConfig(BaseModel):
     timeout: Duration = 10.0
     # A streaming device with no message for this long is down; polled devices ignore it.
     stale_after: Duration = 60.0
+    # A fan-out entry (ups: "*", serial: "*", path: auto) makes at most this many devices;
+    # more are not created (logged once, counted in power_exporter_devices_over_limit_total).
+    max_devices: int = Field(default=DEFAULT_MAX_DEVICES, ge=1)
+    # A device keeps at most this many raw (numeric) and as many text variables of a reading;
+    # the rest are dropped (logged once).
+    max_variables: int = Field(default=DEFAULT_MAX_VARIABLES, ge=1)
 
 
 @runtime_checkable
