@@ -7,13 +7,15 @@ exported counter carries on from where it was and adds the new count: the charge
 between the meter's last datagram and its reboot is lost (nobody measured it), nothing else.
 
 A datagram is only a claim, and UDP senders are easily forged: the counter takes no step
-larger than the meter could physically have counted. The charge it may add is a budget that
-fills at ``max_current`` for every second that passes on *our* clock (never the meter's, which
-the datagram itself claims), up to :data:`BURST_SECONDS` worth, so late or batched datagrams
-pass while two forged ones cannot add 10¹⁵ C. The first count taken (the meter's count since
-boot) may be at most ``max_current`` times the meter's uptime, or :data:`FIRST_COUNT_SECONDS`
-worth if the meter is younger. A refused datagram changes nothing: the next good one is
-measured against the last good one.
+larger than the meter could physically have counted. A step may add ``max_current`` times the
+seconds passed on *our* clock since the last good datagram (never the meter's clock, which the
+datagram itself claims), plus a reserve of at most :data:`BURST_SECONDS` worth, refilled by
+what steps leave unused, for datagrams that arrive late or together. So over any time ``T``
+the counter grows by at most ``max_current * (T + BURST_SECONDS)``: after an outage it takes
+what the meter counted meanwhile, while two forged datagrams cannot add 10¹⁵ C. The first
+count taken (the meter's count since boot) may be at most ``max_current`` times the meter's
+uptime, or :data:`FIRST_COUNT_SECONDS` worth if the meter is younger. A refused datagram
+changes nothing: the next good one is measured against the last good one.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from power_exporter.errors import SourceError
 from power_exporter.sources.udp_meter.protocol import Measurement  # noqa: TC001 (used at run time by dataclass fields)
 
 BURST_SECONDS: Final = 60.0
-"""How many seconds of ``max_current`` the budget holds at most."""
+"""How many seconds of ``max_current`` the reserve holds at most."""
 FIRST_COUNT_SECONDS: Final = 3600.0
 """The first count is believed up to this many seconds of ``max_current`` (or the uptime)."""
 
@@ -84,7 +86,7 @@ class ChargeCounter:
             allowed = limit * uptime
         else:
             elapsed = 0.0 if self._budget_at is None else max(0.0, now - self._budget_at)
-            allowed = min(self._budget_mas + limit * elapsed, limit * BURST_SECONDS)
+            allowed = self._budget_mas + limit * elapsed
         total = self.offset_mas + (self.last.charge_mas if self.last else 0.0) + step
         if step > allowed or not math.isfinite(total):
             self.rejected += 1
@@ -92,7 +94,11 @@ class ChargeCounter:
                 f"a datagram moves the charge counter by {step / 1000.0:.6g} As, more than"
                 f" max_current ({limit / 1000.0:g} A) allows ({allowed / 1000.0:.6g} As)"
             )
-        self._budget_mas = limit * BURST_SECONDS if first else allowed - step
+        # What this step left of the allowance is kept up to the burst (jitter, batching);
+        # the time that passed is granted whole (after an outage the meter has counted on).
+        self._budget_mas = (
+            min(limit * BURST_SECONDS, allowed - step) if not first else (limit * BURST_SECONDS)
+        )
         self._budget_at = now
 
     @property
