@@ -48,6 +48,11 @@ def _oversize(path: Path) -> str:
     return "more than max_file_size (1024 bytes)"
 
 
+def _last_error(store: Store) -> str:
+    state = store.get("r")
+    return state.last_error if state is not None else ""
+
+
 class TestRefused:
     @pytest.mark.parametrize("make", [_fifo, _zero, _directory])
     def test_check_config(self, tmp_path: Path, make: Callable[[Path], str]) -> None:
@@ -89,7 +94,7 @@ class TestRefused:
             await until(lambda: (state := store.get("r")) is not None and state.up)
             path.unlink()
             expected = make(path)
-            await until(lambda: expected in (state := store.get("r") or state).last_error)  # type: ignore[union-attr]
+            await until(lambda: expected in _last_error(store))
             timeout = aiohttp.ClientTimeout(total=5)  # generous for a loaded 2-core machine
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 for _ in range(3):
