@@ -117,7 +117,8 @@ class Runtime:
         if name in unit.devices:
             return True
         cfg = unit.config
-        if name != cfg.name and len(unit.devices - {cfg.name}) >= cfg.max_devices:
+        held = len(unit.devices) - (cfg.name in unit.devices)  # the placeholder does not count
+        if name != cfg.name and held >= cfg.max_devices:
             self.store.count_dropped_device(cfg.name)
             if not unit.over_limit:
                 unit.over_limit = True
