@@ -186,4 +186,22 @@ class DeviceFault:
     error: SourceError
 
 
-Event: TypeAlias = "Reading | DeviceFault"
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """The devices a fan-out entry has now (a UPS list, an account's device list).
+
+    A device of the entry missing from its rosters for the entry's ``retire_after`` leaves
+    the exporter; one that comes back returns. Entries that never send a roster keep their
+    devices for good.
+    """
+
+    entry: str
+    devices: frozenset[str]
+
+    @property
+    def device(self) -> str:
+        """The entry the roster speaks for (so every event names a device or an entry)."""
+        return self.entry
+
+
+Event: TypeAlias = "Reading | DeviceFault | Roster"

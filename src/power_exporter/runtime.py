@@ -26,7 +26,7 @@ from power_exporter.errors import (
     SourceError,
     StaleError,
 )
-from power_exporter.model import Reading
+from power_exporter.model import Reading, Roster
 from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.registry import KINDS
 
@@ -76,6 +76,9 @@ class _Unit:
     streaming: bool = False  # known once the source has been opened
     over_limit: bool = False  # a device beyond max_devices was refused (logged once)
     variables_capped: set[str] = field(default_factory=set)  # devices cut to max_variables
+    # When each device was last in a roster of this entry or read well; None until the
+    # entry's source sends its first roster (entries that never do keep their devices).
+    listed: dict[str, float] | None = None
 
 
 class Runtime:
@@ -132,15 +135,22 @@ class Runtime:
         if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)
         unit.devices.add(name)
+        if unit.listed is not None:
+            unit.listed.setdefault(name, time.monotonic())
         return True
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
+        if isinstance(event, Roster):
+            self._listed(unit, event)
+            return
         if isinstance(event, Reading):
             name = event.device
             was_up = (state := self.store.get(name)) is not None and state.up
             if not self._adopt(unit, name):
                 return
+            if unit.listed is not None:
+                unit.listed[name] = time.monotonic()
             event = self._capped(unit, event)
             self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
             if not was_up:
@@ -185,9 +195,45 @@ class Runtime:
             text=dict(islice(reading.text.items(), limit)),
         )
 
+    def _listed(self, unit: _Unit, roster: Roster) -> None:
+        now = time.monotonic()
+        if unit.listed is None:
+            unit.listed = dict.fromkeys(unit.devices - {unit.config.name}, now)
+        bound = 2 * unit.config.max_devices  # a hostile roster must not grow it past the cap
+        for name in roster.devices:
+            if name not in unit.devices and name not in unit.listed and len(unit.listed) >= bound:
+                continue
+            if name not in unit.devices and name in unit.listed:
+                log.info("device %s is back in the device list of %s", name, unit.config.name)
+            unit.listed[name] = now
+
+    def retire(self, now: float) -> None:
+        """Remove the devices their entry's device list has not named for ``retire_after``."""
+        for unit in self._units.values():
+            if unit.listed is None:
+                continue
+            limit = unit.config.retire_after
+            for name, seen in list(unit.listed.items()):
+                if now - seen <= limit:
+                    continue
+                del unit.listed[name]
+                if name in unit.devices:
+                    unit.devices.discard(name)
+                    self.store.remove(name)
+                    log.info(
+                        "device %s retired: not in the device list of %s for %g s",
+                        name,
+                        unit.config.name,
+                        limit,
+                    )
+
     def _fail_unit(self, unit: _Unit, reason: str, message: str) -> None:
         names = unit.devices or {unit.config.name}
         went_down = [name for name in sorted(names) if self.store.mark_down(name, reason, message)]
+        if unit.listed is not None:
+            # The entry could not be read, so nothing says its devices are gone.
+            now = time.monotonic()
+            unit.listed.update(dict.fromkeys(unit.listed, now))
         if went_down or not unit.down:
             log.warning("%s down (%s): %s", ", ".join(sorted(names)), reason, message)
         unit.down = True
@@ -271,6 +317,7 @@ class Runtime:
         while True:
             await asyncio.sleep(_WATCHDOG_PERIOD)
             self.check_staleness(time.time())
+            self.retire(time.monotonic())
 
     def check_staleness(self, now: float) -> None:
         """Take down devices whose last good reading is older than their window."""

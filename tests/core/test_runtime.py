@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from power_exporter.errors import ConnectError, DecodeError, OfflineError
-from power_exporter.model import DeviceFault
+from power_exporter.model import DeviceFault, Roster
 from power_exporter.runtime import Backoff, Runtime
 from power_exporter.store import Store
 from tests import scripted
@@ -17,6 +17,9 @@ from tests.support import until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from power_exporter.model import Event
+    from tests.scripted import Step
 
 
 @pytest.fixture(autouse=True)
@@ -161,6 +164,62 @@ class TestPolled:
             assert not c.up
             assert c.errors.get("offline", 0) >= 1
             assert "rack" not in rt.store
+        finally:
+            await rt.stop()
+
+    async def test_a_device_gone_from_the_roster_is_retired_and_may_return(self) -> None:
+        """Missing from the entry's device list for retire_after: gone; listed again: back."""
+        both: list[Event] = [Roster("rack", frozenset({"rack/a", "rack/b"}))]
+        only_a: list[Event] = [Roster("rack", frozenset({"rack/a"})), reading("rack/a")]
+        steps: list[Step] = [[*both, reading("rack/a"), reading("rack/b")]]
+        steps += [only_a] * 40
+        steps.append([*both, reading("rack/a"), reading("rack/b")])
+        SCRIPTS["rack"] = Script(steps=steps)
+        rt = runtime_for(config("rack", retire_after=0.3, timeout=5))  # never stale here
+        rt.start()
+        try:
+            await until(lambda: "rack/b" in rt.store)
+            # The watchdog retires it once it has been missing for 0.3 s...
+            await until(lambda: "rack/b" not in rt.store, timeout=5)
+            a = rt.store.get("rack/a")
+            assert a is not None
+            assert a.up  # ...and its sibling is untouched.
+            await until(lambda: "rack/b" in rt.store, timeout=10)
+        finally:
+            await rt.stop()
+
+    async def test_an_unreadable_entry_retires_nothing(self) -> None:
+        """When the entry cannot be read at all, its devices stay (down), not retired."""
+        SCRIPTS["rack"] = Script(
+            steps=[
+                [Roster("rack", frozenset({"rack/a"})), reading("rack/a")],
+                ConnectError("refused"),
+            ]
+        )
+        rt = runtime_for(config("rack", retire_after=0.2))
+        rt.start()
+        try:
+            await until(lambda: "rack/a" in rt.store)
+            a = rt.store.get("rack/a")
+            assert a is not None
+            await until(lambda: a.errors.get("connect", 0) >= 3)
+            await asyncio.sleep(1.5)  # several watchdog turns past retire_after
+            assert rt.store.get("rack/a") is a
+            assert not a.up
+        finally:
+            await rt.stop()
+
+    async def test_entries_without_a_roster_keep_their_devices(self) -> None:
+        """A fan-out whose source sends no roster never retires what it stopped reporting."""
+        SCRIPTS["rack"] = Script(
+            steps=[[reading("rack/a"), reading("rack/b")], [reading("rack/a")]]
+        )
+        rt = runtime_for(config("rack", retire_after=0.1))
+        rt.start()
+        try:
+            await until(lambda: "rack/b" in rt.store)
+            await asyncio.sleep(1.5)
+            assert "rack/b" in rt.store
         finally:
             await rt.stop()
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from power_exporter import config as config_module
+from power_exporter.errors import ConfigError
 from tests.fuzz.targets import (
     TARGETS,
     config,
@@ -20,6 +23,9 @@ from tests.fuzz.targets import (
     nut_line,
     nut_variables,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REASONS: Counter[str] = Counter()
@@ -164,7 +170,6 @@ class TestFoundByFuzzing:
         ("text", "expected"),
         [
             (b"&a [*a]", "an alias that contains itself"),
-            (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
             (b"a: 1\n\x00", "unacceptable character"),
             (b"a: !!binary x", "failed to decode base64"),
             (b"a: !!python/object:os.system", "could not determine a constructor"),
@@ -183,6 +188,29 @@ class TestFoundByFuzzing:
         """Each gives a ConfigError naming the problem (they raised other errors, or looped)."""
         monkeypatch.setattr(config_module, "MAX_NODES", 2000)  # the cap, reached sooner
         assert expected in config(text)
+
+    @pytest.mark.parametrize("depth", [65, 999, 1001, 5000])
+    def test_config_nested_too_deep(self, depth: int, tmp_path: Path) -> None:
+        """Deep nesting is a ConfigError about depth, at any depth and with any YAML library.
+
+        Our bound (MAX_DEPTH) answers first below the library's own; past the library's, its
+        words are passed on (libyaml's limit, or Python's recursion limit without libyaml).
+        """
+        path = tmp_path / "deep.yaml"
+        path.write_bytes(b"[" * depth + b"]" * depth)
+        with pytest.raises(ConfigError) as caught:
+            config_module.load(path, environ={})
+        assert caught.value.file == str(path)
+        assert re.search(r"deep|depth", caught.value.message), caught.value.message
+
+    def test_config_at_our_depth_bound_is_parsed(self, tmp_path: Path) -> None:
+        """A document exactly MAX_DEPTH levels deep gets past YAML (to the schema's complaint)."""
+        depth = config_module.MAX_DEPTH
+        path = tmp_path / "deep.yaml"
+        path.write_bytes(b"[" * depth + b"]" * depth)
+        with pytest.raises(ConfigError) as caught:
+            config_module.load(path, environ={})
+        assert not re.search(r"deep|depth", caught.value.message), caught.value.message
 
     def test_nut_line_is_linear(self) -> None:
         """A long line the fast split cannot take is refused at once (it was exponential)."""

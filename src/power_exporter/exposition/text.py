@@ -48,13 +48,34 @@ _OM_SUFFIX: Final[dict[str, str]] = {"counter": "_total", "info": "_info"}
 _SPECIAL: Final[dict[str, str]] = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf", "-0.0": "0"}
 
 
+# A double holds any decimal of up to 15 significant digits exactly enough to read it back.
+SIGNIFICANT_DIGITS: Final = 15
+_LONG_REPR: Final = SIGNIFICANT_DIGITS + 1  # a repr this long may carry more digits than that
+
+
+def rounded(value: float) -> float:
+    """The value the device meant: ``value`` rounded to 15 significant digits unless integral.
+
+    Scaling leaves binary noise in the last digits (5.2 % / 100 is 0.052000000000000005);
+    no device reports more than 15 significant digits, so rounding there removes the noise and
+    nothing a device said. Integral values (counters past 2**53 included) are kept as they are.
+    """
+    if len(repr(value)) > _LONG_REPR and not value.is_integer():  # nan, inf: short reprs
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
+
+
 def format_value(value: float) -> str:
     """Render a sample value as Prometheus and OpenMetrics both read it.
 
-    ``repr`` is the shortest text that reads back as the same float; an integral value
-    loses its ``.0`` (``3.0`` -> ``3``, ``1e+16`` stays as it is).
+    ``repr`` is the shortest text that reads back as the same float; a repr long enough to
+    carry binary noise is that of the :func:`rounded` value (``0.052``, not
+    ``0.052000000000000005``); an integral value loses its ``.0`` (``3.0`` -> ``3``,
+    ``1e+16`` stays as it is).
     """
     text = repr(value)
+    if len(text) > _LONG_REPR and not value.is_integer():
+        text = repr(float(f"{value:.{SIGNIFICANT_DIGITS}g}"))
     if text[-2:] == ".0":
         return text[:-2] if text != "-0.0" else "0"
     return _SPECIAL.get(text, text)

@@ -42,6 +42,14 @@ _UNIT_SECONDS: Final[Mapping[str, float]] = {
 }
 
 
+class FieldError(ValueError):
+    """A model validator's error that belongs to one key: the loader points at that key's line."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def parse_duration(value: object) -> float:
     """Turn ``30s``, ``5m``, ``1.5h``, ``250ms`` or a bare number of seconds into seconds."""
     if isinstance(value, bool):
@@ -51,7 +59,10 @@ def parse_duration(value: object) -> float:
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     else:
-        raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
+        raise ValueError(
+            f"{value!r} is not a duration: a number with a unit, ms, s, m, h or d"
+            " (30s, 5m, 1h); a bare number is seconds"
+        )
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     return seconds
@@ -76,8 +87,10 @@ class DeviceConfig(BaseModel):
     timeout: Duration = 10.0
     # A streaming device with no message for this long is down; polled devices ignore it.
     stale_after: Duration = 60.0
+    # A device of a fan-out entry missing from the entry's device list this long is retired.
+    retire_after: Duration = 3600.0
     # A fan-out entry (ups: "*", serial: "*", path: auto) makes at most this many devices;
-    # more are not created (logged once, counted in power_exporter_devices_over_limit_total).
+    # more are not created (logged once, counted in power_exporter_devices_dropped_total).
     max_devices: int = Field(default=DEFAULT_MAX_DEVICES, ge=1)
     # A device keeps at most this many raw (numeric) and as many text variables of a reading;
     # the rest are dropped (logged once).

@@ -59,36 +59,34 @@ Secret: TypeAlias = Annotated[SecretStr, AfterValidator(_check)]
 """A secret config value: masked in every repr, dump and error; no control characters."""
 
 
-def read_secret_file(path: str, key: str = "password_file") -> SecretStr:
+def read_secret_file(path: str) -> SecretStr:
     """Read the secret a ``*_file`` key names: one line, trailing line breaks dropped.
 
-    Raises ValueError naming ``key`` and the path, never the content: for a file that cannot
-    be read, is not a regular file, is larger than :data:`MAX_SECRET_FILE`, is not UTF-8, holds
-    more than one line or a control character.
+    Raises ValueError naming the path, never the content (the caller names the key): for a
+    file that cannot be read, is not a regular file, is larger than :data:`MAX_SECRET_FILE`,
+    is not UTF-8, holds more than one line or a control character.
     """
     try:
         # O_NONBLOCK: opening a FIFO with no writer must not hang the configuration check.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise ValueError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError(f"{key}: {path} is not a regular file")
+            raise ValueError(f"{path} is not a regular file")
         data = handle.read(MAX_SECRET_FILE + 1)
     if len(data) > MAX_SECRET_FILE:
-        raise ValueError(f"{key}: {path} is larger than {MAX_SECRET_FILE // 1024} KiB")
+        raise ValueError(f"{path} is larger than {MAX_SECRET_FILE // 1024} KiB")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{key}: {path} is not UTF-8 text") from None
+        raise ValueError(f"{path} is not UTF-8 text") from None
     text = text.rstrip("\r\n")
     if "\n" in text or "\r" in text:
-        raise ValueError(
-            f"{key}: {path} holds more than one line; put the secret alone on one line"
-        )
+        raise ValueError(f"{path} holds more than one line; put the secret alone on one line")
     problem = problem_with_secret(text)
     if problem is not None:
-        raise ValueError(f"{key}: {path} {problem}")
+        raise ValueError(f"{path} {problem}")
     return SecretStr(text)
 
 

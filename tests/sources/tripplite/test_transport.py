@@ -23,7 +23,7 @@ from power_exporter.sources.tripplite.transport import (
 )
 from tests.sources.tripplite.test_source import config
 
-INSTALL = "pip install 'power-exporter[hid]'"
+INSTALL = "pip install hidapi"
 
 
 @pytest.fixture

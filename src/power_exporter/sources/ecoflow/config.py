@@ -64,10 +64,9 @@ def _read_secret(value: object, info: ValidationInfo) -> object:
     if value is None or isinstance(value, SecretStr):
         return value
     path = _path(value, info)
-    key = info.field_name or "file"
-    secret = read_secret_file(str(path), key)
+    secret = read_secret_file(str(path))
     if not secret.get_secret_value():
-        raise ValueError(f"{key}: {path} is empty")
+        raise ValueError(f"{path} is empty")
     return secret
 
 

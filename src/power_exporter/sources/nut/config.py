@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 
-from power_exporter.sources.base import DeviceConfig
+from power_exporter.sources.base import DeviceConfig, FieldError
 from power_exporter.sources.nut.client import DEFAULT_PORT, TlsOptions
 from power_exporter.sources.secret import Secret, read_secret_file
 
@@ -88,7 +88,10 @@ class NutConfig(DeviceConfig):
         if self.password is not None and self.password_file is not None:
             raise ValueError("give password or password_file, not both")
         if self.password_file is not None:
-            self._password = read_secret_file(self.password_file, "password_file")
+            try:
+                self._password = read_secret_file(self.password_file)
+            except ValueError as exc:
+                raise FieldError("password_file", str(exc)) from None
         else:
             self._password = self.password
         if self._password is not None and self.username is None:

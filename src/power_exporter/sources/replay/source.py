@@ -48,10 +48,14 @@ class ReplayConfig(DeviceConfig):
     @classmethod
     def _resolve_file(cls, value: str, info: ValidationInfo) -> str:
         path = beside_config(value, info)
+        # A file missing at start-up is a mistake; one that goes later makes the device down.
+        # stat and a non-blocking open never hang, not even on a FIFO.
         try:
-            mode = os.stat(path).st_mode  # noqa: PTH116 - never blocks, not even on a FIFO
-        except OSError:
-            return path  # it may appear later; until then the device is down, saying why
+            mode = os.stat(path).st_mode  # noqa: PTH116
+            if stat.S_ISREG(mode):
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not stat.S_ISREG(mode):
             raise ValueError(f"{path} is not a regular file (a FIFO, device or folder)")
         return path

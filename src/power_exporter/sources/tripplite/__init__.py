@@ -1,7 +1,7 @@
 """TrippLite UPSes on USB HID, without NUT (seed 004, numat/tripplite).
 
 ``source: tripplite`` reads the feature reports of TrippLite's protocol 2012 through
-hidapi (``pip install 'power-exporter[hid]'``), exports the seed's ``tripplite_*`` metrics
+hidapi (``pip install hidapi``), exports the seed's ``tripplite_*`` metrics
 beside the normalized ones, and ``power-exporter read tripplite`` prints the seed's JSON.
 :class:`Battery` and :func:`battery_paths` are the seed's Python API.
 """

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 TRIPPLITE_VENDOR_ID: Final = 0x09AE
-INSTALL_HINT: Final = "pip install 'power-exporter[hid]'"
+INSTALL_HINT: Final = "pip install hidapi"
 # cython-hidapi's modules, best first: hidraw backend (Linux only), then its default one.
 _MODULES: Final = ("hidraw", "hid") if sys.platform.startswith("linux") else ("hid",)
 # hidapi's enumerate and open share process-wide state (hid_init, the global error string,
