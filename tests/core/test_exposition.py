@@ -79,14 +79,14 @@ model="M\\\\1",serial="S1",firmware=""} 1
 # HELP power_device_last_seen_timestamp_seconds Unix time of the device's last good reading.
 # TYPE power_device_last_seen_timestamp_seconds gauge
 power_device_last_seen_timestamp_seconds{device="rack-ups"} 1700000000
-# HELP power_battery_charge_ratio Battery charge, 0 to 1. From the last background reading.
+# HELP power_battery_charge_ratio Battery charge, 0 to 1. As of the device's last reading.
 # TYPE power_battery_charge_ratio gauge
 power_battery_charge_ratio{device="rack-ups"} 0.5
-# HELP power_battery_runtime_seconds Estimated runtime on battery. From the last background reading.
+# HELP power_battery_runtime_seconds Estimated runtime on battery. As of the device's last reading.
 # TYPE power_battery_runtime_seconds gauge
 power_battery_runtime_seconds{device="rack-ups"} 1200
 # HELP power_status 1 when the status flag is set, 0 when it is not; every flag the source can \
-know. From the last background reading.
+know. As of the device's last reading.
 # TYPE power_status gauge
 power_status{device="rack-ups",flag="online"} 1
 power_status{device="rack-ups",flag="on_battery"} 0

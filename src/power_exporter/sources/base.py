@@ -95,6 +95,14 @@ class DeviceConfig(BaseModel):
     # A device keeps at most this many raw (numeric) and as many text variables of a reading;
     # the rest are dropped (logged once).
     max_variables: int = Field(default=DEFAULT_MAX_VARIABLES, ge=1)
+    # /probe reads a polled device afresh at most this often (None: half of ``interval``);
+    # probes in between share the read in flight or get the newest probe reading.
+    probe_min_interval: Duration | None = None
+
+    @property
+    def probe_spacing(self) -> float:
+        """Seconds between two fresh reads made for ``/probe``."""
+        return self.probe_min_interval or self.interval / 2
 
 
 @runtime_checkable
@@ -130,6 +138,21 @@ class StreamingSource(Protocol):
 
     def stream(self) -> AsyncIterator[Event]:
         """Yield events as devices send them, until the connection fails."""
+        ...
+
+
+@runtime_checkable
+class OneDeviceSource(Protocol):
+    """A polled source that can read one of its devices on its own, for ``/probe``.
+
+    ``read_one`` must be safe to run beside ``read()`` and beside itself (the runtime takes
+    no lock for it): a NUT source opens a short-lived connection of its own, the EcoFlow REST
+    source asks for that one serial. Sources without it are probed by a read of their whole
+    entry under the entry's lock, filtered to the device.
+    """
+
+    async def read_one(self, device: str) -> Sequence[Event]:
+        """Read ``device`` (one of this source's device names) afresh."""
         ...
 
 
