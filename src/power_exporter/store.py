@@ -67,6 +67,8 @@ class Store:
         self._watchers: list[Callable[[str], None]] = []
         self.version = 0  # moves on every change, for caching whole pages
         self.probes = ProbeStats()
+        # entry -> events of devices beyond its max_devices, dropped (rendered per scrape)
+        self.dropped_devices: dict[str, int] = {}
 
     def watch(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(name)`` after every change of a device (it must not raise)."""
@@ -154,6 +156,10 @@ class Store:
         state.stats_version += 1
         self._changed(name)
         return True
+
+    def count_dropped_device(self, entry: str) -> None:
+        """Count an event of a device the entry may not have (beyond its max_devices)."""
+        self.dropped_devices[entry] = self.dropped_devices.get(entry, 0) + 1
 
     def observe_read(self, name: str, seconds: float) -> None:
         """Record how long the device's last read took."""

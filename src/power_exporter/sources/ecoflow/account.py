@@ -29,6 +29,7 @@ import aiohttp
 
 from power_exporter.errors import AuthError, ConnectError, ProtocolError, SourceError
 from power_exporter.sources.ecoflow.rest import DeviceInfo
+from power_exporter.sources.secret import excerpt
 
 if TYPE_CHECKING:
     import ssl
@@ -49,6 +50,7 @@ _WHAT: Final = {
 }
 DEFAULT_HOST: Final = "api.ecoflow.com"  # seed 002's login default (its REST default differs)
 BACKOFF: Final = (30.0, 60.0, 180.0, 300.0)
+_MESSAGE_LIMIT: Final = 200  # characters of EcoFlow's error message an error shows
 _HTTP_OK: Final = 200
 _HTTP_REFUSED: Final = frozenset({401, 403})
 _HTTP_BUSY: Final = 429
@@ -261,9 +263,17 @@ class AppAccount:
                 except ValueError:
                     document = None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            detail = str(exc) or type(exc).__name__
+            detail = self._shown(str(exc) or type(exc).__name__)
             raise ConnectError(f"EcoFlow {what} at {self.url}: {detail}") from None
         return self._check(what, status, document)
+
+    def _shown(self, text: object) -> str:
+        """Text from EcoFlow as an error shows it: redacted, then cut short.
+
+        It may echo the password (in base64, as the login sends it) or the token.
+        """
+        token = self._login.token if self._login is not None else None
+        return excerpt(str(text), (self.password, token, self.user), _MESSAGE_LIMIT)
 
     def _check(self, what: str, status: int, document: object) -> Mapping[str, object]:
         who = masked(self.user)
@@ -273,7 +283,7 @@ class AppAccount:
             raise ConnectError(f"EcoFlow {what} answered HTTP {status}")
         if not isinstance(document, dict):
             raise ProtocolError(f"EcoFlow {what} answered HTTP {status} without a JSON object")
-        code, message = str(document.get("code", "")), str(document.get("message", ""))
+        code, message = str(document.get("code", "")), self._shown(document.get("message", ""))
         if status != _HTTP_OK or not (code == "0" or message.lower() == "success"):
             hint = "; check the account's user and password" if what == "login" else ""
             raise AuthError(

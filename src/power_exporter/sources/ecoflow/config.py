@@ -5,8 +5,9 @@ EcoFlow's developer MQTT stream), ``mqtt`` and ``device`` (the app account's MQT
 only or with read requests). Developer keys and account credentials exclude each other,
 as in seed 002.
 
-Secrets are ``SecretStr`` (masked in every repr, dump and error); a ``*_file`` key holds
-the *content* of the file it names once validated, never the path's secret being echoed.
+Secrets are ``Secret`` (``sources/secret.py``: masked in every repr, dump and error, no
+control characters); a ``*_file`` key holds the *content* of the file it names once
+validated (one line), and no error shows it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from pydantic import (
     model_validator,
 )
 
-from power_exporter.sources.base import DeviceConfig, Duration, read_secret_file
+from power_exporter.sources.base import DeviceConfig, Duration
 from power_exporter.sources.ecoflow import devices
+from power_exporter.sources.secret import Secret, read_secret_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -62,13 +64,10 @@ def _read_secret(value: object, info: ValidationInfo) -> object:
     if value is None or isinstance(value, SecretStr):
         return value
     path = _path(value, info)
-    try:
-        secret = read_secret_file(str(path))
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not secret:
+    secret = read_secret_file(str(path))
+    if not secret.get_secret_value():
         raise ValueError(f"{path} is empty")
-    return SecretStr(secret)
+    return secret
 
 
 def _existing_file(value: object, info: ValidationInfo) -> object:
@@ -95,16 +94,16 @@ class EcoflowConfig(DeviceConfig):
     serial: Serial | tuple[OneSerial, ...]
 
     # developer keys (api: rest, open_mqtt), from developer.ecoflow.com
-    access_key: SecretStr | None = None
+    access_key: Secret | None = None
     access_key_file: SecretFile = None
-    secret_key: SecretStr | None = None
+    secret_key: Secret | None = None
     secret_key_file: SecretFile = None
     host: str | None = None  # default: DEFAULT_HOST, or DEFAULT_ACCOUNT_HOST for the account
     ca_file: ExistingFile = None
 
     # app account (api: mqtt, device)
     user: str | None = Field(default=None, min_length=1)
-    password: SecretStr | None = None
+    password: Secret | None = None
     password_file: SecretFile = None
     broker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
     # app account MQTT tuning; seed 002's variable in brackets

@@ -36,6 +36,7 @@ from power_exporter.errors import (
     SourceError,
 )
 from power_exporter.sources.ecoflow.signing import signed_headers
+from power_exporter.sources.secret import excerpt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -47,6 +48,10 @@ DEVICE_LIST: Final = "/iot-open/sign/device/list"
 QUOTA_ALL: Final = "/iot-open/sign/device/quota/all"
 CERTIFICATION: Final = "/iot-open/sign/certification"
 MAX_BODY: Final = 4 << 20  # bytes; a quota map is a few kB
+# What an error shows of an answer that is not JSON (redacted from this much, then cut to
+# 60 characters), and of EcoFlow's own error message.
+MAX_EXCERPT_BYTES: Final = 4096
+_MESSAGE_LIMIT: Final = 200
 _MAX_SLEEP: Final = 30.0
 _RETRY_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 
@@ -265,7 +270,8 @@ class RestClient:
         except (ValueError, RecursionError):
             if status >= 400:  # noqa: PLR2004
                 raise ProtocolError(f"HTTP {status} from {self._host} on {path}") from None
-            snippet = self._redact(body[:60].decode("utf-8", "replace"))
+            # Redacted before it is cut: a cut first could leave a key's head in the excerpt.
+            snippet = excerpt(body[:MAX_EXCERPT_BYTES].decode("utf-8", "replace"), self._keys)
             raise DecodeError(f"{path}: answer is not JSON: {snippet!r}") from None
         if not isinstance(envelope, dict) or "code" not in envelope:
             if status >= 400:  # noqa: PLR2004
@@ -273,15 +279,9 @@ class RestClient:
             raise DecodeError(f"{path}: answer is not EcoFlow's {{code, message, data}}")
         code = str(envelope.get("code"))
         if code != "0":
-            raise api_error(code, self._redact(str(envelope.get("message") or "")), path)
+            message = excerpt(str(envelope.get("message") or ""), self._keys, _MESSAGE_LIMIT)
+            raise api_error(code, message, path)
         return envelope.get("data")
-
-    def _redact(self, text: str) -> str:
-        """Server text may echo what we sent; our keys never reach an error message."""
-        for key in self._keys:
-            if key:
-                text = text.replace(key, "***")
-        return text
 
     # -- endpoints ------------------------------------------------------------------------
 
