@@ -23,6 +23,7 @@ class Measure(StrEnum):
 
     BATTERY_CHARGE = "battery_charge"
     BATTERY_RUNTIME = "battery_runtime"
+    BATTERY_TIME_TO_FULL = "battery_time_to_full"
     BATTERY_VOLTAGE = "battery_voltage"
     BATTERY_TEMPERATURE = "battery_temperature"
     BATTERY_HEALTH = "battery_health"
@@ -72,6 +73,7 @@ NON_NEGATIVE_MEASURES: Final = frozenset(
         Measure.BATTERY_CHARGE,
         Measure.BATTERY_HEALTH,
         Measure.BATTERY_RUNTIME,
+        Measure.BATTERY_TIME_TO_FULL,
         Measure.LOAD,
         Measure.NOMINAL_POWER,
         Measure.NOMINAL_APPARENT_POWER,

@@ -75,6 +75,11 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
     for spec_measure, name, text in (
         (Measure.BATTERY_CHARGE, "power_battery_charge_ratio", "Battery charge, 0 to 1."),
         (Measure.BATTERY_RUNTIME, "power_battery_runtime_seconds", "Estimated runtime on battery."),
+        (
+            Measure.BATTERY_TIME_TO_FULL,
+            "power_battery_time_to_full_seconds",
+            "Estimated time until the battery is full, while it charges.",
+        ),
         (Measure.BATTERY_VOLTAGE, "power_battery_voltage_volts", "Battery voltage."),
         (Measure.BATTERY_TEMPERATURE, "power_battery_temperature_celsius", "Battery temperature."),
         (Measure.BATTERY_HEALTH, "power_battery_health_ratio", "Battery state of health, 0 to 1."),

@@ -33,6 +33,7 @@ Level = Literal["ok", "battery", "low", "down", "pending", "empty"]
 UNITS: Final[Mapping[Measure, str]] = {
     Measure.BATTERY_CHARGE: "ratio",
     Measure.BATTERY_RUNTIME: "seconds",
+    Measure.BATTERY_TIME_TO_FULL: "seconds",
     Measure.BATTERY_VOLTAGE: "volts",
     Measure.BATTERY_TEMPERATURE: "celsius",
     Measure.BATTERY_HEALTH: "ratio",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from power_exporter.model import DeviceFault, DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.ecoflow import envelope
 from power_exporter.sources.ecoflow.app_device import AppDevice
-from power_exporter.sources.ecoflow.envelope import ProtoPayload
+from power_exporter.sources.ecoflow.envelope import COMMANDS, ProtoPayload
 from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.proto import powerstream_pb2, property_pb2
 from power_exporter.sources.ecoflow.protobuf_families import (
@@ -21,6 +21,7 @@ from power_exporter.sources.ecoflow.protobuf_families import (
     normalize,
     schema_of,
 )
+from tests.sources.ecoflow import data
 from tests.sources.ecoflow.app_payloads import RIVER3_SN, header, river3_reply
 from tests.sources.ecoflow.app_payloads import envelope as build_envelope
 
@@ -73,16 +74,14 @@ class TestNormalized:
             Measure.INPUT_POWER: 50.0,
             Measure.OUTPUT_POWER: 50.0,
             Measure.SOLAR_INPUT_POWER: 0.0,
-            Measure.INPUT_VOLTAGE: 0.0,
-            Measure.INPUT_FREQUENCY: 0.0,
-            Measure.INPUT_CURRENT: 0.0,
+            # no AC-in volts, hertz or amperes: 0 on the wire while pow_get_ac_in is 50.7 W
             Measure.OUTPUT_VOLTAGE: 123.51778,
             Measure.OUTPUT_FREQUENCY: 60.0,
             Measure.OUTPUT_CURRENT: 0.0,
             Measure.NOMINAL_POWER: 300.0,
         }
-        assert result.known_flags == {Flag.CHARGING, Flag.DISCHARGING}
-        assert result.flags == frozenset()  # cms_chg_dsg_state 0: idle
+        assert result.known_flags == {Flag.CHARGING, Flag.DISCHARGING, Flag.ON_BATTERY}
+        assert result.flags == frozenset()  # cms_chg_dsg_state 0: idle, on AC (pass-through)
         assert result.problems == ()
 
     def test_delta3_volts_and_solar_parts(self) -> None:
@@ -107,6 +106,26 @@ class TestNormalized:
         assert result.measures[Measure.BATTERY_TEMPERATURE] == -3.0
         assert result.flags == {Flag.DISCHARGING}
 
+    def test_delta3_on_battery_and_time_to_full(self) -> None:
+        """No AC input while discharging: on_battery; a time to full only while charging."""
+        unplugged = {"cms_batt_soc": 60.0, "pow_get_ac_in": 0.0, "cms_chg_dsg_state": 1.0}
+        result = normalize("P231X", {**unplugged, "cms_chg_rem_time": 45.0})
+        assert result is not None
+        assert result.flags == {Flag.DISCHARGING, Flag.ON_BATTERY}
+        assert Measure.BATTERY_TIME_TO_FULL not in result.measures
+        charging = {**unplugged, "pow_get_ac_in": 198.4, "cms_chg_dsg_state": 2.0}
+        result = normalize("P231X", {**charging, "cms_chg_rem_time": 45.0, "bms_chg_rem_time": 50})
+        assert result is not None
+        assert result.flags == {Flag.CHARGING}
+        assert Flag.ON_BATTERY in result.known_flags
+        assert result.measures[Measure.BATTERY_TIME_TO_FULL] == 45 * 60.0
+
+    def test_zero_ac_input_without_input_power_is_kept(self) -> None:
+        """Unplugged (pow_get_ac_in 0), an AC-in voltage of 0 is the truth and stays."""
+        result = normalize("P231X", {"pow_get_ac_in": 0.0, "plug_in_info_ac_in_vol": 0.0})
+        assert result is not None
+        assert result.measures[Measure.INPUT_VOLTAGE] == 0.0
+
     def test_out_of_range_soc_is_dropped_with_a_reason(self) -> None:
         """A state of charge above 100 % is not a measure; the reason is returned."""
         result = normalize("R651X", {"cms_batt_soc": 250.0, "pow_in_sum_w": 1.0})
@@ -122,7 +141,15 @@ class TestNormalized:
         assert normalize("HW51X", {"20_1.batSoc": 50.0}) is None  # the developer-API table
 
 
-class TestZeroRule:
+class TestCacheRule:
+    def test_the_capture_sends_zeros_explicitly(self) -> None:
+        """The RIVER 3 reply carries zeros on the wire, so absence is not how zero is said."""
+        decoded = envelope.decode(river3_reply(), commands_for(RIVER3_SN))
+        assert isinstance(decoded, ProtoPayload)
+        zeros = {s.kind: sum(v == 0 for v in s.values.values()) for s in decoded.sections}
+        assert zeros["display"] >= 30
+        assert zeros["runtime"] >= 20
+
     def test_partial_updates_merge(self) -> None:
         """An increment with only changed fields keeps the others."""
         cache = FieldCache()
@@ -140,36 +167,35 @@ class TestZeroRule:
         cache.merge_sections(decoded.sections, 1.0, full=False)
         assert cache.values() == {"pow_get_pv": 0.0}
 
-    def test_full_snapshot_zeroes_absent_keys_of_its_scope_only(self) -> None:
-        """A get_reply lacking a display key means zero; runtime keys are not touched."""
+    def test_full_snapshot_drops_absent_keys_of_its_scope_only(self) -> None:
+        """A get_reply lacking a display key: the device no longer reports it (no zero made up)."""
         cache = FieldCache()
         cache.merge("display", {"pow_get_pv": 120.0, "cms_batt_soc": 50.0}, {"sn": "x"}, 0.0)
         cache.merge("runtime", {"temp_pv": 40.0}, {}, 0.0)
         cache.merge("display", {"cms_batt_soc": 51.0}, {}, 5.0, full=True)
-        assert cache.values() == {"pow_get_pv": 0.0, "cms_batt_soc": 51.0, "temp_pv": 40.0}
+        assert cache.values() == {"cms_batt_soc": 51.0, "temp_pv": 40.0}
         assert cache.texts() == {}
 
-    def test_key_silent_in_a_live_scope_reads_zero_after_the_window(self) -> None:
-        """A value that stopped coming while its message keeps coming drops to 0, not for ever."""
-        cache = FieldCache(zero_after=600.0)
+    def test_unchanged_field_keeps_its_value(self) -> None:
+        """A value not re-sent while its message keeps coming did not change: it stays."""
+        cache = FieldCache()
         cache.merge("display", {"pow_get_pv": 120.0, "pow_in_sum_w": 10.0}, {}, 0.0)
-        for now in range(2, 700, 2):  # increments carry only pow_in_sum_w
+        for now in range(2, 3000, 2):  # increments carry only pow_in_sum_w
             cache.merge("display", {"pow_in_sum_w": 10.0 + now}, {}, float(now))
             cache.expire(float(now))
-            if now <= 600:
-                assert cache.values()["pow_get_pv"] == 120.0
-        assert cache.values()["pow_get_pv"] == 0.0
-        cache.merge("display", {"pow_get_pv": 80.0}, {}, 700.0)
-        assert cache.values()["pow_get_pv"] == 80.0
+        assert cache.values()["pow_get_pv"] == 120.0
 
-    def test_scope_that_stopped_coming_is_dropped(self) -> None:
-        """A battery pack that stopped reporting takes its keys away instead of zeroing them."""
-        cache = FieldCache(zero_after=600.0)
+    def test_scope_kept_until_the_offline_limit(self) -> None:
+        """A message that stopped coming keeps its values for 900 s (not 600), then goes."""
+        cache = FieldCache()
         cache.merge("bms_heartbeat[1]", {"bms_heartbeat[1].soc": 80.0}, {"b": "SN"}, 0.0)
         cache.merge("display", {"cms_batt_soc": 70.0}, {}, 0.0)
-        cache.merge("display", {"cms_batt_soc": 71.0}, {}, 601.0)
-        cache.expire(601.0)
-        assert cache.values() == {"cms_batt_soc": 71.0}
+        cache.merge("display", {"cms_batt_soc": 71.0}, {}, 899.0)
+        cache.expire(899.0)
+        assert cache.values() == {"bms_heartbeat[1].soc": 80.0, "cms_batt_soc": 71.0}
+        cache.merge("display", {"cms_batt_soc": 72.0}, {}, 901.0)
+        cache.expire(901.0)
+        assert cache.values() == {"cms_batt_soc": 72.0}
         assert cache.texts() == {}
         assert len(cache) == 1
 
@@ -211,13 +237,23 @@ class TestDevicePayloads:
             DeviceIdentity(name="garage", source="ecoflow"),
             None,
             OnlineModel(started=0.0),
-            zero_after=600.0,
+            keep_for=900.0,
         )
         for now, payload in enumerate(payloads):
             for event in device.on_payload(payload, reply=reply, now=float(now)):
                 assert isinstance(event, Reading | DeviceFault)
             device.tick(float(now))
         assert device.counts["messages"] == len(payloads)
+
+    def test_powerstream_keys_are_the_developer_apis(self) -> None:
+        """One raw key per field across both APIs (batErrCode, not batErrorCode)."""
+        names = {f.json_name for f in powerstream_pb2.InverterHeartbeat.DESCRIPTOR.fields}
+        developer = {key.removeprefix("20_1.") for key in data.powerstream()}
+        assert names - developer == {"invDcCur"}  # the one field the capture lacks
+        beat = powerstream_pb2.InverterHeartbeat(bat_error_code=3, pv2_error_code=0)
+        decoded = envelope.decode(build_envelope(header(beat, (20, 1), src=20)), COMMANDS)
+        assert isinstance(decoded, ProtoPayload)
+        assert decoded.sections[0].values == {"20_1.batErrCode": 3.0, "20_1.pv2ErrCode": 0.0}
 
     def test_powerstream_uses_the_developer_api_table(self) -> None:
         """A PowerStream heartbeat over the app API meets the developer API's family table."""
@@ -230,7 +266,7 @@ class TestDevicePayloads:
             DeviceIdentity(name="balcony", source="ecoflow"),
             "powerstream",
             OnlineModel(started=0.0),
-            zero_after=600.0,
+            keep_for=900.0,
         )
         payload = build_envelope(header(beat, (20, 1), src=20, seq=77, enc_type=1))
         (event,) = device.on_payload(payload, reply=False, now=1.0)

@@ -136,7 +136,7 @@ class TestPassive:
         assert reading.text["bms_heartbeat[0].bms_sn"] == RIVER3_SN
         assert reading.measures[Measure.BATTERY_CHARGE] == pytest.approx(0.19)
         assert reading.measures[Measure.OUTPUT_VOLTAGE] == 123.51778
-        assert reading.known_flags == {Flag.CHARGING, Flag.DISCHARGING}
+        assert reading.known_flags == {Flag.CHARGING, Flag.DISCHARGING, Flag.ON_BATTERY}
         assert reading.identity.labels["product_name"] == "RIVER 3"
 
     async def test_bad_payloads_are_faults_not_crashes(self, app_world: World) -> None:

@@ -289,6 +289,15 @@ class TestPushShapes:
             ({"cmdFunc": 20, "cmdId": 1, "param": {"batSoc": 5}}, {"20_1.batSoc": 5}),
             ({"params": {"bmsMaster.soc": 3}}, {"bmsMaster.soc": 3}),
             ({"gridConnectionPower": 12}, {"gridConnectionPower": 12}),
+            (  # a flat push: its envelope fields are the message's, not metrics
+                {
+                    "id": 1717171717,
+                    "version": "1.0",
+                    "timestamp": 1717171717000,
+                    "gridConnectionPower": 12,
+                },
+                {"gridConnectionPower": 12},
+            ),
         ],
     )
     def test_shapes(self, push: dict[str, object], quota: dict[str, object]) -> None:

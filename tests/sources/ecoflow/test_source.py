@@ -50,7 +50,7 @@ class TestSingleDevice:
         }
         assert reading.measures[Measure.BATTERY_CHARGE] == pytest.approx(0.864)
         assert reading.measures[Measure.OUTPUT_POWER] == 344
-        assert reading.flags == {Flag.DISCHARGING}
+        assert reading.flags == {Flag.DISCHARGING, Flag.ON_BATTERY}  # no AC input
         assert reading.raw["bms_emsStatus.bmsIsConnt[0]"] == 3
         assert len(reading.raw) == 205
 

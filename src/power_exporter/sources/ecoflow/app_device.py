@@ -1,10 +1,16 @@
 """One device on the app API: its payloads in, its readings and faults out.
 
 Pushes (``/app/device/property/{sn}``) are partial updates; a protobuf ``get_reply`` is a full
-snapshot (the zero rule of ``protobuf_families``); a JSON ``latestQuotas`` reply carries the
+snapshot (the cache rule of ``protobuf_families``); a JSON ``latestQuotas`` reply carries the
 cloud's ``online`` flag: 0 takes the device down at once (``OfflineError``). Bad payloads are
 counted by reason and become ``DeviceFault(DecodeError)``: the runtime counts them and keeps
 the device up. The first problem of each kind is logged at WARNING, repeats at DEBUG.
+
+A device that talks is up, even when nothing it says can be decoded (a family whose schema we
+do not have): every protobuf envelope counts as data, and what the envelope itself tells is
+kept raw (``envelope.messages[func][id]``, the messages seen per command pair, and
+``envelope.seq``, the device's message counter), while each header we have no decoder for is
+counted as ``read_errors_total{reason="undecoded"}``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,14 @@ log = logging.getLogger(__name__)
 
 LATEST_QUOTAS: Final = "latestQuotas"
 _LOGGED_LIMIT: Final = 200
+_ENVELOPE: Final = "envelope"
+_MAX_COMMANDS: Final = 64  # distinct command pairs kept raw per device
+
+
+class UndecodedError(DecodeError):
+    """A message the device sent under a command we have no decoder for (the device is up)."""
+
+    reason = "undecoded"
 
 
 class AppDevice:
@@ -44,17 +58,18 @@ class AppDevice:
         family: str | None,
         online: OnlineModel,
         *,
-        zero_after: float,
+        keep_for: float,
     ) -> None:
         self.name = name
         self.serial = serial
         self.identity = identity
         self.family = family
         self.online = online
-        self.cache = FieldCache(zero_after=zero_after)
+        self.cache = FieldCache(keep_for=keep_for)
         self.commands = commands_for(serial)
         self.counts: Counter[str] = Counter()
         self.protobuf: bool | None = None  # what the device has been seen to send
+        self._commands: Counter[tuple[int, int]] = Counter()
         self._logged: set[str] = set()
 
     # -- payloads in --------------------------------------------------------------------
@@ -72,19 +87,31 @@ class AppDevice:
 
     def _on_proto(self, decoded: ProtoPayload, *, reply: bool, now: float) -> list[Event]:
         self.protobuf = True
+        events: list[Event] = []
         for problem in decoded.problems:
             self.counts[problem.why] += 1
             detail = f"{problem.why} {problem.header.cmd_func}/{problem.header.cmd_id}"
             self._once(detail, "%s: %s", self.name, problem.detail)
-        events: list[Event] = [
-            self._bad(p.why, DecodeError(p.detail))
-            for p in decoded.problems
-            if p.why != "unknown_command"
-        ]
-        if not decoded.sections:
-            return events
+            if problem.why == "unknown_command":
+                events.append(DeviceFault(self.name, UndecodedError(problem.detail)))
+            else:
+                events.append(self._bad(problem.why, DecodeError(problem.detail)))
+        self.cache.merge(_ENVELOPE, self._envelope(decoded), {}, now)
         self.cache.merge_sections(decoded.sections, now, full=reply)
-        return [*events, *self._data(now)]
+        return [*self._data(now), *events]
+
+    def _envelope(self, decoded: ProtoPayload) -> dict[str, float]:
+        """What the envelope's headers tell by themselves (a device whose schema we lack)."""
+        for info in decoded.headers:
+            if info.cmd in self._commands or len(self._commands) < _MAX_COMMANDS:
+                self._commands[info.cmd] += 1
+        values = {
+            f"{_ENVELOPE}.messages[{func}][{cmd}]": float(count)
+            for (func, cmd), count in self._commands.items()
+        }
+        if decoded.headers:
+            values[f"{_ENVELOPE}.seq"] = float(decoded.headers[-1].seq)
+        return values
 
     def _on_json(self, decoded: JsonPayload, *, reply: bool, now: float) -> list[Event]:
         self.protobuf = False
@@ -140,7 +167,7 @@ class AppDevice:
     # -- the clock ----------------------------------------------------------------------
 
     def tick(self, now: float) -> list[Event]:
-        """Apply the clock: the zero rule's window and the online model's transitions."""
+        """Apply the clock: the cache's window and the online model's transitions."""
         self.cache.expire(now)
         change = self.online.tick(now)
         if change is Presence.ASSUME_OFFLINE:

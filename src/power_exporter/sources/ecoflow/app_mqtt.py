@@ -95,7 +95,7 @@ class AppMqttSource:
             offline_after=cfg.stale_after,
             nudge_every=cfg.quota_request_interval if cfg.api == "device" else None,
         )
-        device = AppDevice(name, sn, identity, family, online, zero_after=cfg.zero_after)
+        device = AppDevice(name, sn, identity, family, online, keep_for=cfg.stale_after)
         self.devices[sn] = device
         self._inbox.serials = frozenset(self.devices)
         return device

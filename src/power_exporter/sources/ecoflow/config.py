@@ -13,6 +13,7 @@ validated (one line), and no error shows it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final, Literal
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 Api = Literal["rest", "open_mqtt", "mqtt", "device"]
+log = logging.getLogger(__name__)
+
 DEVELOPER_APIS: Final = frozenset({"rest", "open_mqtt"})
 ACCOUNT_APIS: Final = frozenset({"mqtt", "device"})
 DEFAULT_HOST: Final = "api-e.ecoflow.com"
@@ -117,7 +120,9 @@ class EcoflowConfig(DeviceConfig):
     idle_check_interval: Duration = 10.0  # how often silence is checked [IDLE_CHECK_INTERVAL]
     # cap of the MQTT reconnect backoff [MAX_RECONNECT_DELAY]
     max_reconnect_delay: Duration = 300.0
-    zero_after: Duration = 600.0  # protobuf: a value not resent for this long reads 0
+    # no longer used: values are kept until stale_after (no zero is invented for a value that
+    # is not re-sent); accepted so that older configurations still load, with a warning
+    zero_after: Duration | None = None
 
     # the seed's naming
     metrics_prefix: str = Field(default="ecoflow", pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -149,6 +154,11 @@ class EcoflowConfig(DeviceConfig):
                 raise ValueError("a list of serials must be non-empty and without repeats")
         if self.assume_offline_after > self.stale_after:
             raise ValueError("assume_offline_after must not exceed stale_after (down)")
+        if self.zero_after is not None:
+            log.warning(
+                "%s: zero_after is no longer used (protobuf values are kept until stale_after)",
+                self.name,
+            )
         return self
 
     @field_validator("broker", mode="before")

@@ -13,10 +13,21 @@ Rules of a table (one row per key, in priority order):
   "not applicable" sentinel (remaining time 5999 min, state of health 0) and is skipped;
 - several rows of one measure: the first present one wins, unless the rows say ``add``
   (two solar inputs), when the present ones are summed;
-- ``swap32``: the value is a little-endian uint32 read as big-endian (RIVER mini AC volts).
+- ``swap32``: the value is a little-endian uint32 read as big-endian (RIVER mini AC volts);
+- ``milli_above``: a value above it is in milli-units (``bmsBattVol``: V on DELTA 3, mV on
+  RIVER 3, under one key);
+- ``direction``: the row applies only while the battery goes that way (a time to full is
+  meaningless while discharging, and EcoFlow reports it as a sentinel or a stale number);
+- ``remain``: a combined remaining time (``pd.remainTime`` of RIVER Max/Pro/mini): time to
+  empty when negative or while discharging, time to full while charging, nothing when idle.
 
 Flags come from a second table, first present key deciding: a sign rule (battery current
 positive = charging) or a value rule (``cmsChgDsgState`` 1 = discharging, 2 = charging).
+``on_battery`` comes from the family's own AC input key: set when the AC input reads 0 W and
+the battery serves the output (it discharges, or the family's battery-output key is
+positive); known whenever both can be told. Where the AC input key reads positive, an AC
+input voltage, frequency or current of 0 is the firmware not filling the field (RIVER 3
+sends 0 V and 0 Hz with 50.7 W coming in), not a measurement, and is left out.
 A device of an unknown family gets no measures; its raw ``ecoflow_*`` series stay.
 """
 
@@ -46,6 +57,9 @@ class Field:
     add: bool = False
     swap32: bool = False
     when: str | None = None
+    milli_above: float | None = None
+    direction: Flag | None = None
+    remain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +77,19 @@ class FlagRule:
 
 
 @dataclass(frozen=True, slots=True)
+class OnBattery:
+    """Where a family says it runs from its battery.
+
+    ``ac_in``: its AC input power key (0 = no AC input); ``battery_out``: a key whose
+    positive value is the battery serving the output, where the family has no direction
+    flag (None: the DISCHARGING flag tells).
+    """
+
+    ac_in: str
+    battery_out: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Family:
     """One table: the products it covers, its rows, and a key that betrays it."""
 
@@ -70,8 +97,12 @@ class Family:
     fields: Mapping[str, Field]
     flags: Mapping[str, FlagRule]
     signature: str
+    on_battery: OnBattery | None = None
 
 
+_AC_INPUTS: Final = frozenset({M.INPUT_VOLTAGE, M.INPUT_FREQUENCY, M.INPUT_CURRENT})
+_INV_IN: Final = OnBattery("inv.inputWatts")
+_CHARGING: Final = Flag.CHARGING
 _CHARGE_SIGN: Final = FlagRule(positive=Flag.CHARGING, negative=Flag.DISCHARGING)
 _CHG_DSG_STATE: Final = FlagRule(values={1: Flag.DISCHARGING, 2: Flag.CHARGING})
 
@@ -82,6 +113,9 @@ _G2: Final[Mapping[str, Field]] = {
     "pd.soc": Field(M.BATTERY_CHARGE, 0.01),
     "bms_bmsStatus.soh": Field(M.BATTERY_HEALTH, 0.01, valid=_PERCENT_KNOWN),
     "bms_emsStatus.dsgRemainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "bms_emsStatus.chgRemainTime": Field(
+        M.BATTERY_TIME_TO_FULL, _MINUTES, valid=_NO_TIME, direction=_CHARGING
+    ),
     "bms_bmsStatus.temp": Field(M.BATTERY_TEMPERATURE),
     "pd.wattsInSum": Field(M.INPUT_POWER),
     "pd.wattsOutSum": Field(M.OUTPUT_POWER),
@@ -103,6 +137,9 @@ _G1D: Final[Mapping[str, Field]] = {
     "pd.soc": Field(M.BATTERY_CHARGE, 0.01),
     "bmsMaster.soh": Field(M.BATTERY_HEALTH, 0.01, valid=_PERCENT_KNOWN),
     "ems.dsgRemainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "ems.chgRemainTime": Field(
+        M.BATTERY_TIME_TO_FULL, _MINUTES, valid=_NO_TIME, direction=_CHARGING
+    ),
     "bmsMaster.vol": Field(M.BATTERY_VOLTAGE, 0.001),
     "bmsMaster.temp": Field(M.BATTERY_TEMPERATURE),
     "pd.wattsInSum": Field(M.INPUT_POWER),
@@ -120,7 +157,7 @@ _G1D: Final[Mapping[str, Field]] = {
 _G1R: Final[Mapping[str, Field]] = {
     "pd.soc": Field(M.BATTERY_CHARGE, 0.01),
     "bmsMaster.soc": Field(M.BATTERY_CHARGE, 0.01),
-    "pd.remainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "pd.remainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME, remain=True),
     "bmsMaster.vol": Field(M.BATTERY_VOLTAGE, 0.001),
     "bmsMaster.temp": Field(M.BATTERY_TEMPERATURE),
     "pd.wattsInSum": Field(M.INPUT_POWER),
@@ -137,7 +174,7 @@ _G1R: Final[Mapping[str, Field]] = {
 _RIVER_MINI: Final[Mapping[str, Field]] = {
     "inv.soc": Field(M.BATTERY_CHARGE, 0.01),
     "pd.soc": Field(M.BATTERY_CHARGE, 0.01),
-    "pd.remainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "pd.remainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME, remain=True),
     "inv.vol": Field(M.BATTERY_VOLTAGE, 0.001),
     "inv.temp": Field(M.BATTERY_TEMPERATURE),
     "pd.wattsInSum": Field(M.INPUT_POWER),
@@ -158,14 +195,18 @@ _PROTOBUF_JSON: Final[Mapping[str, Field]] = {
     "bmsBattSoh": Field(M.BATTERY_HEALTH, 0.01, valid=_PERCENT_KNOWN),
     "cmsDsgRemTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
     "bmsDsgRemTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "cmsChgRemTime": Field(M.BATTERY_TIME_TO_FULL, _MINUTES, valid=_NO_TIME, direction=_CHARGING),
+    "bmsChgRemTime": Field(M.BATTERY_TIME_TO_FULL, _MINUTES, valid=_NO_TIME, direction=_CHARGING),
     # volts on DELTA 3 / DELTA Pro 3 but millivolts on RIVER 3: a value above 1000 is mV
-    "bmsBattVol": Field(M.BATTERY_VOLTAGE, valid=(0.0, 1000.0)),
+    "cmsBattVol": Field(M.BATTERY_VOLTAGE, milli_above=1000.0),
+    "bmsBattVol": Field(M.BATTERY_VOLTAGE, milli_above=1000.0),
     "cmsBattTemp": Field(M.BATTERY_TEMPERATURE),
     "bmsMaxCellTemp": Field(M.BATTERY_TEMPERATURE),
     "powInSumW": Field(M.INPUT_POWER),
     "powOutSumW": Field(M.OUTPUT_POWER),
     "plugInInfoAcInVol": Field(M.INPUT_VOLTAGE),
     "plugInInfoAcInFeq": Field(M.INPUT_FREQUENCY),
+    "plugInInfoAcInAmp": Field(M.INPUT_CURRENT),
     "plugInInfoAcOutVol": Field(M.OUTPUT_VOLTAGE),
     "plugInInfoAcOutFreq": Field(M.OUTPUT_FREQUENCY),
     "acOutFreq": Field(M.OUTPUT_FREQUENCY),
@@ -181,6 +222,9 @@ _PS: Final = "20_1.bpType"  # 0 = no battery attached: battery rows do not apply
 _POWERSTREAM: Final[Mapping[str, Field]] = {
     "20_1.batSoc": Field(M.BATTERY_CHARGE, 0.01, when=_PS),
     "20_1.dsgRemainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME, when=_PS),
+    "20_1.chgRemainTime": Field(
+        M.BATTERY_TIME_TO_FULL, _MINUTES, valid=_NO_TIME, when=_PS, direction=_CHARGING
+    ),
     "20_1.batInputVolt": Field(M.BATTERY_VOLTAGE, 0.1, when=_PS),
     "20_1.batTemp": Field(M.BATTERY_TEMPERATURE, 0.1, when=_PS),
     "20_1.pv1InputWatts": Field(M.SOLAR_INPUT_POWER, 0.1, add=True),
@@ -203,6 +247,9 @@ _GLACIER: Final[Mapping[str, Field]] = {
     "bms_emsStatus.f32LcdSoc": Field(M.BATTERY_CHARGE, 0.01),
     "bms_bmsStatus.soc": Field(M.BATTERY_CHARGE, 0.01),
     "bms_emsStatus.dsgRemain": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "bms_emsStatus.chgRemain": Field(
+        M.BATTERY_TIME_TO_FULL, _MINUTES, valid=_NO_TIME, direction=_CHARGING
+    ),
     "bms_bmsStatus.vol": Field(M.BATTERY_VOLTAGE),
     "bms_bmsStatus.tmp": Field(M.BATTERY_TEMPERATURE),
 }
@@ -210,6 +257,7 @@ _GLACIER: Final[Mapping[str, Field]] = {
 _WAVE_2: Final[Mapping[str, Field]] = {
     "bms.soc": Field(M.BATTERY_CHARGE, 0.01),
     "pd.batDsgRemain": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "pd.batChgRemain": Field(M.BATTERY_TIME_TO_FULL, _MINUTES, valid=_NO_TIME, direction=_CHARGING),
     "bms.tmp": Field(M.BATTERY_TEMPERATURE),
     "pd.acPwrIn": Field(M.INPUT_POWER),
     "pd.pvPower": Field(M.SOLAR_INPUT_POWER),
@@ -221,26 +269,35 @@ FAMILIES: Final[Mapping[str, Family]] = {
         {**_G2, "bms_bmsStatus.vol": Field(M.BATTERY_VOLTAGE, 0.001)},
         _G2_FLAGS,
         "bms_bmsStatus.soc",
+        _INV_IN,
     ),
     "river2": Family(
         "RIVER 2, RIVER 2 Max, RIVER 2 Pro",
         {**_G2, "bms_bmsStatus.vol": Field(M.BATTERY_VOLTAGE)},  # whole volts on RIVER 2
         _G2_FLAGS,
         "bms_bmsStatus.soc",
+        _INV_IN,
     ),
     "delta_g1": Family(
-        "DELTA Pro, DELTA Max, DELTA mini", _G1D, {"bmsMaster.amp": _CHARGE_SIGN}, "ems.lcdShowSoc"
+        "DELTA Pro, DELTA Max, DELTA mini",
+        _G1D,
+        {"bmsMaster.amp": _CHARGE_SIGN},
+        "ems.lcdShowSoc",
+        _INV_IN,
     ),
     "river_g1": Family(
-        "RIVER Max, RIVER Pro", _G1R, {"bmsMaster.amp": _CHARGE_SIGN}, "bmsMaster.soc"
+        "RIVER Max, RIVER Pro", _G1R, {"bmsMaster.amp": _CHARGE_SIGN}, "bmsMaster.soc", _INV_IN
     ),
-    "river_mini": Family("RIVER mini", _RIVER_MINI, {"inv.amp": _CHARGE_SIGN}, "inv.soc"),
+    "river_mini": Family("RIVER mini", _RIVER_MINI, {"inv.amp": _CHARGE_SIGN}, "inv.soc", _INV_IN),
     "protobuf_json": Family(
         "DELTA Pro 3, DELTA 3 family (developer API)",
         _PROTOBUF_JSON,
         {"cmsChgDsgState": _CHG_DSG_STATE, "bmsChgDsgState": _CHG_DSG_STATE},
         "cmsBattSoc",
+        OnBattery("powGetAcIn"),
     ),
+    # A grid-tie microinverter has no AC input: feeding from its battery at night is its
+    # normal work, not a power station on battery, so it never says on_battery.
     "powerstream": Family(
         "PowerStream",
         _POWERSTREAM,
@@ -248,9 +305,21 @@ FAMILIES: Final[Mapping[str, Family]] = {
         {"20_1.batInputWatts": FlagRule(positive=Flag.DISCHARGING, negative=Flag.CHARGING)},
         "20_1.invOutputWatts",
     ),
-    "smart_plug": Family("Smart Plug", _SMART_PLUG, {}, "2_1.watts"),
-    "glacier": Family("Glacier", _GLACIER, {}, "pd.motorWat"),
-    "wave2": Family("WAVE 2", _WAVE_2, {}, "pd.batDsgRemain"),
+    "smart_plug": Family("Smart Plug", _SMART_PLUG, {}, "2_1.watts"),  # no battery
+    "glacier": Family(
+        "Glacier",
+        _GLACIER,
+        {},
+        "pd.motorWat",
+        OnBattery("bms_bmsStatus.inWatts", battery_out="bms_bmsStatus.outWatts"),
+    ),
+    "wave2": Family(
+        "WAVE 2",
+        _WAVE_2,
+        {},
+        "pd.batDsgRemain",
+        OnBattery("pd.acPwrIn", battery_out="pd.batPwrOut"),
+    ),
 }
 
 # Without a family from the serial, the first family whose signature key is present. Only
@@ -261,7 +330,9 @@ _DETECT: Final[tuple[Family, ...]] = (
     FAMILIES["protobuf_json"],
     FAMILIES["glacier"],
     FAMILIES["wave2"],
-    Family("DELTA 2 / RIVER 2 (voltage unit unknown)", _G2, _G2_FLAGS, "bms_bmsStatus.soc"),
+    Family(
+        "DELTA 2 / RIVER 2 (voltage unit unknown)", _G2, _G2_FLAGS, "bms_bmsStatus.soc", _INV_IN
+    ),
     FAMILIES["delta_g1"],
     FAMILIES["river_g1"],
     FAMILIES["river_mini"],
@@ -290,30 +361,64 @@ def _scaled(value: float, scale: float) -> float:
     return value * scale
 
 
+def _value(row: Field, value: float, going: Flag | None) -> tuple[Measure, float] | None:
+    """One row's measure and value in base units, or None when it does not apply now."""
+    measure = row.measure
+    if row.swap32:
+        swapped = _swap32(value)
+        if swapped is None:
+            return None
+        value = swapped
+    if row.remain:  # negative: to empty; positive: to full while charging, else to empty
+        if value > 0 and going is Flag.CHARGING:
+            measure = M.BATTERY_TIME_TO_FULL
+        elif value > 0 and going is not Flag.DISCHARGING:
+            return None  # idle or unknown: a positive number could be either
+        value = abs(value)
+    if row.direction is not None and going is not row.direction:
+        return None
+    if row.valid is not None and not row.valid[0] <= value <= row.valid[1]:
+        return None
+    if row.milli_above is not None and abs(value) > row.milli_above:
+        value /= 1000.0
+    return measure, _scaled(value, row.scale)
+
+
+def _going(family: Family, raw: Mapping[str, float]) -> Flag | None:
+    """Which way the battery goes: CHARGING, DISCHARGING, or None (idle, unknown)."""
+    found = _direction(family, raw)[0]
+    return next((flag for flag in (Flag.CHARGING, Flag.DISCHARGING) if flag in found), None)
+
+
+def _ac_in_live(family: Family, raw: Mapping[str, float]) -> bool:
+    rule = family.on_battery
+    return rule is not None and raw.get(rule.ac_in, 0.0) > 0
+
+
 def measures(family: Family, raw: Mapping[str, float]) -> list[tuple[Measure, float]]:
     """The candidate measures of a reading (not yet checked for plausibility)."""
     first: dict[Measure, float] = {}
     summed: dict[Measure, float] = {}
+    going = _going(family, raw)
+    ac_in_live = _ac_in_live(family, raw)
     for key, row in family.fields.items():
         value = raw.get(key)
         if value is None or (row.when is not None and not raw.get(row.when)):
             continue
-        if row.swap32:
-            swapped = _swap32(value)
-            if swapped is None:
-                continue
-            value = swapped
-        if row.valid is not None and not row.valid[0] <= value <= row.valid[1]:
+        found = _value(row, value, going)
+        if found is None:
             continue
+        measure, converted = found
+        if ac_in_live and measure in _AC_INPUTS and converted == 0:
+            continue  # a field the firmware leaves at 0 while power comes in
         if row.add:
-            summed[row.measure] = summed.get(row.measure, 0.0) + _scaled(value, row.scale)
-        elif row.measure not in first:
-            first[row.measure] = _scaled(value, row.scale)
+            summed[measure] = summed.get(measure, 0.0) + converted
+        elif measure not in first:
+            first[measure] = converted
     return [*first.items(), *((m, v) for m, v in summed.items() if m not in first)]
 
 
-def flags(family: Family, raw: Mapping[str, float]) -> tuple[frozenset[Flag], frozenset[Flag]]:
-    """(flags set, flags known) from the first rule whose key is present."""
+def _direction(family: Family, raw: Mapping[str, float]) -> tuple[frozenset[Flag], frozenset[Flag]]:
     for key, rule in family.flags.items():
         value = raw.get(key)
         if value is None:
@@ -325,3 +430,28 @@ def flags(family: Family, raw: Mapping[str, float]) -> tuple[frozenset[Flag], fr
             found = rule.positive if value > 0 else rule.negative if value < 0 else None
         return (frozenset({found}) if found else frozenset(), rule.known())
     return frozenset(), frozenset()
+
+
+def flags(family: Family, raw: Mapping[str, float]) -> tuple[frozenset[Flag], frozenset[Flag]]:
+    """(flags set, flags known): direction and ``on_battery``.
+
+    The direction comes from the first rule whose key is present, ``on_battery`` from the
+    family's AC input.
+    """
+    found, known = _direction(family, raw)
+    rule = family.on_battery
+    ac_in = raw.get(rule.ac_in) if rule is not None else None
+    if rule is None or ac_in is None:
+        return found, known
+    if rule.battery_out is not None:
+        served = raw.get(rule.battery_out)
+        if served is None:
+            return found, known
+        from_battery = served > 0
+    elif known:
+        from_battery = Flag.DISCHARGING in found
+    else:
+        return found, known
+    if ac_in <= 0 and from_battery:
+        found |= {Flag.ON_BATTERY}
+    return found, known | {Flag.ON_BATTERY}

@@ -13,7 +13,9 @@ the broker refuses them we fetch new ones once and try again.
 Pushes are normalized to the key names of ``quota/all``: DELTA 2-style pushes
 ``{"typeCode": "bmsStatus", "params": {...}}`` get the module prefix (``bms_bmsStatus.``),
 PowerStream / Smart Plug pushes ``{"cmdFunc": 20, "cmdId": 1, "param": {...}}`` the prefix
-``20_1.``; pushes whose ``params`` keys are already dotted stay as they are.
+``20_1.``; pushes whose ``params`` keys are already dotted stay as they are. Flat pushes
+(no ``params``: STREAM, Smart Meter) lose their envelope fields (``id``, ``timestamp``,
+``version``...), which are the message's, not the device's.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ TYPE_CODE_PREFIX: Final[Mapping[str, str]] = {
 }
 
 
+# Fields of a push's envelope, never device values (a flat push has them beside its data).
+ENVELOPE_FIELDS: Final = frozenset(
+    {"id", "timestamp", "version", "time", "typeCode", "cmdFunc", "cmdId", "moduleType", "sn"}
+)
+
+
 def client_id(account: str) -> str:
     """The one MQTT client id of a certificate account (stable across runs and reconnects)."""
     return "power-exporter-" + hashlib.sha256(account.encode()).hexdigest()[:16]
@@ -73,7 +81,8 @@ def quota_of_push(payload: object) -> dict[str, object]:
         raise DecodeError("quota push is not a JSON object")
     params = payload.get("params", payload.get("param"))
     if params is None:
-        return dict(payload)  # flat pushes (STREAM, Smart Meter)
+        # flat pushes (STREAM, Smart Meter): the values beside the envelope's fields
+        return {key: value for key, value in payload.items() if key not in ENVELOPE_FIELDS}
     if not isinstance(params, dict):
         raise DecodeError("quota push: params is not an object")
     prefix = ""

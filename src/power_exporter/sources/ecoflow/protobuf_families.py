@@ -4,18 +4,18 @@ Facts: the project's EcoFlow field notes, sections 1.3 (display), 1.4 (runtime) 
 prefixes), themselves from tolwi/hassio-ecoflow-cloud, foxthefox's
 ioBroker adapter, maodijim's RIVER 3 schema and capture, and rabits/ha-ef-ble's SN list.
 
-**The zero rule.** proto3 does not send a field whose value is zero, and a device sends
-increments with only the fields that changed. A cache that only merges would keep a power
-reading that dropped to 0 W at its last non-zero value for ever. So, per key:
+**The cache rule.** A device sends increments with only the fields that changed, and its
+firmware sends zeros explicitly: the RIVER 3 capture has 33 of its 74 display values and 26
+of its 94 runtime values as zeros on the wire (our ``.proto`` files declare every scalar
+``optional``, so an explicit zero is seen as present). So, per key:
 
-1. a field present on the wire sets its value, zero included (our ``.proto`` files declare
-   every scalar ``optional``, so an explicit zero is seen as present);
-2. a *full snapshot* (the reply to our "get everything" request) sets every key of the same
-   message (scope) that it lacks to 0, which is what proto3 absence means;
-3. a key not refreshed for ``zero_after`` seconds (default 600 s: twice the longest full
-   upload period seen, 300 s for runtime reports) while its message keeps arriving reads as 0;
-   when the whole message stopped arriving for that long (a battery pack unplugged), its keys
-   are dropped instead.
+1. a field present on the wire sets its value, zero included;
+2. a field not re-sent keeps its value: it did not change, and no zero is ever invented;
+3. a *full snapshot* (the reply to our "get everything" request) drops the keys of the same
+   message (scope) that it lacks: the device no longer reports them;
+4. when a whole message stopped arriving for ``keep_for`` seconds (the offline limit,
+   ``stale_after``, 900 s by default, so values last as long as "assume offline" promises),
+   its keys are dropped (a battery pack unplugged).
 """
 
 from __future__ import annotations
@@ -165,6 +165,15 @@ POWER_STATION_TABLE: Final[Mapping[str, Field]] = {
     "plug_in_info_ac_out_amp": Field(Measure.OUTPUT_CURRENT),
     "plug_in_info_ac_out_dsg_pow_max": Field(Measure.NOMINAL_POWER),
 }
+# While charging (state 2) only: a time to full is meaningless otherwise.
+TIME_TO_FULL_TABLE: Final[Mapping[str, Field]] = {
+    "cms_chg_rem_time": Field(Measure.BATTERY_TIME_TO_FULL, _MINUTES, below=_NA_MINUTES),
+    "bms_chg_rem_time": Field(Measure.BATTERY_TIME_TO_FULL, _MINUTES, below=_NA_MINUTES),
+}
+AC_IN_POWER: Final = "pow_get_ac_in"  # W; 0 = no AC input
+_AC_INPUTS: Final = frozenset(
+    {Measure.INPUT_VOLTAGE, Measure.INPUT_FREQUENCY, Measure.INPUT_CURRENT}
+)
 
 # Battery state: 0 idle, 1 discharging, 2 charging ([R] DELTA Pro 3 doc, [T]); system first.
 CHARGE_STATE_KEYS: Final = ("cms_chg_dsg_state", "bms_chg_dsg_state")
@@ -174,6 +183,8 @@ CHARGE_STATE_FLAGS: Final[Mapping[int, frozenset[Flag]]] = {
     2: frozenset({Flag.CHARGING}),
 }
 STATE_KNOWN_FLAGS: Final = frozenset({Flag.CHARGING, Flag.DISCHARGING})
+_DISCHARGING: Final = 1
+_CHARGING: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,23 +219,37 @@ def normalize(serial: str, raw: Mapping[str, float]) -> Normalized | None:
 
     None for the other schemas: PowerStream's ``20_1.*`` keys are the developer API's, whose
     family table (``families.py``) applies to them as they are; foreign schemas have none.
+    A time to full only while charging; no 0 V / 0 Hz / 0 A of AC input while AC input power
+    comes in (RIVER 3 leaves those fields at 0); ``on_battery`` when the AC input reads 0 W
+    and the battery discharges.
     """
     if schema_of(serial) not in {Schema.POWER_STATION, Schema.UNKNOWN}:
         return None
-    measures, problems = checked_measures(apply_table(POWER_STATION_TABLE, raw).items())
-    flags: frozenset[Flag] = frozenset()
-    known: frozenset[Flag] = frozenset()
-    for key in CHARGE_STATE_KEYS:
-        state = raw.get(key)
-        if state is not None and state in CHARGE_STATE_FLAGS:
-            flags, known = CHARGE_STATE_FLAGS[int(state)], STATE_KNOWN_FLAGS
-            break
+    state = next(
+        (raw[key] for key in CHARGE_STATE_KEYS if raw.get(key) in CHARGE_STATE_FLAGS), None
+    )
+    candidates = apply_table(POWER_STATION_TABLE, raw)
+    if state == _CHARGING:
+        candidates.update(apply_table(TIME_TO_FULL_TABLE, raw))
+    ac_in = raw.get(AC_IN_POWER)
+    if ac_in is not None and ac_in > 0:
+        for measure in _AC_INPUTS:
+            if candidates.get(measure) == 0:
+                del candidates[measure]
+    measures, problems = checked_measures(candidates.items())
+    if state is None:
+        return Normalized(measures, problems=tuple(problems))
+    flags, known = CHARGE_STATE_FLAGS[int(state)], STATE_KNOWN_FLAGS
+    if ac_in is not None:
+        known |= {Flag.ON_BATTERY}
+        if ac_in <= 0 and state == _DISCHARGING:
+            flags |= {Flag.ON_BATTERY}
     return Normalized(measures, flags, known, tuple(problems))
 
 
-# -- the cache and its zero rule -----------------------------------------------------------
+# -- the cache and its rule ----------------------------------------------------------------
 
-DEFAULT_ZERO_AFTER: Final = 600.0
+DEFAULT_KEEP_FOR: Final = 900.0
 
 
 @dataclass(slots=True)
@@ -236,9 +261,9 @@ class _Entry:
 
 @dataclass(slots=True)
 class FieldCache:
-    """The latest value of every raw key of one device, kept by the zero rule above."""
+    """The latest value of every raw key of one device, kept by the rule above."""
 
-    zero_after: float = DEFAULT_ZERO_AFTER
+    keep_for: float = DEFAULT_KEEP_FOR
     _values: dict[str, _Entry] = field(default_factory=dict)
     _texts: dict[str, tuple[str, float, str]] = field(default_factory=dict)
     _scopes: dict[str, float] = field(default_factory=dict)
@@ -252,7 +277,7 @@ class FieldCache:
         *,
         full: bool = False,
     ) -> None:
-        """Merge one message of ``scope``; a ``full`` snapshot zeroes the scope's absent keys."""
+        """Merge one message of ``scope``; a ``full`` snapshot drops the scope's absent keys."""
         self._scopes[scope] = now
         for key, value in values.items():
             if math.isfinite(value):
@@ -260,9 +285,9 @@ class FieldCache:
         for key, text in texts.items():
             self._texts[key] = (text, now, scope)
         if full:
-            for key, entry in self._values.items():
-                if entry.scope == scope and key not in values:
-                    entry.value, entry.seen = 0.0, now
+            for key in [k for k, e in self._values.items() if e.scope == scope]:
+                if key not in values:
+                    del self._values[key]
             for key in [k for k, (_, _, s) in self._texts.items() if s == scope]:
                 if key not in texts:
                     del self._texts[key]
@@ -273,17 +298,14 @@ class FieldCache:
             self.merge(section.scope, section.values, section.texts, now, full=full)
 
     def expire(self, now: float) -> None:
-        """Apply part 3 of the rule: stale keys of live scopes read 0, dead scopes go."""
-        dead = {scope for scope, seen in self._scopes.items() if now - seen > self.zero_after}
+        """Apply part 4 of the rule: the keys of a message silent for ``keep_for`` go."""
+        dead = {scope for scope, seen in self._scopes.items() if now - seen > self.keep_for}
         for key in [k for k, e in self._values.items() if e.scope in dead]:
             del self._values[key]
         for key in [k for k, (_, _, s) in self._texts.items() if s in dead]:
             del self._texts[key]
         for scope in dead:
             del self._scopes[scope]
-        for entry in self._values.values():
-            if now - entry.seen > self.zero_after and entry.value != 0.0:
-                entry.value = 0.0
 
     def values(self) -> dict[str, float]:
         """Every numeric raw value."""
