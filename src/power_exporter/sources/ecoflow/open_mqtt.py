@@ -7,8 +7,9 @@ offline). Read-only: nothing is ever published (no ``/set``, no ``/get``).
 
 EcoFlow allows few distinct client ids per account and day (about ten, reported by
 tolwi/hassio-ecoflow-cloud and colombod/ecoflow-sdk), so the id is derived from the
-account and never changes across reconnects. The certification's credentials expire; when
-the broker refuses them we fetch new ones once and try again.
+account and never changes across reconnects; one connection per key pair serves every entry
+(``open_hub.py``). The certification's credentials expire; when the broker refuses them we
+fetch new ones once and try again.
 
 Pushes are normalized to the key names of ``quota/all``: DELTA 2-style pushes
 ``{"typeCode": "bmsStatus", "params": {...}}`` get the module prefix (``bms_bmsStatus.``),
@@ -21,23 +22,21 @@ PowerStream / Smart Plug pushes ``{"cmdFunc": 20, "cmdId": 1, "param": {...}}`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final
 
 import aiomqtt
 
-from power_exporter.errors import AuthError, ConnectError, DecodeError, DeviceTimeoutError
+from power_exporter.errors import DecodeError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-    from types import TracebackType
+    from collections.abc import Mapping
 
-    from power_exporter.sources.ecoflow.rest import Certification, RestClient
+    from power_exporter.sources.ecoflow.rest import Certification
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +114,8 @@ class Push:
     error: DecodeError | None = None
 
 
-def _parse(message: aiomqtt.Message) -> Push | None:
+def parse(message: aiomqtt.Message) -> Push | None:
+    """The push of a device's ``/quota`` or ``/status`` message (None for other topics)."""
     parts = message.topic.value.split("/")
     if len(parts) != 5 or parts[4] not in {"quota", "status"}:  # noqa: PLR2004
         return None
@@ -136,35 +136,30 @@ def _parse(message: aiomqtt.Message) -> Push | None:
     return Push(sn, kind, data=data)
 
 
-def _refused(exc: aiomqtt.MqttError) -> bool:
+def refused(exc: aiomqtt.MqttError) -> bool:
+    """Whether the broker refused the credentials (CONNACK 4/5, MQTT 5 134/135)."""
     rc = getattr(exc, "rc", None)
     return getattr(rc, "value", rc) in _REFUSED
 
 
-class OpenMqttClient:
-    """One connection to the developer broker, subscribed to the given devices."""
+class Connector:
+    """How to connect to the developer broker a certification names (TLS, the fixed id)."""
 
     def __init__(
         self,
-        rest: RestClient,
-        serials: Sequence[str],
         *,
         ca_file: str | None = None,
         broker: str | None = None,
         timeout: float = 10.0,
         keepalive: int = 60,
     ) -> None:
-        self._rest = rest
-        self.serials = tuple(serials)
         self._ca_file = ca_file
         self._broker = broker
         self._timeout = timeout
         self._keepalive = keepalive
-        self._client: aiomqtt.Client | None = None
-        self.account = ""
 
     def __repr__(self) -> str:
-        return f"OpenMqttClient(serials={self.serials!r})"
+        return f"Connector(broker={self._broker!r}, keepalive={self._keepalive})"
 
     def _make(self, cert: Certification) -> aiomqtt.Client:
         host, port = cert.host, cert.port
@@ -185,74 +180,9 @@ class OpenMqttClient:
             timeout=self._timeout,
         )
 
-    async def _connect(self, cert: Certification) -> aiomqtt.Client:
+    async def connect(self, cert: Certification) -> aiomqtt.Client:
+        """A connected client; raises ``aiomqtt.MqttError``, ``ssl.SSLError``, TimeoutError."""
         client = self._make(cert)
-        try:
-            async with asyncio.timeout(self._timeout):
-                await client.__aenter__()
-        except TimeoutError:
-            raise DeviceTimeoutError(f"no CONNACK from {cert.host}:{cert.port}") from None
+        async with asyncio.timeout(self._timeout):
+            await client.__aenter__()
         return client
-
-    async def __aenter__(self) -> Self:
-        cert = await self._rest.certification()
-        try:
-            try:
-                client = await self._connect(cert)
-            except aiomqtt.MqttError as exc:
-                if not _refused(exc):
-                    raise
-                log.info("developer MQTT broker refused the certification; fetching a new one")
-                cert = await self._rest.certification()
-                client = await self._connect(cert)
-        except aiomqtt.MqttError as exc:
-            if _refused(exc):
-                raise AuthError(
-                    f"developer MQTT broker {cert.host}:{cert.port} refused the credentials"
-                    f" ({exc}): another client may hold this account's one session, or"
-                    " EcoFlow's daily limit of client ids is spent"
-                ) from None
-            raise ConnectError(f"developer MQTT broker {cert.host}:{cert.port}: {exc}") from None
-        except ssl.SSLError as exc:
-            raise ConnectError(f"TLS with {cert.host}:{cert.port} failed: {exc}") from None
-        self._client, self.account = client, cert.account
-        try:
-            for sn in self.serials:
-                for kind in ("quota", "status"):
-                    await client.subscribe(topic(cert.account, sn, kind), qos=1)
-        except aiomqtt.MqttError as exc:
-            await self.close()
-            raise ConnectError(f"subscribing on {cert.host}: {exc}") from None
-        log.debug("subscribed to %d devices on %s:%d", len(self.serials), cert.host, cert.port)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Disconnect (quietly, if the connection is already gone)."""
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(aiomqtt.MqttError, OSError):
-                await client.__aexit__(None, None, None)
-
-    async def next_push(self, wait: float) -> Push | None:
-        """The next message of a subscribed device, or None after ``wait`` seconds."""
-        if self._client is None:
-            raise ConnectError("developer MQTT client is not connected")
-        while True:
-            try:
-                async with asyncio.timeout(wait):
-                    message = await anext(self._client.messages)
-            except TimeoutError:
-                return None
-            except aiomqtt.MqttError as exc:
-                raise ConnectError(f"developer MQTT connection lost: {exc}") from None
-            push = _parse(message)
-            if push is not None:
-                return push

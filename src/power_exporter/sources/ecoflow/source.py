@@ -20,7 +20,6 @@ import asyncio
 import importlib
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Self
 
 from power_exporter.errors import (
@@ -38,16 +37,14 @@ from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer
 from power_exporter.sources.ecoflow.config import EcoflowConfig
 from power_exporter.sources.ecoflow.flatten import flatten
 from power_exporter.sources.ecoflow.naming import PREFIX_LABEL
-from power_exporter.sources.ecoflow.open_mqtt import OpenMqttClient, quota_of_push, status_of_push
 from power_exporter.sources.ecoflow.rest import DeviceAuthError, DeviceInfo, RestClient
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
     from power_exporter.sources.base import DeviceConfig, Source
-    from power_exporter.sources.ecoflow.open_mqtt import Push
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +54,9 @@ _CONCURRENT_QUOTAS: Final = 8  # quota/all requests in flight per entry
 # down with a timeout, the others keep their values (the runtime's own timeout is the rest).
 _READ_SHARE: Final = 0.9
 _LOGGED_LIMIT: Final = 1000
-# api -> module providing ``open_source(cfg)`` for the app-account APIs.
+# api -> module providing ``open_source(cfg, accounts)`` for the streaming APIs.
 _ACCOUNT_MODULES: Final[Mapping[str, str]] = {
+    "open_mqtt": "power_exporter.sources.ecoflow.open_stream",
     "mqtt": "power_exporter.sources.ecoflow.app_mqtt",
     "device": "power_exporter.sources.ecoflow.app_mqtt",
 }
@@ -279,170 +277,6 @@ def _loop_time(deadline: float | None) -> float | None:
     return asyncio.get_running_loop().time() + (deadline - time.monotonic())
 
 
-@dataclass(slots=True)
-class _Device:
-    """What the stream knows of one device."""
-
-    sn: str
-    name: str
-    info: DeviceInfo | None
-    quota: dict[str, object] = field(default_factory=dict)
-    online: bool = False
-    last_data: float | None = None
-    nudged_at: float | None = None
-
-
-class OpenMqttSource:
-    """``api: open_mqtt``: EcoFlow's developer MQTT pushes, with the device list as judge."""
-
-    def __init__(self, cfg: EcoflowConfig, *, assume_offline: float = ASSUME_OFFLINE) -> None:
-        self._cfg = cfg
-        self._rest = rest_client(cfg)
-        self._builder = ReadingBuilder(cfg)
-        self._assume_offline = assume_offline
-        self._devices: dict[str, _Device] = {}
-        self._streams: list[AsyncGenerator[Event, None]] = []
-
-    def __repr__(self) -> str:
-        return f"OpenMqttSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
-
-    async def __aenter__(self) -> Self:
-        await self._rest.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # A caller may leave a stream unfinished (``read`` takes one event): close it here,
-        # so that its MQTT connection ends with the source, not when it is collected.
-        streams, self._streams = self._streams, []
-        for stream in streams:
-            await stream.aclose()
-        await self._rest.close()
-
-    def stream(self) -> AsyncIterator[Event]:
-        """Events as the devices push data, until the connection fails."""
-        stream = self._events()
-        self._streams.append(stream)
-        return stream
-
-    async def _events(self) -> AsyncGenerator[Event, None]:
-        cfg = self._cfg
-        listing = await self._rest.device_list(refresh=True)
-        serials = cfg.wanted(listing)
-        self._devices = {sn: _Device(sn, device_name(cfg, sn), listing.get(sn)) for sn in serials}
-        wait = max(0.05, min(30.0, self._assume_offline / 10))
-        # Subscribe first, then read quota/all: no push falls between the two.
-        async with OpenMqttClient(
-            self._rest,
-            serials,
-            ca_file=cfg.ca_file,
-            broker=cfg.broker,
-            timeout=cfg.http_timeout,
-            keepalive=cfg.mqtt_keepalive,
-        ) as mqtt:
-            for state in self._devices.values():
-                event = await self._first(state)
-                if event is not None:
-                    yield event
-            while True:
-                push = await mqtt.next_push(wait)
-                if push is not None:
-                    event = self._on_push(push)
-                    if event is not None:
-                        yield event
-                for event in await self._check_silence():
-                    yield event
-
-    async def _first(self, state: _Device) -> Event | None:
-        """The device list's word at start; an online device starts from ``quota/all``."""
-        if state.info is None:
-            error = ProtocolError(f"device {state.sn} is not bound to this developer account")
-            return DeviceFault(state.name, error)
-        if not state.info.online:
-            return DeviceFault(
-                state.name, OfflineError(f"EcoFlow's device list says {state.sn} is offline")
-            )
-        try:
-            state.quota = dict(await self._rest.quota_all(state.sn))
-        except AuthError:
-            raise
-        except SourceError as exc:  # pushes will fill the map in
-            log.debug("%s: no initial quota/all: %s", state.name, exc)
-        state.online, state.last_data = True, time.monotonic()
-        return self._reading(state)
-
-    def _reading(self, state: _Device) -> Event:
-        try:
-            return self._builder.build(state.name, state.sn, state.info, state.quota)
-        except SourceError as exc:
-            return DeviceFault(state.name, exc)
-
-    def _on_push(self, push: Push) -> Event | None:
-        state = self._devices.get(push.sn)
-        if state is None:
-            return None
-        if push.error is not None:
-            return DeviceFault(state.name, push.error)
-        try:
-            if push.kind == "status":
-                online = status_of_push(push.data)
-            else:
-                update = quota_of_push(push.data)
-        except SourceError as exc:
-            return DeviceFault(state.name, exc)
-        if push.kind == "status":
-            if not online:
-                state.online = False
-                return DeviceFault(
-                    state.name, OfflineError(f"EcoFlow says {state.sn} went offline")
-                )
-            state.online = True
-            return self._reading(state) if state.quota else None
-        state.quota.update(update)
-        state.online, state.last_data, state.nudged_at = True, time.monotonic(), None
-        return self._reading(state)
-
-    async def _check_silence(self) -> list[Event]:
-        """Nudge silent devices with a device-list request; down if it says offline."""
-        now = time.monotonic()
-        silent = [
-            state
-            for state in self._devices.values()
-            if state.online
-            and state.last_data is not None
-            and now - state.last_data >= self._assume_offline
-            and (state.nudged_at is None or now - state.nudged_at >= self._assume_offline)
-        ]
-        if not silent:
-            return []
-        for state in silent:
-            state.nudged_at = now
-        try:
-            listing = await self._rest.device_list(refresh=True)
-        except AuthError:
-            raise
-        except SourceError as exc:
-            log.debug("device list for silent devices failed: %s", exc)
-            return []
-        events: list[Event] = []
-        for state in silent:
-            info = listing.get(state.sn)
-            if info is None or not info.online:
-                state.online = False
-                silence = now - (state.last_data or now)
-                error = OfflineError(
-                    f"{state.sn} silent for {silence:.0f} s and offline in EcoFlow's device list"
-                )
-                events.append(DeviceFault(state.name, error))
-            else:
-                log.debug("%s silent but online in the device list; keeping its values", state.name)
-        return events
-
-
 def open_source(cfg: DeviceConfig, accounts: Accounts | None = None) -> Source:
     """The source of one ``source: ecoflow`` entry, by its ``api``.
 
@@ -453,8 +287,6 @@ def open_source(cfg: DeviceConfig, accounts: Accounts | None = None) -> Source:
         raise TypeError(f"not an ecoflow configuration: {cfg!r}")
     if cfg.api == "rest":
         return RestSource(cfg, accounts)
-    if cfg.api == "open_mqtt":
-        return OpenMqttSource(cfg)
     try:
         module = importlib.import_module(_ACCOUNT_MODULES[cfg.api])
     except ImportError:
