@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from power_exporter.errors import DecodeError
-from power_exporter.sources.ecoflow.flatten import coerce_number, flatten, leaves
+from power_exporter.sources.ecoflow.flatten import FlatMap, coerce_number, flatten, leaves
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["12", "x", "", " 5 ", "nan"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("ab"), inner),
+    max_leaves=6,
+)
+_PUSHES = st.lists(st.dictionaries(st.sampled_from(["pd.a", "pd.b", "inv.c"]), _VALUES), max_size=6)
 
 
 class TestFlatten:
@@ -68,3 +81,26 @@ class TestFlatten:
         """More leaves than the limit is a DecodeError."""
         with pytest.raises(DecodeError, match="more than"):
             flatten({"x": list(range(30_000))})
+
+
+class TestFlatMap:
+    """A quota map merged one push at a time reads as the whole map flattened."""
+
+    @given(_PUSHES)
+    def test_same_as_flattening_the_merged_map(self, pushes: list[dict[str, object]]) -> None:
+        """Numbers, text and array leaves: equal to flatten() of the merged dict, push by push."""
+        merged: dict[str, object] = {}
+        flat_map = FlatMap()
+        for push in pushes:
+            merged.update(push)
+            flat_map.update(push)
+            whole = flatten(merged)
+            assert flat_map.numbers == whole.numbers
+            assert flat_map.text == whole.text
+
+    def test_a_shorter_array_leaves_no_old_positions(self) -> None:
+        """``bmsIsConnt: [3, 0, 0]`` then ``[1]``: only ``[0]`` remains."""
+        flat_map = FlatMap()
+        flat_map.update({"bms_emsStatus.bmsIsConnt": [3, 0, 0]})
+        flat_map.update({"bms_emsStatus.bmsIsConnt": [1]})
+        assert flat_map.numbers == {"bms_emsStatus.bmsIsConnt[0]": 1.0}

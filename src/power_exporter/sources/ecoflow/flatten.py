@@ -108,6 +108,57 @@ def flatten(value: object, prefix: str = "") -> Flat:
     return flat
 
 
+@dataclass(slots=True)
+class FlatMap:
+    """A device's quota map kept flattened, merged one partial push at a time.
+
+    A push replaces some top-level keys; each key's leaves (an array gives ``key[0]``...)
+    replace the ones that key gave before, so only the push is flattened, never the whole
+    map again (a DELTA 2 has 178 keys; a push a few dozen).
+    """
+
+    numbers: dict[str, float] = field(default_factory=dict)
+    text: dict[str, str] = field(default_factory=dict)
+    _nested: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def update(self, values: Mapping[str, object]) -> None:
+        """Merge top-level keys; raises :class:`DecodeError` as :func:`flatten` does."""
+        numbers, text, nested = self.numbers, self.text, self._nested
+        for key, value in values.items():
+            if key in nested:
+                for old in nested.pop(key):
+                    numbers.pop(old, None)
+                    text.pop(old, None)
+            kind = type(value)
+            if kind is int or kind is float:  # the common case first (a bool is neither)
+                number = float(value)  # type: ignore[arg-type]
+                if math.isfinite(number):
+                    numbers[key] = number
+                    if key in text:
+                        del text[key]
+                    continue
+            self._other(key, value)
+        if len(numbers) + len(text) > MAX_LEAVES:
+            raise DecodeError(f"JSON has more than {MAX_LEAVES} values")
+
+    def _other(self, key: str, value: object) -> None:
+        """A value that is not a finite number: an object or array, text, a bool, or null."""
+        numbers, text = self.numbers, self.text
+        numbers.pop(key, None)
+        text.pop(key, None)
+        if isinstance(value, dict | list):
+            flat = flatten(value, key)
+            numbers.update(flat.numbers)
+            text.update(flat.text)
+            self._nested[key] = (*flat.numbers, *flat.text)
+            return
+        number = coerce_number(value)
+        if number is not None:
+            numbers[key] = number
+        elif isinstance(value, str):
+            text[key] = value
+
+
 def _param_text(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -24,7 +24,7 @@ import logging
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import aiomqtt
 
@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from power_exporter.sources.ecoflow.rest import Certification, RestClient
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FIRST_RECONNECT: Final = 1.0
 _KINDS: Final = ("quota", "status")
 _INBOX_LIMIT: Final = 10_000
+_BATCH: Final = 1000  # messages relayed before the hub lets the entries run
 
 Delivery = Push | Listing | AccountFault
 
@@ -217,11 +219,14 @@ class OpenMqttHub:
             while True:
                 if self._changed.is_set():
                     await self._sync(client, cert.account)
-                item = await next_item(queue, 0.2)
-                if isinstance(item, aiomqtt.MqttError):
-                    raise ConnectError(f"developer MQTT connection lost: {item}")
-                if item is not None:
+                item = await take(queue, 0.2)
+                for _ in range(_BATCH):  # what is queued goes out together, then we yield
+                    if isinstance(item, aiomqtt.MqttError):
+                        raise ConnectError(f"developer MQTT connection lost: {item}")
+                    if item is None:
+                        break
                     self._dispatch(item)
+                    item = queue.get_nowait() if not queue.empty() else None
         except aiomqtt.MqttError as exc:
             raise ConnectError(f"developer MQTT connection lost: {exc}") from None
         finally:
@@ -252,6 +257,13 @@ class OpenMqttHub:
         for inbox in self._inboxes:
             if push.sn in inbox.serials:
                 inbox.put(push)
+
+
+async def take(queue: asyncio.Queue[_T], wait: float) -> _T | None:
+    """The next item: at once when one is queued, else within ``wait`` seconds, else None."""
+    if not queue.empty():
+        return queue.get_nowait()
+    return await next_item(queue, wait)
 
 
 async def _pump(

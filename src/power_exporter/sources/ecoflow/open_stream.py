@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Final, Self
 from power_exporter.errors import AuthError, OfflineError, ProtocolError, SourceError
 from power_exporter.model import DeviceFault, Roster
 from power_exporter.sources.ecoflow.accounts import Accounts, developer_key
-from power_exporter.sources.ecoflow.app_hub import AccountFault, Listing, next_item
+from power_exporter.sources.ecoflow.app_hub import AccountFault, Listing
 from power_exporter.sources.ecoflow.config import EcoflowConfig
-from power_exporter.sources.ecoflow.open_hub import Inbox, OpenMqttHub
+from power_exporter.sources.ecoflow.flatten import FlatMap
+from power_exporter.sources.ecoflow.open_hub import Inbox, OpenMqttHub, take
 from power_exporter.sources.ecoflow.open_mqtt import Push, quota_of_push, status_of_push
 from power_exporter.sources.ecoflow.source import (
     ASSUME_OFFLINE,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_BATCH: Final = 1000  # deliveries taken from the queue at once
 _SUBSCRIBE_WAIT: Final = 3.0  # seconds the first quota/all waits for the subscription
 
 
@@ -52,7 +54,7 @@ class _Device:
     sn: str
     name: str
     info: DeviceInfo | None
-    quota: dict[str, object] = field(default_factory=dict)
+    quota: FlatMap = field(default_factory=FlatMap)
     online: bool = False
     last_data: float | None = None
     nudged_at: float | None = None
@@ -76,6 +78,7 @@ class OpenMqttSource:
         self._devices: dict[str, _Device] = {}
         self._inbox = Inbox(wants_list=cfg.serial == "*")
         self._hub: OpenMqttHub | None = None
+        self.pushes = 0  # quota pushes merged
 
     def __repr__(self) -> str:
         return f"OpenMqttSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
@@ -121,12 +124,19 @@ class OpenMqttSource:
         for event in await self._adopt(listing):
             yield event
         wait = max(0.05, min(30.0, self._assume_offline / 10))
+        queue, check_at = self._inbox.queue, time.monotonic() + wait
         while True:
-            item = await next_item(self._inbox.queue, wait)
-            for event in await self._on(item) if item is not None else []:
+            # what is queued is taken at once; only an empty queue waits (with a timeout)
+            item = await take(queue, wait)
+            batch = [item] if item is not None else []
+            while batch and not queue.empty() and len(batch) < _BATCH:
+                batch.append(queue.get_nowait())
+            for event in await self._batch(batch):
                 yield event
-            for event in await self._check_silence():
-                yield event
+            if (now := time.monotonic()) >= check_at:  # silence: once per ``wait``
+                check_at = now + wait
+                for event in await self._check_silence():
+                    yield event
 
     async def _adopt(self, listing: Mapping[str, DeviceInfo]) -> list[Event]:
         """Devices of the list this entry serves and does not have yet, from ``quota/all``."""
@@ -153,6 +163,41 @@ class OpenMqttSource:
             events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in listing)))
         return events
 
+    async def _batch(self, items: list[Delivery]) -> list[Event]:
+        """The events of what arrived together.
+
+        Quota pushes of one device that arrived back to back are merged one by one and make
+        one Reading (of the map after the last one): under a burst the store still gets every
+        value, without building a Reading per push.
+        """
+        events: list[Event] = []
+        touched: dict[str, _Device] = {}
+        for item in items:
+            state = self._devices.get(item.sn) if isinstance(item, Push) else None
+            if state is not None and isinstance(item, Push) and item.kind == "quota":
+                fault = self._merge(state, item)
+                if fault is None:
+                    touched[state.sn] = state
+                    continue
+                events.append(fault)
+                continue
+            events.extend(self._reading(touched.pop(sn)) for sn in list(touched))
+            events.extend(await self._on(item))
+        events.extend(self._reading(state) for state in touched.values())
+        return events
+
+    def _merge(self, state: _Device, push: Push) -> Event | None:
+        """Merge one quota push into the device's map (a fault if it is not one)."""
+        if push.error is not None:
+            return DeviceFault(state.name, push.error)
+        try:
+            state.quota.update(quota_of_push(push.data))
+        except SourceError as exc:
+            return DeviceFault(state.name, exc)
+        self.pushes += 1
+        state.online, state.last_data, state.nudged_at = True, time.monotonic(), None
+        return None
+
     async def _on(self, item: Delivery) -> list[Event]:
         if isinstance(item, Push):
             event = self._on_push(item)
@@ -173,7 +218,8 @@ class OpenMqttSource:
                 state.name, OfflineError(f"EcoFlow's device list says {state.sn} is offline")
             )
         try:
-            state.quota = dict(await self._rest.quota_all(state.sn))
+            state.quota = FlatMap()
+            state.quota.update(await self._rest.quota_all(state.sn))
         except AuthError:
             raise
         except SourceError as exc:  # pushes will fill the map in
@@ -183,7 +229,7 @@ class OpenMqttSource:
 
     def _reading(self, state: _Device) -> Event:
         try:
-            return self._builder.build(state.name, state.sn, state.info, state.quota)
+            return self._builder.build_flat(state.name, state.sn, state.info, state.quota)
         except SourceError as exc:
             return DeviceFault(state.name, exc)
 
@@ -191,26 +237,19 @@ class OpenMqttSource:
         state = self._devices.get(push.sn)
         if state is None:
             return None
+        if push.kind == "quota":
+            return self._merge(state, push) or self._reading(state)
         if push.error is not None:
             return DeviceFault(state.name, push.error)
         try:
-            if push.kind == "status":
-                online = status_of_push(push.data)
-            else:
-                update = quota_of_push(push.data)
+            online = status_of_push(push.data)
         except SourceError as exc:
             return DeviceFault(state.name, exc)
-        if push.kind == "status":
-            if not online:
-                state.online = False
-                return DeviceFault(
-                    state.name, OfflineError(f"EcoFlow says {state.sn} went offline")
-                )
-            state.online = True
-            return self._reading(state) if state.quota else None
-        state.quota.update(update)
-        state.online, state.last_data, state.nudged_at = True, time.monotonic(), None
-        return self._reading(state)
+        if not online:
+            state.online = False
+            return DeviceFault(state.name, OfflineError(f"EcoFlow says {state.sn} went offline"))
+        state.online = True
+        return self._reading(state) if state.quota.numbers or state.quota.text else None
 
     async def _check_silence(self) -> list[Event]:
         """Nudge silent devices with a device-list request; down if it says offline."""

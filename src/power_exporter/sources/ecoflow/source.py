@@ -35,7 +35,7 @@ from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.ecoflow import devices, families
 from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
-from power_exporter.sources.ecoflow.flatten import flatten
+from power_exporter.sources.ecoflow.flatten import Flat, FlatMap, flatten
 from power_exporter.sources.ecoflow.naming import PREFIX_LABEL
 from power_exporter.sources.ecoflow.rest import DeviceAuthError, DeviceInfo, RestClient
 
@@ -88,11 +88,25 @@ class ReadingBuilder:
     def __init__(self, cfg: EcoflowConfig) -> None:
         self._cfg = cfg
         self._logged: set[tuple[str, str]] = set()
+        self._identities: dict[
+            tuple[str, str, DeviceInfo | None], tuple[DeviceIdentity, str | None]
+        ] = {}
 
     def identity(
         self, name: str, sn: str, info: DeviceInfo | None
     ) -> tuple[DeviceIdentity, str | None]:
-        """The identity of one device, and the family its serial names."""
+        """The identity of one device, and the family its serial names (kept per device)."""
+        found = self._identities.get((name, sn, info))
+        if found is not None:
+            return found
+        if len(self._identities) >= _LOGGED_LIMIT:
+            self._identities.clear()
+        found = self._identities[(name, sn, info)] = self._identity(name, sn, info)
+        return found
+
+    def _identity(
+        self, name: str, sn: str, info: DeviceInfo | None
+    ) -> tuple[DeviceIdentity, str | None]:
         cfg = self._cfg
         resolved = devices.resolve(
             sn,
@@ -123,8 +137,13 @@ class ReadingBuilder:
         self, name: str, sn: str, info: DeviceInfo | None, quota: Mapping[str, object]
     ) -> Reading:
         """One reading; raises DecodeError for a payload too deep or too large."""
+        return self.build_flat(name, sn, info, flatten(quota))
+
+    def build_flat(
+        self, name: str, sn: str, info: DeviceInfo | None, flat: Flat | FlatMap
+    ) -> Reading:
+        """One reading of an already flattened quota map."""
         identity, family_name = self.identity(name, sn, info)
-        flat = flatten(quota)
         family = families.family_for(family_name, flat.numbers)
         if family is None:
             self._once(
@@ -149,8 +168,8 @@ class ReadingBuilder:
             measures=good,
             flags=flags,
             known_flags=known,
-            raw=flat.numbers,
-            text=flat.text,
+            raw=dict(flat.numbers),
+            text=dict(flat.text),
         )
 
     def _once(self, device: str, key: str, message: str, *args: object) -> None:
