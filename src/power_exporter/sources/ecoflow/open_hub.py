@@ -42,7 +42,6 @@ _T = TypeVar("_T")
 FIRST_RECONNECT: Final = 1.0
 _KINDS: Final = ("quota", "status")
 _INBOX_LIMIT: Final = 10_000
-_BATCH: Final = 1000  # messages relayed before the hub lets the entries run
 
 Delivery = Push | Listing | AccountFault
 
@@ -113,7 +112,8 @@ class OpenMqttHub:
     def remove(self, inbox: Inbox) -> None:
         """An entry leaves (its topics go when no other entry wants them)."""
         self._inboxes.discard(inbox)
-        self.changed()
+        if self._inboxes:  # the last one closes the hub: nothing to unsubscribe then
+            self.changed()
 
     def changed(self) -> None:
         """The serials of some inbox changed: subscribe to what is wanted now."""
@@ -213,29 +213,30 @@ class OpenMqttHub:
         self.ever_connected, self.failing = True, False
         self._subscribed, self.subscribed_serials = set(), frozenset()
         self._changed.set()  # a new session has no subscriptions: make them
-        queue: asyncio.Queue[aiomqtt.Message | aiomqtt.MqttError] = asyncio.Queue()
-        reader = asyncio.create_task(_pump(client, queue))
+        syncer = asyncio.create_task(self._syncing(client, cert.account))
         try:
-            while True:
-                if self._changed.is_set():
-                    await self._sync(client, cert.account)
-                item = await take(queue, 0.2)
-                for _ in range(_BATCH):  # what is queued goes out together, then we yield
-                    if isinstance(item, aiomqtt.MqttError):
-                        raise ConnectError(f"developer MQTT connection lost: {item}")
-                    if item is None:
-                        break
-                    self._dispatch(item)
-                    item = queue.get_nowait() if not queue.empty() else None
+            async for message in client.messages:  # straight to the entries: no extra hop
+                self._dispatch(message)
+            raise ConnectError("developer MQTT connection ended")
         except aiomqtt.MqttError as exc:
             raise ConnectError(f"developer MQTT connection lost: {exc}") from None
         finally:
             self.subscribed_serials = frozenset()
-            reader.cancel()
+            syncer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await reader
+                await syncer
             with contextlib.suppress(aiomqtt.MqttError, OSError):
                 await client.__aexit__(None, None, None)
+
+    async def _syncing(self, client: aiomqtt.Client, account: str) -> None:
+        """Subscribe to what the entries want whenever it changes (beside the message loop)."""
+        while True:
+            await self._changed.wait()
+            try:
+                await self._sync(client, account)
+            except aiomqtt.MqttError as exc:  # the message loop sees the connection end
+                log.debug("%r: subscribing failed: %s", self, exc)
+                await asyncio.sleep(FIRST_RECONNECT)
 
     async def _sync(self, client: aiomqtt.Client, account: str) -> None:
         self._changed.clear()
@@ -264,13 +265,3 @@ async def take(queue: asyncio.Queue[_T], wait: float) -> _T | None:
     if not queue.empty():
         return queue.get_nowait()
     return await next_item(queue, wait)
-
-
-async def _pump(
-    client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message | aiomqtt.MqttError]
-) -> None:
-    try:
-        async for message in client.messages:
-            queue.put_nowait(message)
-    except aiomqtt.MqttError as exc:
-        queue.put_nowait(exc)

@@ -22,6 +22,7 @@ PowerStream / Smart Plug pushes ``{"cmdFunc": 20, "cmdId": 1, "param": {...}}`` 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -92,7 +93,13 @@ def quota_of_push(payload: object) -> dict[str, object]:
         prefix = f"{payload['cmdFunc']}_{payload['cmdId']}"
     if not prefix:
         return dict(params)
-    return {(key if "." in key else f"{prefix}.{key}"): value for key, value in params.items()}
+    return {_prefixed(prefix, key): value for key, value in params.items()}
+
+
+@functools.lru_cache(maxsize=50_000)
+def _prefixed(prefix: str, key: str) -> str:
+    """``prefix.key``, unless the key is already dotted (kept: pushes repeat their keys)."""
+    return key if "." in key else f"{prefix}.{key}"
 
 
 def status_of_push(payload: object) -> bool:

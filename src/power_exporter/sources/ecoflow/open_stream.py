@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _BATCH: Final = 1000  # deliveries taken from the queue at once
+_COALESCE: Final = 0.05  # seconds a device's pushes merge before its next Reading
 _SUBSCRIBE_WAIT: Final = 3.0  # seconds the first quota/all waits for the subscription
 
 
@@ -125,15 +126,25 @@ class OpenMqttSource:
             yield event
         wait = max(0.05, min(30.0, self._assume_offline / 10))
         queue, check_at = self._inbox.queue, time.monotonic() + wait
+        touched: dict[str, _Device] = {}  # merged since their last Reading
+        flush_at = 0.0
         while True:
-            # what is queued is taken at once; only an empty queue waits (with a timeout)
-            item = await take(queue, wait)
+            timeout = max(0.0, flush_at - time.monotonic()) if touched else wait
+            item = await take(queue, timeout)  # what is queued is taken at once
             batch = [item] if item is not None else []
             while batch and not queue.empty() and len(batch) < _BATCH:
                 batch.append(queue.get_nowait())
-            for event in await self._batch(batch):
+            had = bool(touched)
+            for event in await self._batch(batch, touched):
                 yield event
-            if (now := time.monotonic()) >= check_at:  # silence: once per ``wait``
+            now = time.monotonic()
+            if touched and not had:
+                flush_at = now + _COALESCE
+            if touched and now >= flush_at:
+                for state in touched.values():
+                    yield self._reading(state)
+                touched.clear()
+            if now >= check_at:  # silence: once per ``wait``
                 check_at = now + wait
                 for event in await self._check_silence():
                     yield event
@@ -163,27 +174,28 @@ class OpenMqttSource:
             events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in listing)))
         return events
 
-    async def _batch(self, items: list[Delivery]) -> list[Event]:
-        """The events of what arrived together.
+    async def _batch(self, items: list[Delivery], touched: dict[str, _Device]) -> list[Event]:
+        """The events of what arrived together; quota pushes only merge into ``touched``.
 
-        Quota pushes of one device that arrived back to back are merged one by one and make
-        one Reading (of the map after the last one): under a burst the store still gets every
-        value, without building a Reading per push.
+        A device's quota pushes are merged one by one as they come, and its Reading (of the
+        map after the last one) is made at most every ``_COALESCE`` seconds: under a burst the
+        store still gets every value, without a Reading of the whole map per push. Anything
+        else (a status push, a fault, the device list) first flushes what was merged, so the
+        order of events holds.
         """
         events: list[Event] = []
-        touched: dict[str, _Device] = {}
         for item in items:
             state = self._devices.get(item.sn) if isinstance(item, Push) else None
             if state is not None and isinstance(item, Push) and item.kind == "quota":
                 fault = self._merge(state, item)
                 if fault is None:
                     touched[state.sn] = state
-                    continue
-                events.append(fault)
+                else:
+                    events.append(fault)
                 continue
-            events.extend(self._reading(touched.pop(sn)) for sn in list(touched))
+            events.extend(self._reading(state) for state in touched.values())
+            touched.clear()
             events.extend(await self._on(item))
-        events.extend(self._reading(state) for state in touched.values())
         return events
 
     def _merge(self, state: _Device, push: Push) -> Event | None:
