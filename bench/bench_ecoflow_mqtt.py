@@ -121,7 +121,8 @@ class Window:
 
     def rates(self) -> tuple[float, float]:
         """(per wall second, per CPU second) over the window."""
-        assert self.first is not None and self.last is not None
+        assert self.first is not None
+        assert self.last is not None
         wall, cpu = self.last[0] - self.first[0], self.last[1] - self.first[1]
         count = self.last[2] - self.first[2]
         return count / wall, count / cpu
@@ -225,8 +226,11 @@ def run() -> list[str]:
     return [
         "### EcoFlow MQTT ingest: one real mosquitto (TLS, password), JSON quota pushes",
         "",
-        "| devices | published/s (bare / ours) | bare aiomqtt received/s | ours decoded + stored/s "
-        "| vs bare | bare per CPU s | ours per CPU s | vs bare (CPU) | exporter connections |",
+        (
+            "| devices | published/s (bare / ours) | bare aiomqtt received/s"
+            " | ours decoded + stored/s | vs bare | bare per CPU s | ours per CPU s"
+            " | vs bare (CPU) | exporter connections |"
+        ),
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows,
         "",
