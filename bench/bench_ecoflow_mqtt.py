@@ -239,7 +239,7 @@ def run() -> list[str]:
         "counts over the same window after a warm-up, per wall second and per CPU second of",
         "this process (the fairer figure on a shared machine). Ours parses each push and merges",
         "it into the device's quota map as it comes; a device's Reading of the whole map (178",
-        "keys, checked) is made at most every 50 ms and stored, so every pushed value reaches",
+        "keys, checked) is made at most every 250 ms and stored, so every pushed value reaches",
         "the store. 100 devices on one key pair are one connection (the broker's log).",
     ]
 

@@ -208,3 +208,29 @@ class TestReconnects:
                 while not isinstance(event := await anext(events), Roster):
                     pass
         assert event == Roster("station", frozenset({f"station/{FIRST}", f"station/{SECOND}"}))
+
+
+class TestBursts:
+    async def test_every_push_of_a_burst_reaches_the_reading(
+        self, cloud: FakeCloud, own_broker: Mosquitto, tls: TlsFiles
+    ) -> None:
+        """Fifty pushes back to back: each merged, in order; the last reading has the last."""
+        cloud.add(FIRST, {"pd.soc": 0})
+        certify(cloud, own_broker)
+        async with OpenMqttSource(mqtt_config(cloud, tls, FIRST)) as source:
+            hub = source.hub
+            assert hub is not None
+            events = source.stream()
+            await next_reading(events)
+            await until(lambda: FIRST in hub.subscribed_serials)
+            async with aiomqtt.Client("127.0.0.1", own_broker.plain_port) as client:
+                for soc in range(1, 51):
+                    body = {"params": {"pd.soc": soc, f"pd.extra{soc}": soc}}
+                    await client.publish(f"/open/{MQTT_ACCOUNT}/{FIRST}/quota", json.dumps(body))
+            seen = []
+            while not seen or seen[-1].raw["pd.soc"] != 50:
+                seen.append(await next_reading(events))
+        socs = [reading.raw["pd.soc"] for reading in seen]
+        assert socs == sorted(socs)
+        assert source.pushes == 50
+        assert all(seen[-1].raw[f"pd.extra{soc}"] == soc for soc in range(1, 51))

@@ -12,6 +12,7 @@ device list asked after ``ASSUME_OFFLINE`` seconds of silence), or when its valu
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -43,8 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_BATCH: Final = 1000  # deliveries taken from the queue at once
-_COALESCE: Final = 0.05  # seconds a device's pushes merge before its next Reading
+_BATCH: Final = 10_000  # deliveries taken from the queue at once (the inbox's limit)
+_COALESCE: Final = 0.25  # seconds a device's pushes merge before its next Reading
 _SUBSCRIBE_WAIT: Final = 3.0  # seconds the first quota/all waits for the subscription
 
 
@@ -125,15 +126,11 @@ class OpenMqttSource:
         for event in await self._adopt(listing):
             yield event
         wait = max(0.05, min(30.0, self._assume_offline / 10))
-        queue, check_at = self._inbox.queue, time.monotonic() + wait
+        check_at = time.monotonic() + wait
         touched: dict[str, _Device] = {}  # merged since their last Reading
         flush_at = 0.0
         while True:
-            timeout = max(0.0, flush_at - time.monotonic()) if touched else wait
-            item = await take(queue, timeout)  # what is queued is taken at once
-            batch = [item] if item is not None else []
-            while batch and not queue.empty() and len(batch) < _BATCH:
-                batch.append(queue.get_nowait())
+            batch = await self._take(flush_at if touched else None, wait)
             had = bool(touched)
             for event in await self._batch(batch, touched):
                 yield event
@@ -148,6 +145,22 @@ class OpenMqttSource:
                 check_at = now + wait
                 for event in await self._check_silence():
                     yield event
+
+    async def _take(self, flush_at: float | None, wait: float) -> list[Delivery]:
+        """What arrived: in a burst (``flush_at`` set) all of it at the flush.
+
+        Otherwise the next delivery (within ``wait``) and whatever queued with it.
+        """
+        queue = self._inbox.queue
+        if flush_at is not None:  # let the burst queue up, then take it all at once
+            await asyncio.sleep(max(0.0, flush_at - time.monotonic()))
+            item = queue.get_nowait() if not queue.empty() else None
+        else:
+            item = await take(queue, wait)
+        batch = [item] if item is not None else []
+        while batch and not queue.empty() and len(batch) < _BATCH:
+            batch.append(queue.get_nowait())
+        return batch
 
     async def _adopt(self, listing: Mapping[str, DeviceInfo]) -> list[Event]:
         """Devices of the list this entry serves and does not have yet, from ``quota/all``."""
