@@ -227,7 +227,7 @@ class TestBursts:
                 for soc in range(1, 51):
                     body = {"params": {"pd.soc": soc, f"pd.extra{soc}": soc}}
                     await client.publish(f"/open/{MQTT_ACCOUNT}/{FIRST}/quota", json.dumps(body))
-            seen = []
+            seen: list[Reading] = []
             while not seen or seen[-1].raw["pd.soc"] != 50:
                 seen.append(await next_reading(events))
         socs = [reading.raw["pd.soc"] for reading in seen]
