@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ class Scraper(threading.Thread):
     exporter: Exporter
     devices: tuple[str, ...] = ()  # the names whose power_device_up is watched
     scrapes: int = 0
-    down_pages: int = 0  # scrapes that showed some device down
+    down_pages: Counter[str] = field(default_factory=Counter)  # device -> scrapes showing it down
     failures: list[str] = field(default_factory=list)
     page: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
@@ -38,8 +39,9 @@ class Scraper(threading.Thread):
                 if status != 200:
                     self.failures.append(f"scrape {self.scrapes}: HTTP {status}")
                 self.page = body.decode()
-                if any(up != 1.0 for up in self.up()):
-                    self.down_pages += 1
+                self.down_pages.update(
+                    name for name, up in zip(self.devices, self.up(), strict=True) if up != 1.0
+                )
             self.scrapes += 1
             time.sleep(0.01)
 
