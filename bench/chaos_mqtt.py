@@ -104,8 +104,11 @@ class Cloud:
     _runner: web.AppRunner | None = None
     _publisher: asyncio.Task[None] | None = None
 
+    _thread: threading.Thread | None = None
+
     def __post_init__(self) -> None:
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
 
     def call(self, coroutine: Coroutine[object, object, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
@@ -116,6 +119,9 @@ class Cloud:
     def stop(self) -> None:
         self.call(self._stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self.loop.close()
 
     async def _start(self) -> None:
         for serial in OPEN_SERIALS:
