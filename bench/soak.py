@@ -1,4 +1,4 @@
-"""Soak: 50 scrapes per second of a real exporter with 100 devices, for SOAK_SECONDS (600).
+"""Soak: 50 scrapes per second of a real exporter with 100 devices, for SOAK_SECONDS (3600).
 
 ``python -m bench.soak`` (``make soak``). The devices replay NUT dumps every second, half of them
 a power cut on a loop (``examples/demo/power-cut.seq``), so readings keep changing. RSS is taken
@@ -101,7 +101,7 @@ def soak(seconds: float) -> list[str]:
 
 
 def main() -> int:
-    seconds = float(os.environ.get("SOAK_SECONDS", "600"))
+    seconds = float(os.environ.get("SOAK_SECONDS", "3600"))
     lines = soak(seconds)
     print("\n".join(lines))
     runs = Path(__file__).with_name("runs")
