@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from power_exporter.errors import ConfigError
 from power_exporter.sources.base import DeviceConfig, Duration, FieldError
@@ -64,6 +71,21 @@ class Settings(BaseModel):
     log_level: str = "info"
     # Upper bound of the exponential backoff after failed reads (never below a device's interval).
     backoff_max: Duration = 60.0
+    # Sharding (docs/scaling.md): this replica's shard out of total_shards, and the URL
+    # template of the replicas for /sd?all=1 ({shard} stands for the shard number).
+    shard: int | None = Field(default=None, ge=0)
+    total_shards: int = Field(default=1, ge=1)
+    shard_peers: str | None = Field(default=None, min_length=1)
+
+    @field_validator("shard_peers")
+    @classmethod
+    def _check_peers(cls, value: str | None) -> str | None:
+        if value is not None and "{shard}" not in value:
+            raise ValueError(
+                "put {shard} where the shard number goes, as in"
+                " http://power-exporter-{shard}.power-exporter:9860"
+            )
+        return value
 
     @field_validator("listen")
     @classmethod

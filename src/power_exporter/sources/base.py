@@ -93,6 +93,15 @@ class DeviceConfig(BaseModel):
         """Seconds between two fresh reads made for ``/probe``."""
         return self.probe_min_interval or self.interval / 2
 
+    @property
+    def fans_out(self) -> bool:
+        """Whether the entry's devices are found at run time, each named ``<entry>/<sub>``.
+
+        A sharded fleet runs such an entry on every replica, each keeping the devices it
+        owns; any other entry runs, whole, on the one replica that owns its name.
+        """
+        return False
+
 
 @runtime_checkable
 class PolledSource(Protocol):
@@ -142,6 +151,22 @@ class OneDeviceSource(Protocol):
 
     async def read_one(self, device: str) -> Sequence[Event]:
         """Read ``device`` (one of this source's device names) afresh."""
+        ...
+
+
+@runtime_checkable
+class ShardAware(Protocol):
+    """A fan-out source that can leave alone the devices another replica owns.
+
+    When the exporter runs sharded, the runtime calls ``restrict`` once, before entering
+    the source: from then on the source may list every device (one cheap request, for its
+    ``Roster``) but should read, subscribe to or open sessions for only the devices
+    ``owns`` accepts (by device name, ``<entry>/<sub>``). The runtime drops the events of
+    other devices anyway; this spares the upstream the work.
+    """
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Read only the devices whose name ``owns`` accepts."""
         ...
 
 
