@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DEFAULT_LISTEN: Final = ":9860"
+# Values built again through aliases; the file's own values are bounded by its size (a fleet's
+# config of 30,000 devices has some 300,000), and are not counted.
 MAX_NODES: Final = 100_000
 # No configuration needs more than a handful of levels; deeper is refused with one message,
 # whatever limit the YAML library has (PyYAML 6.0.4's libyaml stops at 1000 with its own).
@@ -119,10 +121,14 @@ class _Tracked:
         self.environ = environ
         self.lines: dict[tuple[str | int, ...], int] = {}
         self.built = 0
+        self._seen: set[int] = set()  # the nodes built once (their ids; the graph outlives us)
         self.problems: list[ConfigError] = []
 
     def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:  # noqa: ANN401 (YAML is untyped)
-        self.built += 1
+        if id(node) in self._seen:  # an alias's node, built again
+            self.built += 1
+        else:
+            self._seen.add(id(node))
         if self.built > MAX_NODES:  # aliases of aliases ("billion laughs") expand exponentially
             raise self.error(
                 f"more than {MAX_NODES} values: aliases expanding out of hand", path, node

@@ -182,10 +182,10 @@ async def serve(
         sockets = systemd_sockets()
     else:
         sockets = [sock for address in options.listen for sock in bind(address)]
-    check_file_limit(limits, len(config.devices))
     store = Store()
     shard = options.shard
     runtime = Runtime(config.devices, store, backoff_max=config.settings.backoff_max, shard=shard)
+    check_file_limit(limits, runtime.entries)  # the entries this replica runs
     renderer = Renderer(store, naming_for)
     guard = Guard(limits)
     reloader = Reloader(config.file, config, runtime, fixed=options.log_level_fixed)

@@ -1,11 +1,11 @@
 """End to end: three sharded replicas of one config, scraped by a real Prometheus as one fleet.
 
 Three ``python -m power_exporter serve`` processes share a config of 300 replayed UPSes,
-each with ``--shard N --total-shards 3``. Prometheus finds every device through one replica's
-``/sd?all=1`` (each device at the replica that owns it) and also scrapes each replica's
-``/metrics``. Every device must be scraped exactly once by each job: none twice, none
-missing. When a replica stops, its devices become down targets; no other replica serves
-them.
+each with ``--shard N --total-shards 3``. Prometheus finds every device through ``/sd?all=1``
+(each device at the replica that owns it; the lists of two replicas, which agree) and also
+scrapes each replica's ``/metrics``. Every device must be scraped exactly once by each job:
+none twice, none missing. When a replica stops, its devices become down targets; no other
+replica serves them.
 """
 
 from __future__ import annotations
@@ -81,8 +81,11 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                     "job_name": FLEET_JOB,
                     "metrics_path": "/probe",
                     "honor_labels": True,
+                    # Two replicas' lists, as docs/scaling.md advises (either may be down):
+                    # the same targets twice are one target to Prometheus.
                     "http_sd_configs": [
-                        {"url": f"http://{addresses[0]}/sd?all=1", "refresh_interval": "5s"}
+                        {"url": f"http://{address}/sd?all=1", "refresh_interval": "5s"}
+                        for address in addresses[:2]
                     ],
                 },
                 {"job_name": REPLICAS_JOB, "static_configs": [{"targets": addresses}]},
