@@ -6,7 +6,7 @@ and raw naming) read every 15 s, each started with ``POWER_EXPORTER_SHARD=N`` an
 three intervals we check that every device was read within its interval by the replica that
 owns it (its ``power_exporter_messages_total`` grows by at least window/interval - 1), that
 the replicas' devices together are the 30,000 exactly once, and take each replica's
-``/metrics`` latency (each scraped once a second from another process, with gzip as
+``/metrics`` latency (each scraped once a second by a process of its own, with gzip as
 Prometheus asks), RSS and CPU.
 """
 
@@ -15,15 +15,17 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http.client
+import json
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.bench_footprint import SMALL
 from bench.bench_scale import messages
-from bench.exporter import Exporter, percentile, replay_config, up_count
+from bench.exporter import ROOT, Exporter, percentile, replay_config, up_count
 
 INTERVAL = 15.0
 SHARDS = 3
@@ -81,18 +83,6 @@ class Watch:
     cpu: float = 0.0
     rss: int = 0
 
-    def scrape_until(self, stop: threading.Event, offset: float) -> None:
-        """Scrape once a second (from ``offset``, staggered as separate targets) until stopped."""
-        self.lowest_up = self.devices
-        stop.wait(offset)
-        while not stop.is_set():
-            sent = time.perf_counter()
-            seconds, body = scrape(self.replica)
-            self.latencies.append(seconds)
-            self.size = max(self.size, len(body))
-            self.lowest_up = min(self.lowest_up, up_count(body))
-            stop.wait(max(0.0, SCRAPE_EVERY - (time.perf_counter() - sent)))
-
     def row(self, index: int, elapsed: float, expected: int) -> tuple[str, int]:
         """The table row, and how many of its devices were read late."""
         reads = [self.after.get(name, 0) - count for name, count in self.before.items()]
@@ -106,6 +96,28 @@ class Watch:
         ), late
 
 
+def scraper(port: int, window: float, offset: float) -> None:
+    """A scraper process, as a Prometheus of its own: one gzip scrape a second for ``window``.
+
+    Prints JSON: every latency, the largest page and the fewest devices up. Each replica has
+    its own, so that no scraper waits on another's parsing (one process would time its GIL).
+    """
+    replica = Exporter(Path(), port=port)
+    time.sleep(offset)
+    latencies: list[float] = []
+    size, lowest = 0, -1
+    end = time.monotonic() + window
+    while time.monotonic() < end:
+        sent = time.perf_counter()
+        seconds, body = scrape(replica)
+        latencies.append(seconds)
+        size = max(size, len(body))
+        up = up_count(body)
+        lowest = up if lowest < 0 else min(lowest, up)
+        time.sleep(max(0.0, SCRAPE_EVERY - (time.perf_counter() - sent)))
+    json.dump({"latencies": latencies, "size": size, "lowest_up": lowest}, sys.stdout)
+
+
 def measure(replicas: list[Exporter], devices: int, window: float) -> tuple[list[Watch], float]:
     """Watch every replica for ``window`` seconds; returns the watches and the time taken."""
     watches = [Watch(replica, devices) for replica in replicas]
@@ -113,19 +125,25 @@ def measure(replicas: list[Exporter], devices: int, window: float) -> tuple[list
         watch.before = messages(scrape(watch.replica)[1])
         watch.cpu = -watch.replica.cpu_seconds()
     started = time.monotonic()
-    stop = threading.Event()
-    threads = [
-        threading.Thread(
-            target=watch.scrape_until, args=(stop, i * SCRAPE_EVERY / SHARDS), daemon=True
+    scrapers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                *("-m", "bench.bench_shard", "scrape"),
+                *(str(watch.replica.port), str(window), str(i * SCRAPE_EVERY / SHARDS)),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
         )
         for i, watch in enumerate(watches)
     ]
-    for thread in threads:
-        thread.start()
-    time.sleep(window)
-    stop.set()
-    for thread in threads:
-        thread.join(60)
+    for watch, process in zip(watches, scrapers, strict=True):
+        found = json.loads(process.communicate(timeout=window + 120)[0])
+        watch.latencies, watch.size, watch.lowest_up = (
+            found["latencies"],
+            found["size"],
+            found["lowest_up"],
+        )
     for watch in watches:
         watch.after = messages(scrape(watch.replica)[1])
         watch.cpu += watch.replica.cpu_seconds()
@@ -190,4 +208,7 @@ def run(devices: int = 30_000, intervals: int = 3) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(run()))
+    if sys.argv[1:2] == ["scrape"]:
+        scraper(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
+    else:
+        print("\n".join(run()))
