@@ -32,8 +32,8 @@ SHARDS = 3
 SCRAPE_EVERY = 1.0
 
 
-def scrape(exporter: Exporter) -> tuple[float, bytes]:
-    """One gzip scrape of ``/metrics``: (seconds to the last byte, the page unzipped)."""
+def scrape(exporter: Exporter, *, unzip: bool = True) -> tuple[float, bytes]:
+    """One gzip scrape of ``/metrics``: (seconds to the last byte, the page, unzipped if asked)."""
     sent = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", exporter.port, timeout=60)
     try:
@@ -44,7 +44,7 @@ def scrape(exporter: Exporter) -> tuple[float, bytes]:
     finally:
         conn.close()
     elapsed = time.perf_counter() - sent
-    if response.getheader("Content-Encoding") == "gzip":
+    if unzip and response.getheader("Content-Encoding") == "gzip":
         body = gzip.decompress(body)
     return elapsed, body
 
@@ -100,7 +100,9 @@ def scraper(port: int, window: float, offset: float) -> None:
     """A scraper process, as a Prometheus of its own: one gzip scrape a second for ``window``.
 
     Prints JSON: every latency, the largest page and the fewest devices up. Each replica has
-    its own, so that no scraper waits on another's parsing (one process would time its GIL).
+    its own, so that no scraper waits on another's parsing (one process would time its GIL),
+    and only every 10th page is unzipped and counted: parsing 33 MB a second in each of three
+    scrapers took a core of the two from the replicas being measured.
     """
     replica = Exporter(Path(), port=port)
     time.sleep(offset)
@@ -109,11 +111,13 @@ def scraper(port: int, window: float, offset: float) -> None:
     end = time.monotonic() + window
     while time.monotonic() < end:
         sent = time.perf_counter()
-        seconds, body = scrape(replica)
+        check = len(latencies) % 10 == 0
+        seconds, body = scrape(replica, unzip=check)
         latencies.append(seconds)
-        size = max(size, len(body))
-        up = up_count(body)
-        lowest = up if lowest < 0 else min(lowest, up)
+        if check:
+            size = max(size, len(body))
+            up = up_count(body)
+            lowest = up if lowest < 0 else min(lowest, up)
         time.sleep(max(0.0, SCRAPE_EVERY - (time.perf_counter() - sent)))
     json.dump({"latencies": latencies, "size": size, "lowest_up": lowest}, sys.stdout)
 

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from power_exporter import config as config_module
 from power_exporter.errors import ConfigError
 from power_exporter.exposition.text import Renderer
 from power_exporter.http import Fleet, SdTarget, make_app
@@ -114,6 +115,40 @@ class TestResolve:
         with pytest.raises(ConfigError, match="'two' is not a whole number"):
             first_int(None, "two", 1, field="shard")
         assert first_int(None, "", "2", 0, field="shard") == 2
+
+
+class TestConfigKeys:
+    @pytest.fixture(autouse=True)
+    def _scripted_kind(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(config_module, "KINDS", scripted.KINDS)
+
+    def test_shard_keys(self) -> None:
+        """shard, total_shards and shard_peers are top-level keys of the file."""
+        data = {
+            "shard": 1,
+            "total_shards": 3,
+            "shard_peers": "http://pe-{shard}.pe:9860",
+            "devices": [{"name": "ups", "source": "scripted"}],
+        }
+        settings = config_module.validate(data).settings
+        assert (settings.shard, settings.total_shards) == (1, 3)
+        assert settings.shard_peers == "http://pe-{shard}.pe:9860"
+
+    @pytest.mark.parametrize(
+        ("key", "value", "words"),
+        [
+            ("shard_peers", "http://pe.pe:9860", "put {shard} where the shard number goes"),
+            ("total_shards", 0, "greater than or equal to 1"),
+            ("shard", -1, "greater than or equal to 0"),
+        ],
+    )
+    def test_bad_shard_keys(self, key: str, value: object, words: str) -> None:
+        """A peer template without {shard}, no shards, a negative shard: located errors."""
+        data = {key: value, "devices": [{"name": "ups", "source": "scripted"}]}
+        with pytest.raises(ConfigError) as caught:
+            config_module.validate(data)
+        assert caught.value.field == key
+        assert words in str(caught.value)
 
 
 def _fleet(*configs: scripted.ScriptedConfig, total: int = 3) -> list[Runtime]:
