@@ -53,11 +53,17 @@ class ScriptedConfig(DeviceConfig):
 
     source: Literal["scripted"] = "scripted"
     fan_out: bool = False  # the entry's devices are <name>/<sub> (sharded per device)
+    listed: tuple[str, ...] | None = None  # a fan-out entry's devices, known from the config
 
     @property
     def fans_out(self) -> bool:
         """As ``fan_out`` says."""
         return self.fan_out
+
+    @property
+    def fan_out_devices(self) -> frozenset[str] | None:
+        """As ``listed`` says."""
+        return None if self.listed is None else frozenset(self.listed)
 
 
 class ScriptedSource:

@@ -139,13 +139,26 @@ class Runtime:
     # -- bookkeeping ----------------------------------------------------------------------
 
     def _runs(self, cfg: DeviceConfig) -> bool:
-        """Whether this replica runs the entry: it owns its name, or the entry fans out."""
-        return cfg.fans_out or self.shard.owns(cfg.name)
+        """Whether this replica runs the entry: it owns its name or one of its devices.
+
+        A fan-out entry whose devices are found at run time runs on every replica.
+        """
+        if not cfg.fans_out:
+            return self.shard.owns(cfg.name)
+        listed = cfg.fan_out_devices
+        return listed is None or any(self.shard.owns(name) for name in listed)
 
     def _placeholder(self, unit: _Unit) -> None:
+        """Show the entry until its devices are read: by its name, or by its listed devices."""
         cfg = unit.config
-        if self.shard.owns(cfg.name):  # one replica shows a fan-out entry until it lists
-            self.store.register(cfg.name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+        listed = cfg.fan_out_devices if self._sharded(unit) else None
+        if listed is None:  # one replica shows a fan-out entry until it lists its devices
+            names = [cfg.name] if self.shard.owns(cfg.name) else []
+        else:  # each replica shows the listed devices it owns, so a failed login shows
+            names = sorted(name for name in listed if self.shard.owns(name))
+            unit.devices.update(names)
+        for name in names:
+            self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
 
     def _sharded(self, unit: _Unit) -> bool:
         return self.shard.sharded and unit.config.fans_out
@@ -175,7 +188,9 @@ class Runtime:
         out: list[tuple[str, int]] = []
         for cfg in self.configured:
             unit = self._units.get(cfg.name)
-            names = set(unit.fleet | unit.devices) if unit is not None and cfg.fans_out else set()
+            names = set(cfg.fan_out_devices or ())
+            if unit is not None and cfg.fans_out:
+                names |= unit.fleet | unit.devices
             names.discard(cfg.name)
             out.extend((name, owner(name, total)) for name in sorted(names or {cfg.name}))
         return out

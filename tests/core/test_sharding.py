@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from power_exporter import config as config_module
-from power_exporter.errors import ConfigError
+from power_exporter.errors import ConfigError, ConnectError
 from power_exporter.exposition.text import Renderer
 from power_exporter.http import Fleet, SdTarget, make_app
 from power_exporter.model import Roster
@@ -200,6 +200,34 @@ class TestRuntime:
             predicates = SCRIPTS["rack"].owns
             assert len(predicates) == SCRIPTS["rack"].opens == 3
             assert all(sum(owns(name) for owns in predicates) == 1 for name in devices)
+        finally:
+            for runtime in fleet:
+                await runtime.stop()
+
+    async def test_listed_devices_open_only_where_owned(self) -> None:
+        """An entry listing its devices opens only on replicas owning one; each shows its own.
+
+        Before any read, each owning replica shows its listed devices (down, never read), so
+        an entry that cannot log in is seen there; replicas owning none never open it.
+        """
+        names = [f"acct/sn{i}" for i in range(40)]
+        devices = [n for n in names if owner(n, 3) == 0][:2] + [
+            n for n in names if owner(n, 3) == 1
+        ][:2]
+        SCRIPTS["acct"] = Script(steps=[ConnectError("login refused")])
+        fleet = _fleet(config("acct", fan_out=True, listed=tuple(devices)))
+        for runtime in fleet:
+            runtime.start()
+        try:
+            await until(lambda: SCRIPTS["acct"].opens >= 2)  # both owners tried to log in
+            await until(lambda: SCRIPTS["acct"].reads >= 6)  # ...and went on trying
+            assert SCRIPTS["acct"].opens == 2
+            for index, runtime in enumerate(fleet):
+                shown = {state.name: state for state in runtime.store}
+                assert set(shown) == {name for name in devices if owner(name, 3) == index}
+                assert all(not state.up for state in shown.values())
+            assert fleet[2].entries == 0
+            assert [name for name, _ in fleet[2].fleet()] == sorted(devices)
         finally:
             for runtime in fleet:
                 await runtime.stop()

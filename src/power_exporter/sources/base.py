@@ -102,6 +102,14 @@ class DeviceConfig(BaseModel):
         """
         return False
 
+    @property
+    def fan_out_devices(self) -> frozenset[str] | None:
+        """A fan-out entry's device names when the config lists them (None: found at run time).
+
+        A sharded replica that owns none of them never opens the entry (no session at all).
+        """
+        return None
+
 
 @runtime_checkable
 class PolledSource(Protocol):
