@@ -16,6 +16,7 @@ BENCHES = {
     "footprint": "bench.bench_footprint",
     "scale": "bench.bench_scale",
     "udp": "bench.bench_udp",
+    "apcupsd": "bench.bench_apcupsd",
 }
 
 

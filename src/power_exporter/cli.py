@@ -211,14 +211,17 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument(
         "target",
         help="a device of --config (an entry, or one device of a fan-out entry as ENTRY/SUB, "
-        "the name /metrics shows), or a URL such as nut://[user@]host[:port]/ups, tripplite[:PATH]",
+        "the name /metrics shows), or a URL such as nut://[user@]host[:port]/ups,"
+        " apcupsd://host[:port], tripplite[:PATH]",
     )
     read.add_argument("--config", help="YAML configuration holding the device")
 
     discover = sub.add_parser(
         "discover", parents=[common, quiet], help="list what can be monitored, as config snippets"
     )
-    discover.add_argument("where", nargs="?", help="e.g. a upsd host[:port] (default localhost)")
+    discover.add_argument(
+        "where", nargs="?", help="e.g. a upsd or apcupsd host[:port] (default localhost)"
+    )
 
     check = sub.add_parser(
         "check-config",
