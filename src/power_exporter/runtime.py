@@ -88,7 +88,8 @@ class _Unit:
     # Devices whose failure has been logged since they were last up: the first failed read
     # of a device that never came up (a misspelled UPS name) is logged once, like a going down.
     reported: set[str] = field(default_factory=set)
-    # Sharded fan-out entries: every device of the last roster, this replica's or not.
+    # Sharded fan-out entries: every device of the last roster (or, without rosters, every
+    # device read), this replica's or not.
     fleet: frozenset[str] = frozenset()
 
 
@@ -168,6 +169,8 @@ class Runtime:
         cfg = unit.config
         if isinstance(event, Roster):
             unit.fleet = event.devices
+        elif event.device not in unit.fleet:  # a source that sends no roster: what it read
+            unit.fleet |= {event.device}
         listed = unit.fleet if isinstance(event, Roster) else {event.device}
         if listed - {cfg.name} and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)  # the entry lists or reads devices: no placeholder
