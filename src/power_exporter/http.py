@@ -325,8 +325,17 @@ class Handlers:
             up=up,
             total=len(self.store),
             rows=rows or '<tr><td colspan="6">no devices configured</td></tr>',
+            shard=self._shard_line(),
         )
         return web.Response(text=page, content_type="text/html")
+
+    def _shard_line(self) -> str:
+        """'Shard 1 of 3' and a link to the whole fleet, on a sharded replica."""
+        fleet = self.fleet
+        if fleet is None or fleet.total <= 1:
+            return ""
+        link = ' (<a href="/sd?all=1">the whole fleet</a>)' if fleet.peers else ""
+        return f" Shard {fleet.shard} of {fleet.total}{link}."
 
     def _row(self, state: DeviceState, now: float) -> str:
         age = self.store.age(state, now)
@@ -351,7 +360,7 @@ _PAGE: Final = """<!doctype html>
 td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}
 .up{{color:#0a0}}.down{{color:#c00}}</style></head>
 <body><h1>power-exporter {version}</h1>
-<p>{up} of {total} devices up.
+<p>{up} of {total} devices up.{shard}
 <a href="/metrics">metrics</a> &middot; <a href="/sd">service discovery</a> &middot;
 <a href="/healthz">health</a></p>
 <table><tr><th>device</th><th>source</th><th>model</th><th>state</th><th>last reading</th>
