@@ -17,6 +17,7 @@ BENCHES = {
     "scale": "bench.bench_scale",
     "udp": "bench.bench_udp",
     "apcupsd": "bench.bench_apcupsd",
+    "history": "bench.bench_history",
 }
 
 

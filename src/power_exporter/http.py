@@ -1,4 +1,4 @@
-"""The HTTP face: ``/metrics``, ``/probe``, ``/``, ``/healthz`` and ``/sd``.
+"""The HTTP face: ``/metrics``, ``/probe``, ``/healthz``, ``/sd``; the status page (``status/``).
 
 Handlers call the exposition and read the store; they never touch a device, except
 ``/probe``, which asks the runtime for one read of one device within Prometheus's scrape
@@ -7,12 +7,10 @@ budget (``fresh=0``: its background state), answered from the probe's own state.
 
 from __future__ import annotations
 
-import html
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 try:  # ISA-L's deflate is four times as fast as zlib's at the same ratio (bench/RESULTS.md)
     from isal.isal_zlib import DEFLATED, compressobj
@@ -21,13 +19,13 @@ except ImportError:  # pragma: no cover (a platform without isal wheels)
 
 from aiohttp import web
 
-from power_exporter import __version__
 from power_exporter.errors import ConfigError
 from power_exporter.exposition.text import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     Renderer,
 )
+from power_exporter.status.routes import add_status_routes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -35,7 +33,7 @@ if TYPE_CHECKING:
     from aiohttp.typedefs import Middleware
 
     from power_exporter.runtime import Runtime
-    from power_exporter.store import DeviceState, Store
+    from power_exporter.store import Store
 
 # Like blackbox_exporter's scrape_timeout_offset: leave Prometheus time to receive the answer.
 PROBE_TIMEOUT_OFFSET: Final = 0.5
@@ -315,60 +313,6 @@ class Handlers:
             return web.Response(status=500, text=f"failed to reload config: {exc}\n")
         return web.Response(text=f"{summary}\n")
 
-    async def index(self, _request: web.Request) -> web.Response:
-        """A small landing page: every device, its state and the age of its last reading."""
-        now = time.time()
-        rows = "".join(self._row(state, now) for state in self.store)
-        up = sum(1 for state in self.store if state.up)
-        page = _PAGE.format(
-            version=html.escape(__version__),
-            up=up,
-            total=len(self.store),
-            rows=rows or '<tr><td colspan="6">no devices configured</td></tr>',
-            shard=self._shard_line(),
-        )
-        return web.Response(text=page, content_type="text/html")
-
-    def _shard_line(self) -> str:
-        """'Shard 1 of 3' and a link to the whole fleet, on a sharded replica."""
-        fleet = self.fleet
-        if fleet is None or fleet.total <= 1:
-            return ""
-        link = ' (<a href="/sd?all=1">the whole fleet</a>)' if fleet.peers else ""
-        return f" Shard {fleet.shard} of {fleet.total}{link}."
-
-    def _row(self, state: DeviceState, now: float) -> str:
-        age = self.store.age(state, now)
-        identity = state.identity
-        what = " ".join(part for part in (identity.vendor, identity.model) if part)
-        link = html.escape(f"/probe?target={quote(state.name, safe='')}", quote=True)
-        return (
-            "<tr>"
-            f"<td>{html.escape(state.name)}</td>"
-            f"<td>{html.escape(state.source)}</td>"
-            f"<td>{html.escape(what)}</td>"
-            f'<td class="{"up" if state.up else "down"}">{"up" if state.up else "down"}</td>'
-            f"<td>{'never' if age is None else f'{age:.0f} s ago'}</td>"
-            f'<td><a href="{link}">probe</a> {html.escape(state.last_error)}</td>'
-            "</tr>"
-        )
-
-
-_PAGE: Final = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>power-exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}
-.up{{color:#0a0}}.down{{color:#c00}}</style></head>
-<body><h1>power-exporter {version}</h1>
-<p>{up} of {total} devices up.{shard}
-<a href="/metrics">metrics</a> &middot; <a href="/sd">service discovery</a> &middot;
-<a href="/healthz">health</a></p>
-<table><tr><th>device</th><th>source</th><th>model</th><th>state</th><th>last reading</th>
-<th></th></tr>
-{rows}
-</table></body></html>
-"""
-
 
 def make_app(
     store: Store,
@@ -386,7 +330,7 @@ def make_app(
     )
     app = web.Application(middlewares=middlewares)
     app.router.add_post("/-/reload", handlers.reload)
-    app.router.add_get("/", handlers.index)
+    add_status_routes(app, store)  # /, /api/v1/devices, /static/: the status page
     app.router.add_get("/metrics", handlers.metrics)
     app.router.add_get("/probe", handlers.probe)
     app.router.add_get("/healthz", handlers.healthz)

@@ -14,7 +14,8 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import (
@@ -82,6 +83,8 @@ class _Unit:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     down: bool = False
     streaming: bool = False  # known once the source has been opened
+    over_limit: bool = False  # a device beyond max_devices was refused (logged once)
+    variables_capped: set[str] = field(default_factory=set)  # devices cut to max_variables
     # When each device was last in a roster of this entry or read well; None until the
     # entry's source sends its first roster (entries that never do keep their devices).
     listed: dict[str, float] | None = None
@@ -167,10 +170,12 @@ class Runtime:
     def _keep(self, unit: _Unit, event: Event) -> Event | None:
         """A sharded fan-out entry's event as this replica keeps it (None: another's device)."""
         cfg = unit.config
+        bound = 2 * cfg.max_devices  # as for rosters: a hostile peer must not grow it
         if isinstance(event, Roster):
-            unit.fleet = event.devices
-        elif event.device not in unit.fleet:  # a source that sends no roster: what it read
-            unit.fleet |= {event.device}
+            devices = event.devices
+            unit.fleet = devices if len(devices) <= bound else frozenset(sorted(devices)[:bound])
+        elif event.device not in unit.fleet and len(unit.fleet) < bound:
+            unit.fleet |= {event.device}  # a source that sends no roster: what it read
         listed = unit.fleet if isinstance(event, Roster) else {event.device}
         if listed - {cfg.name} and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)  # the entry lists or reads devices: no placeholder
@@ -203,31 +208,51 @@ class Runtime:
         state = self.store.get(device)
         return self._units.get(state.unit) if state is not None else None
 
-    def _adopt(self, unit: _Unit, name: str) -> None:
-        """Count a device as this entry's; a real device retires the entry's placeholder."""
+    def _adopt(self, unit: _Unit, name: str) -> bool:
+        """Count a device as this entry's; a real device retires the entry's placeholder.
+
+        False for a new device beyond the entry's ``max_devices``: it is not created.
+        """
+        if name in unit.devices:
+            return True
         cfg = unit.config
+        held = len(unit.devices) - (cfg.name in unit.devices)  # the placeholder does not count
+        if name != cfg.name and held >= cfg.max_devices:
+            self.store.count_dropped_device(cfg.name)
+            if not unit.over_limit:
+                unit.over_limit = True
+                log.warning(
+                    "%s: more than max_devices (%d) devices; %s and any further are not created",
+                    cfg.name,
+                    cfg.max_devices,
+                    name,
+                )
+            return False
         if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)
         unit.devices.add(name)
         if unit.listed is not None:
             unit.listed.setdefault(name, time.monotonic())
+        return True
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
+        kept = self._keep(unit, event) if self._sharded(unit) else event
+        if kept is not None:
+            self._apply_kept(unit, kept, polled=polled)
+
+    def _apply_kept(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
-        if self._sharded(unit):
-            kept = self._keep(unit, event)
-            if kept is None:
-                return
-            event = kept
         if isinstance(event, Roster):
             self._listed(unit, event)
             return
         if isinstance(event, Reading):
             name = event.device
+            was_up = (state := self.store.get(name)) is not None and state.up
+            if not self._adopt(unit, name):
+                return
             if unit.listed is not None:
                 unit.listed[name] = time.monotonic()
-            was_up = (state := self.store.get(name)) is not None and state.up
-            self._adopt(unit, name)
+            event = self._capped(unit, event)
             self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
             unit.reported.discard(name)
             if not was_up:
@@ -237,7 +262,8 @@ class Runtime:
         if name not in self.store:
             # A device of a fan-out that fails from its first poll (offline from the start)
             # still appears, with up 0, rather than hiding behind the placeholder.
-            self._adopt(unit, name)
+            if not self._adopt(unit, name):
+                return
             self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
@@ -249,11 +275,37 @@ class Runtime:
             self.store.count_message(name)
             log.debug("device %s: %s: %s", name, error.reason, error)
 
+    @staticmethod
+    def _capped(unit: _Unit, reading: Reading) -> Reading:
+        """The reading with at most ``max_variables`` raw and text variables (logged once)."""
+        limit = unit.config.max_variables
+        if len(reading.raw) <= limit and len(reading.text) <= limit:
+            return reading
+        if reading.device not in unit.variables_capped:
+            unit.variables_capped.add(reading.device)
+            log.warning(
+                "device %s: more than max_variables (%d) variables (%d numeric, %d text);"
+                " only the first %d of each are kept",
+                reading.device,
+                limit,
+                len(reading.raw),
+                len(reading.text),
+                limit,
+            )
+        return replace(
+            reading,
+            raw=dict(islice(reading.raw.items(), limit)),
+            text=dict(islice(reading.text.items(), limit)),
+        )
+
     def _listed(self, unit: _Unit, roster: Roster) -> None:
         now = time.monotonic()
         if unit.listed is None:
             unit.listed = dict.fromkeys(unit.devices - {unit.config.name}, now)
+        bound = 2 * unit.config.max_devices  # a hostile roster must not grow it past the cap
         for name in roster.devices:
+            if name not in unit.devices and name not in unit.listed and len(unit.listed) >= bound:
+                continue
             if name not in unit.devices and name in unit.listed:
                 log.info("device %s is back in the device list of %s", name, unit.config.name)
             unit.listed[name] = now

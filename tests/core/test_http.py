@@ -144,13 +144,13 @@ class TestEndpoints:
         assert all(g["labels"]["__metrics_path__"] == "/probe" for g in groups)
 
     async def test_landing_page(self, served: Served) -> None:
-        """/ lists every device, up or down, with a probe link."""
+        """/ shows every device, up or down, with a probe link."""
         status, headers, body = await served.get("/")
         assert status == 200
         assert headers["Content-Type"].startswith("text/html")
         page = body.decode()
         for name in ("rack/a", "rack/b", "dead"):
-            assert f"<td>{name}</td>" in page
+            assert f"<h3>{name}</h3>" in page
         assert "2 of 3 devices up" in page
         assert "connection refused" in page
 

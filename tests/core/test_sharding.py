@@ -311,13 +311,6 @@ class TestServiceDiscovery:
             assert group["labels"]["__scheme__"] == "https"
             assert group["labels"]["__metrics_path__"] == "/power/probe"
 
-    async def test_landing_page_says_the_shard(self, replica: tuple[str, list[str]]) -> None:
-        """/ says which shard this is and links the whole fleet."""
-        base, _ = replica
-        async with aiohttp.ClientSession() as session, session.get(f"{base}/") as answer:
-            page = await answer.text()
-        assert 'Shard 1 of 3 (<a href="/sd?all=1">the whole fleet</a>).' in page
-
     async def test_probe_of_another_replicas_device(self, replica: tuple[str, list[str]]) -> None:
         """/probe of a device this replica does not own: 404 naming the replica that does."""
         base, names = replica

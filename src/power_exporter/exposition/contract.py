@@ -140,6 +140,11 @@ TASKS: Final = Spec(
     "gauge",
     "asyncio tasks alive in the exporter's event loop (flat while devices come and go).",
 )
+DEVICES_DROPPED: Final = Spec(
+    "power_exporter_devices_dropped_total",
+    "counter",
+    "Events of devices beyond their entry's max_devices, dropped: those devices are not created.",
+)
 PROBES: Final = Spec(
     "power_exporter_probes_total",
     "counter",
@@ -218,7 +223,16 @@ FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)
 
 def _check() -> None:
     names: set[str] = set()
-    for spec in (*ORDERED, BUILD_INFO, TASKS, PROBES, PROBE_READS, PROBE_DURATION, *SERVER):
+    for spec in (
+        *ORDERED,
+        BUILD_INFO,
+        TASKS,
+        DEVICES_DROPPED,
+        PROBES,
+        PROBE_READS,
+        PROBE_DURATION,
+        *SERVER,
+    ):
         problem = problem_with_family(spec.name, spec.kind)
         if problem is not None:
             raise ValueError(problem)
