@@ -189,6 +189,11 @@ class ShardAware(Protocol):
         ...
 
 
+def everything(_device: str) -> bool:
+    """The ``owns`` of an unsharded exporter: every device is this replica's."""
+    return True
+
+
 Source: TypeAlias = PolledSource | StreamingSource
 
 MetricKind: TypeAlias = Literal["gauge", "counter", "info"]
