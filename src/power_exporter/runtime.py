@@ -28,7 +28,7 @@ from power_exporter.errors import (
 )
 from power_exporter.model import Reading, Roster
 from power_exporter.probing import Prober
-from power_exporter.sharding import UNSHARDED, owner
+from power_exporter.sharding import UNSHARDED, known, owner
 from power_exporter.sources.base import (
     NoRawNaming,
     OneDeviceSource,
@@ -143,23 +143,14 @@ class Runtime:
     # -- bookkeeping ----------------------------------------------------------------------
 
     def _runs(self, cfg: DeviceConfig) -> bool:
-        """Whether this replica runs the entry: it owns its name or one of its devices.
-
-        A fan-out entry whose devices are found at run time runs on every replica.
-        """
-        if not cfg.fans_out:
-            return self.shard.owns(cfg.name)
-        listed = cfg.fan_out_devices
-        return listed is None or any(self.shard.owns(name) for name in listed)
+        return self.shard.runs(cfg.name, fans_out=cfg.fans_out, listed=cfg.fan_out_devices)
 
     def _placeholder(self, unit: _Unit) -> None:
-        """Show the entry until its devices are read: by its name, or by its listed devices."""
+        """Show the entry until its devices are read (sharded: see ``Shard.shown``)."""
         cfg = unit.config
         listed = cfg.fan_out_devices if self._sharded(unit) else None
-        if listed is None:  # one replica shows a fan-out entry until it lists its devices
-            names = [cfg.name] if self.shard.owns(cfg.name) else []
-        else:  # each replica shows the listed devices it owns, so a failed login shows
-            names = sorted(name for name in listed if self.shard.owns(name))
+        names = self.shard.shown(cfg.name, listed)
+        if listed is not None:  # real devices: a failed login takes them down
             unit.devices.update(names)
         for name in names:
             self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
@@ -170,12 +161,8 @@ class Runtime:
     def _keep(self, unit: _Unit, event: Event) -> Event | None:
         """A sharded fan-out entry's event as this replica keeps it (None: another's device)."""
         cfg = unit.config
-        bound = 2 * cfg.max_devices  # as for rosters: a hostile peer must not grow it
-        if isinstance(event, Roster):
-            devices = event.devices
-            unit.fleet = devices if len(devices) <= bound else frozenset(sorted(devices)[:bound])
-        elif event.device not in unit.fleet and len(unit.fleet) < bound:
-            unit.fleet |= {event.device}  # a source that sends no roster: what it read
+        # Bounded as rosters are: a hostile peer must not grow it.
+        unit.fleet = known(unit.fleet, event, bound=2 * cfg.max_devices)
         listed = unit.fleet if isinstance(event, Roster) else {event.device}
         if listed - {cfg.name} and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)  # the entry lists or reads devices: no placeholder

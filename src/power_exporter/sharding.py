@@ -70,6 +70,27 @@ class Shard:
         """Whether this replica polls and serves the device ``name``."""
         return self.total == 1 or owner(name, self.total) == self.index
 
+    def runs(self, entry: str, *, fans_out: bool, listed: frozenset[str] | None) -> bool:
+        """Whether this replica runs an entry: it owns its name, or one of its devices.
+
+        A fan-out entry whose devices are found at run time (``listed`` None) runs on every
+        replica.
+        """
+        if not fans_out:
+            return self.owns(entry)
+        return listed is None or any(self.owns(name) for name in listed)
+
+    def shown(self, entry: str, listed: frozenset[str] | None) -> list[str]:
+        """What this replica shows of an entry before it is read.
+
+        The entry's own name on the replica owning it (``listed`` None: one replica shows
+        a fan-out entry until it lists devices), else the listed devices it owns, so that
+        a session that cannot log in is seen where each device is served.
+        """
+        if listed is None:
+            return [entry] if self.owns(entry) else []
+        return sorted(name for name in listed if self.owns(name))
+
     def keep(self, event: Event) -> Event | None:
         """The part of a fan-out entry's event this replica keeps (None: another's device).
 
@@ -85,6 +106,19 @@ class Shard:
 
 
 UNSHARDED: Final = Shard()
+
+
+def known(devices: frozenset[str], event: Event, *, bound: int) -> frozenset[str]:
+    """A fan-out entry's devices, every replica's, after ``event``: at most ``bound``.
+
+    A roster replaces them; without rosters, each device read is added.
+    """
+    if isinstance(event, Roster):
+        listed = event.devices
+        return listed if len(listed) <= bound else frozenset(sorted(listed)[:bound])
+    if event.device in devices or len(devices) >= bound:
+        return devices
+    return devices | {event.device}
 
 
 def ordinal(hostname: str) -> int | None:
