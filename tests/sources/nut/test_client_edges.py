@@ -138,16 +138,45 @@ class TestMalformedAnswers:
             b"BEGIN LIST VAR ups\nthis is not a VAR line\nEND LIST VAR ups\n",
             b'BEGIN LIST VAR ups\nVAR ups battery.charge "87\nEND LIST VAR ups\n',
             b'BEGIN LIST VAR ups\nVAR other battery.charge "87"\nEND LIST VAR ups\n',
-            b"BEGIN LIST UPS\nEND LIST UPS\n",
-            b"OK\n",
             b'BEGIN LIST VAR ups\nVAR ups x "\x01"\nEND LIST VAR ups\n',
         ],
-        ids=["garbage", "unterminated-quote", "other-ups", "wrong-list", "no-list", "control-char"],
+        ids=["garbage", "unterminated-quote", "other-ups", "control-char"],
+    )
+    async def test_bad_row_fails_that_answer_only(
+        self, fake: Callable[[Reply], Awaitable[FakeUpsd]], payload: bytes
+    ) -> None:
+        """A bad row inside a list is that answer's DecodeError; the connection stays."""
+        server = await fake(
+            answers(
+                {"LIST VAR ups": payload, "LIST VAR good": GOOD_LIST.replace(b" ups", b" good")}
+            )
+        )
+        async with NutClient("127.0.0.1", server.port, timeout=2) as client:
+            bad, good = await client.list_vars_many(["ups", "good"])
+            assert isinstance(bad, DecodeError)
+            assert "LIST VAR ups" in str(bad)
+            assert isinstance(good, dict)
+            assert good
+            with pytest.raises(DecodeError):
+                await client.list_vars("ups")
+        assert server.connections == 1
+
+    async def test_del_is_a_character(self, fake: Callable[[Reply], Awaitable[FakeUpsd]]) -> None:
+        """DEL (0x7f) is inside upsd's own range (0x20-0x7f): the value keeps it."""
+        payload = b'BEGIN LIST VAR ups\nVAR ups ups.serial "AB\x7fCD"\nEND LIST VAR ups\n'
+        server = await fake(answers({"LIST VAR ups": payload}))
+        async with NutClient("127.0.0.1", server.port) as client:
+            assert await client.list_vars("ups") == {"ups.serial": "AB\x7fCD"}
+
+    @pytest.mark.parametrize(
+        "payload",
+        [b"BEGIN LIST UPS\nEND LIST UPS\n", b"OK\n"],
+        ids=["wrong-list", "no-list"],
     )
     async def test_garbage_is_decode_error(
         self, fake: Callable[[Reply], Awaitable[FakeUpsd]], payload: bytes
     ) -> None:
-        """Any line out of place is a DecodeError; the next request uses a new connection."""
+        """An answer that is not a list is a DecodeError; the next request uses a new connection."""
         server = await fake(answers({"LIST VAR ups": payload}))
         async with NutClient("127.0.0.1", server.port, timeout=2) as client:
             with pytest.raises(DecodeError):

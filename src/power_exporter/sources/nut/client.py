@@ -255,17 +255,20 @@ class NutClient:
         await self._writer.drain()
         _quick_ack(self._writer)
 
-    async def _read_words(self) -> list[str]:
+    async def _read_line(self) -> bytes:
+        """Read one whole line; a DecodeError here leaves the stream out of step."""
         if self._reader is None:  # pragma: no cover - callers connect first
             raise _DroppedError("not connected")
         try:
-            raw = await self._reader.readuntil(b"\n")
+            return await self._reader.readuntil(b"\n")
         except asyncio.LimitOverrunError as exc:
             message = f"line from upsd at {self.where} longer than {MAX_LINE} bytes"
             raise DecodeError(message) from exc
         except asyncio.IncompleteReadError as exc:
             raise _DroppedError("connection closed by upsd") from exc
-        return split_words(decode_line(raw))
+
+    async def _read_words(self) -> list[str]:
+        return split_words(decode_line(await self._read_line()))
 
     async def _transact(
         self,
@@ -385,7 +388,11 @@ async def _read_list(
     request: tuple[str, ...],
     row: Callable[[list[str], tuple[str, ...]], tuple[str, str] | None],
 ) -> ListAnswer:
-    """``BEGIN LIST <x>`` / rows / ``END LIST <x>``, or one ``ERR`` line."""
+    """``BEGIN LIST <x>`` / rows / ``END LIST <x>``, or one ``ERR`` line.
+
+    A bad row makes the answer a DecodeError (that UPS's fault), read to its end; a bad first
+    line raises, since the stream can no longer be trusted to be in step.
+    """
     what = list(request[1:])
     shown = " ".join(request)
     first = await client._read_words()  # noqa: SLF001
@@ -394,13 +401,24 @@ async def _read_list(
     if first != ["BEGIN", "LIST", *what]:
         raise DecodeError(f"expected BEGIN LIST {' '.join(what)}, upsd sent {' '.join(first)!r}")
     rows: dict[str, str] = {}
+    problem: DecodeError | None = None
+    end = ["END", "LIST", *what]
     while True:
-        words = await client._read_words()  # noqa: SLF001
-        if words == ["END", "LIST", *what]:
-            return rows
+        # A row that does not decode spoils this answer only: the lines are whole, so the
+        # stream stays in step, and the other answers of the batch are read as usual.
+        raw = await client._read_line()  # noqa: SLF001
+        try:
+            words = split_words(decode_line(raw))
+        except DecodeError as exc:
+            problem = problem or DecodeError(f"in the answer to {shown}: {exc}")
+            continue
+        if words == end:
+            return rows if problem is None else problem
         parsed = row(words, request)
         if parsed is None:
-            raise DecodeError(f"unexpected line in the answer to {shown}: {' '.join(words)!r}")
+            message = f"unexpected line in the answer to {shown}: {' '.join(words)!r}"
+            problem = problem or DecodeError(message)
+            continue
         rows[parsed[0]] = parsed[1]
 
 
