@@ -35,7 +35,7 @@ ODD_DESCRIPTION = "rack #4 \x7f left"
 
 @pytest.fixture(scope="module")
 def odd_upsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upsd]:
-    """Start upsd with three UPSes: one dump with a DEL in ups.serial and a description with # and DEL."""
+    """Start upsd with three UPSes, one with DEL in ups.serial and # and DEL in its description."""
     root = tmp_path_factory.mktemp("upsd-odd")
     dump = DUMPS[ONE].read_text().splitlines()
     odd = root / "odd.dev"
