@@ -33,6 +33,7 @@ class DeviceState:
     last_seen: float | None = None
     last_error: str = ""
     errors: dict[str, int] = field(default_factory=dict)
+    implausible: dict[tuple[str, str], int] = field(default_factory=dict)  # (measure, reason)
     messages: int = 0
     read_duration: float | None = None
     reading_version: int = 0
@@ -102,6 +103,9 @@ class Store:
         state.last_seen = reading.taken_at
         state.last_error = ""
         state.messages += 1
+        for measure, reason in reading.dropped.items():
+            key = (measure.value, reason)
+            state.implausible[key] = state.implausible.get(key, 0) + 1
         state.stats_version += 1
         self._changed(state.name)
         return state

@@ -127,6 +127,12 @@ READ_DURATION: Final = Spec(
 READ_ERRORS: Final = Spec(
     "power_exporter_read_errors_total", "counter", "Failed reads and rejected data, by reason."
 )
+IMPLAUSIBLE: Final = Spec(
+    "power_exporter_implausible_values_total",
+    "counter",
+    "Values the device gave that the plausibility policy kept out of power_*, by measure and"
+    " reason (sentinel, out_of_range, not_finite); the raw series keep them.",
+)
 MESSAGES: Final = Spec(
     "power_exporter_messages_total", "counter", "Readings and faults received from the device."
 )
@@ -148,6 +154,7 @@ ORDERED: Final[tuple[Spec, ...]] = (
     STATUS,
     READ_DURATION,
     READ_ERRORS,
+    IMPLAUSIBLE,
     MESSAGES,
 )
 FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)

@@ -113,6 +113,7 @@ _STATUS: Final = _SLOT[contract.STATUS.name]
 _DURATION: Final = _SLOT[contract.READ_DURATION.name]
 _ERRORS: Final = _SLOT[contract.READ_ERRORS.name]
 _MESSAGES: Final = _SLOT[contract.MESSAGES.name]
+_IMPLAUSIBLE: Final = _SLOT[contract.IMPLAUSIBLE.name]
 
 
 class Renderer:
@@ -312,6 +313,12 @@ class Renderer:
             out[_ERRORS] = "".join(
                 f'{name}{labels},reason="{escape_label(reason)}"}} {count}\n'
                 for reason, count in sorted(state.errors.items())
+            )
+        if state.implausible:
+            name = contract.IMPLAUSIBLE.name
+            out[_IMPLAUSIBLE] = "".join(
+                f'{name}{labels},measure="{measure}",reason="{reason}"}} {count}\n'
+                for (measure, reason), count in sorted(state.implausible.items())
             )
         out[_MESSAGES] = f"{contract.MESSAGES.name}{labels}}} {state.messages}\n"
         return out

@@ -75,25 +75,54 @@ SPOT_CHECKS: Final[Mapping[str, Mapping[Measure, float]]] = {
     "apc-back-ups-es-850g2": {  # no real power: derived from load x nominal
         Measure.OUTPUT_POWER: 0.18 * 520, Measure.NOMINAL_POWER: 520, Measure.BATTERY_VOLTAGE: 13.5,
     },
-    "apc-smart-ups-2200": {  # "65535\t#BAD: overflow?" -> 65535
-        Measure.BATTERY_RUNTIME: 65535, Measure.BATTERY_TEMPERATURE: 16.6, Measure.LOAD: 0.052,
+    "apc-smart-ups-2200": {  # "65535\t#BAD: overflow?" -> 65535, a sentinel: no runtime
+        Measure.BATTERY_TEMPERATURE: 16.6, Measure.LOAD: 0.052,
     },
     "powerwalker-vfi-2000-crm-lcd": {Measure.BATTERY_VOLTAGE: 54.5, Measure.OUTPUT_CURRENT: 1.6},
     "eaton-9sx-5000i": {
         Measure.OUTPUT_POWER: 226, Measure.OUTPUT_APPARENT_POWER: 264, Measure.NOMINAL_POWER: 4500,
     },
-    "tripp-lite-ups": {Measure.LOAD: 2.55, Measure.INPUT_FREQUENCY: 60.1},  # a bogus 255 %
+    "tripp-lite-ups": {Measure.INPUT_FREQUENCY: 60.1},  # its bogus 255 % load is dropped
 }  # fmt: skip
 
 
+# What the issue calls impossible (its own statement, not the table under test): sentinels,
+# and per measure the range outside which a value is dropped.
+SENTINELS: Final = frozenset({65535.0, 4294967295.0, -1.0, 2.55, 655.35, -0.01})
+RANGES: Final[Mapping[Measure, tuple[float, float]]] = {
+    Measure.BATTERY_CHARGE: (0.0, 1.0), Measure.LOAD: (0.0, 2.4999),
+    Measure.BATTERY_RUNTIME: (0.0, 86400.0), Measure.BATTERY_TEMPERATURE: (-40.0, 100.0),
+    Measure.INPUT_VOLTAGE: (0.0, 700.0), Measure.OUTPUT_VOLTAGE: (0.0, 700.0),
+    Measure.INPUT_FREQUENCY: (40.0, 70.0), Measure.OUTPUT_FREQUENCY: (40.0, 70.0),
+}  # fmt: skip
+
+
+def possible(measure: Measure, value: float) -> bool:
+    """Whether a value may reach power_* (frequencies may also be 0: no mains)."""
+    if round(value, 9) in SENTINELS:
+        return False
+    if value == 0.0 and measure in {Measure.INPUT_FREQUENCY, Measure.OUTPUT_FREQUENCY}:
+        return True
+    low, high = RANGES.get(measure, (0.0, 2e6))
+    return low <= value <= high
+
+
 def expected_measures(values: Mapping[str, str]) -> dict[Measure, float]:
-    """Compute the measures DESIGN asks for from what upsc shows."""
+    """Compute the measures DESIGN asks for from what upsc shows: first possible value wins."""
     expected: dict[Measure, float] = {}
     for name, measure, scale in SPEC:
         if measure not in expected and DECIMAL.fullmatch(values.get(name, "").strip()):
-            expected[measure] = float(values[name]) * scale
-    if Measure.OUTPUT_POWER not in expected and {"ups.load", "ups.realpower.nominal"} <= set(
-        values
+            value = float(values[name]) * scale
+            if possible(measure, value):
+                expected[measure] = value
+    factors = {"ups.load": Measure.LOAD, "ups.realpower.nominal": Measure.NOMINAL_POWER}
+    if (
+        Measure.OUTPUT_POWER not in expected
+        and set(factors) <= set(values)
+        and all(
+            possible(m, float(values[n]) * (0.01 if m is Measure.LOAD else 1))
+            for n, m in factors.items()
+        )
     ):
         expected[Measure.OUTPUT_POWER] = (
             float(values["ups.load"]) / 100 * float(values["ups.realpower.nominal"])

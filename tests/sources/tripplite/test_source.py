@@ -150,7 +150,7 @@ class TestReading:
         assert again.measures[Measure.BATTERY_HEALTH] == 0.97
         warnings = [r for r in caplog.records if "dropping invalid values" in r.message]
         assert len(warnings) == 1
-        assert "battery_health ratio outside 0..1: 2.55" in warnings[0].message
+        assert "battery_health sentinel: 2.55" in warnings[0].message
         assert any("valid again: battery_health" in r.message for r in caplog.records)
 
 

@@ -13,7 +13,11 @@
     ``network_ups_tools_outlet_count_value``, ``battery.current.total`` ->
     ``network_ups_tools_battery_current_total_value``;
   * a name with a lower-case letter followed by a capital (camelCase, which promtool rejects;
-    no standard NUT name has one) is lower-cased as a whole.
+    no standard NUT name has one) is lower-cased as a whole;
+  * a word that names a metric type (``counter``, ``gauge``, ``summary``, ``histogram``,
+    which promtool rejects inside a name) is put in the plural:
+    ``experimental.statistics.overload_counter`` ->
+    ``network_ups_tools_experimental_statistics_overload_counters``.
 
   Should two variables end up with one name, the first in sorted order is kept.
 - ``network_ups_tools_ups_status{flag="..."}``: 1 for every token in ``ups.status``, unknown
@@ -50,6 +54,15 @@ RESERVED_SUFFIXES: Final = (
     "_info",
 )
 RESERVED_FIX: Final = "_value"
+# promtool rejects a metric name holding a type's name as a word ("_counter_", or at the end):
+# such a word of a NUT name is put in the plural.
+TYPE_WORDS: Final = {
+    "counter": "counters",
+    "gauge": "gauges",
+    "summary": "summaries",
+    "histogram": "histograms",
+}
+_TYPE_WORD = re.compile(r"_(" + "|".join(TYPE_WORDS) + r")(?=_|$)", re.IGNORECASE)
 
 STATUS_FAMILY: Final = RawFamily(
     name="network_ups_tools_ups_status",
@@ -71,6 +84,7 @@ def metric_name(variable: str) -> str:
     name = PREFIX + _NOT_NAME_CHAR.sub("_", variable)
     if _CAMEL.search(name):
         name = name.lower()
+    name = _TYPE_WORD.sub(lambda word: "_" + TYPE_WORDS[word.group(1).lower()], name)
     if name.endswith(RESERVED_SUFFIXES):
         name += RESERVED_FIX
     return name

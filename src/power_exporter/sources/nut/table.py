@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import StaleError
-from power_exporter.model import DeviceIdentity, Flag, Measure, Reading, checked_measures
+from power_exporter.model import (
+    DeviceIdentity,
+    Flag,
+    Measure,
+    Reading,
+    checked_measures,
+    implausibility,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -195,13 +202,33 @@ def flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
 
 
 def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[str]]:
-    """Measures from the numeric variables by NUT_VARS then DERIVATIONS; and what was dropped."""
+    """Measures from the numeric variables by NUT_VARS then DERIVATIONS; and what is dropped.
+
+    Where two variables give one measure, the first *plausible* one wins (a sentinel in
+    output.realpower gives way to ups.realpower); if none is, the first stands, for the
+    Reading to drop and count. A derivation is made only from plausible factors.
+    """
     candidates: dict[Measure, float] = {}
+    implausible: set[str] = set()  # variables
+    shaky: set[Measure] = set()  # measures whose candidate so far is implausible
     for name, field in NUT_VARS.items():
-        if name in raw and field.measure not in candidates:
-            candidates[field.measure] = raw[name] * field.scale
+        if name not in raw:
+            continue
+        value = raw[name] * field.scale
+        if implausibility(field.measure, value) is not None:
+            implausible.add(name)
+            if field.measure not in candidates:
+                candidates[field.measure] = value
+                shaky.add(field.measure)
+        elif field.measure not in candidates or field.measure in shaky:
+            candidates[field.measure] = value
+            shaky.discard(field.measure)
     for rule in DERIVATIONS:
-        if rule.measure not in candidates and all(name in raw for name in rule.factors):
+        if (
+            rule.measure not in candidates
+            and all(name in raw for name in rule.factors)
+            and not implausible.intersection(rule.factors)
+        ):
             product = rule.scale
             for name in rule.factors:
                 product *= raw[name]
