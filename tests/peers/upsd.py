@@ -273,6 +273,18 @@ class Upsd:
             time.sleep(0.1)
         raise RuntimeError(f"upsd answered {answer!r} to {line!r}, expected {expected!r}")
 
+    def reload(self) -> None:
+        """Rewrite the config and have upsd re-read it: ``upsd -c reload`` (our upsd's PID)."""
+        assert self.upsd_process is not None, "upsd is not running"
+        self.write_config()
+        subprocess.run(
+            [upsd_binary(), *self._as_root(), "-c", "reload", "-P", str(self.upsd_process.pid)],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+
     def stop_driver(self, name: str) -> None:
         """Stop one driver (SIGTERM) and wait for it."""
         process = self.drivers.pop(name)

@@ -18,7 +18,7 @@ from prometheus_client.openmetrics import parser as om_parser
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from power_exporter.exposition.text import Renderer
-from power_exporter.model import Flag, Measure, Reading
+from power_exporter.model import Flag, Measure, Reading, Roster
 from power_exporter.sources.nut.naming import DEVICE_INFO_FAMILY, NUT_NAMING, STATUS_FAMILY
 from power_exporter.sources.nut.source import POOL, NutSource, list_ups
 from power_exporter.sources.registry import KINDS
@@ -243,11 +243,14 @@ class TestWholeUpsd:
         """``ups: "*"`` gives one device per UPS, named <name>/<ups>, all readings."""
         cfg = nut_config(name="lab", server=ddl_upsd.server, ups="*")
         async with NutSource(cfg) as source:
-            events = await source.read()
+            first = await source.read()
             again = await source.read()
+        rosters = [e for e in [*first, *again] if isinstance(e, Roster)]
+        assert [r.devices for r in rosters] == [frozenset(f"lab/{ups}" for ups in DUMPS)] * 2
+        events = [e for e in first if not isinstance(e, Roster)]
         assert sorted(e.device for e in events) == sorted(f"lab/{ups}" for ups in DUMPS)
-        assert all(isinstance(e, Reading) for e in [*events, *again])
-        assert len(again) == len(DUMPS)
+        assert all(isinstance(e, Reading) for e in [*first, *again] if not isinstance(e, Roster))
+        assert len(again) == len(DUMPS) + 1
         assert len(POOL) == 0
 
     async def test_list_ups_unescapes_descriptions(self, ddl_upsd: Upsd) -> None:

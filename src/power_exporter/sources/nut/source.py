@@ -4,8 +4,9 @@ Every configured device on one upsd (same server, credentials and TLS settings) 
 persistent :class:`NutClient` from a small reference-counted pool. ``ups: "*"`` serves every
 UPS of the upsd as a device ``<name>/<ups>``: each poll sends ``LIST UPS`` along with the
 ``LIST VAR`` requests, so a UPS added later appears at the next poll (one more round trip
-then), and a UPS that leaves keeps faulting (upsd's ``UNKNOWN-UPS``) until the exporter
-restarts, so that its disappearance shows as ``power_device_up 0`` rather than as silence.
+then). Each poll also says which UPSes upsd lists now (a :class:`Roster`): a UPS that leaves
+is no longer polled, goes stale, and the runtime retires it after the entry's
+``retire_after``; it comes back if upsd lists it again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
 from power_exporter.errors import ConnectError, SourceError
-from power_exporter.model import DeviceFault, Event
+from power_exporter.model import DeviceFault, Event, Roster
 from power_exporter.sources.nut.client import DEFAULT_PORT, ListAnswer, NutClient, TlsOptions
 from power_exporter.sources.nut.config import ALL_UPSES, NutConfig, parse_server
 from power_exporter.sources.nut.table import ProblemLog, nut_reading
@@ -132,16 +133,24 @@ class NutSource:
             answers = await self.client.list_vars_many(self._known, budget=self._budget)
             return self._events(self._known, answers)
         listed, answers = await self.client.list_ups_and_vars(self._known, budget=self._budget)
-        events = self._events(self._known, answers)
+        gone = [ups for ups in self._known if ups not in listed]
+        kept = [
+            (ups, answer) for ups, answer in zip(self._known, answers, strict=True) if ups in listed
+        ]
+        events: list[Event] = [
+            Roster(self.cfg.name, frozenset(self.device_name(ups) for ups in listed))
+        ]
+        events.extend(self._events([ups for ups, _ in kept], [answer for _, answer in kept]))
+        if gone:
+            # No more polls (nor faults) for them: the runtime retires them after retire_after.
+            log.info("%s: UPS no longer on upsd at %s: %s", self.cfg.name, self.client.where, gone)
+            self._known = [ups for ups in self._known if ups in listed]
         added = [ups for ups in sorted(listed) if ups not in self._known]
         if added:
             log.info("%s: new UPS on upsd at %s: %s", self.cfg.name, self.client.where, added)
             more = await self.client.list_vars_many(added, budget=self._budget)
             events.extend(self._events(added, more))
             self._known.extend(added)
-        gone = [ups for ups in self._known if ups not in listed]
-        if gone:
-            log.debug("%s: UPS no longer on upsd: %s", self.cfg.name, gone)
         return events
 
     def _events(self, upses: Sequence[str], answers: Sequence[ListAnswer]) -> list[Event]:
