@@ -170,6 +170,21 @@ class TestFlags:
         )
         assert reading.flags == {Flag.ONLINE}
 
+    @pytest.mark.parametrize("status", [None, "", "  "])
+    def test_no_status_no_flags(self, status: str | None) -> None:
+        """Without ups.status (an ePDU) no flag is known: no power_status, no raw status series."""
+        variables = {"input.voltage": "230", "outlet.1.status": "on"}
+        if status is not None:
+            variables["ups.status"] = status
+        reading, _ = nut_reading("pdu", "nut", variables, 0.0)
+        assert reading.known_flags == frozenset()
+        assert not [s for s in NUT_NAMING.samples(reading) if s.family is STATUS_FAMILY]
+        charger, _ = nut_reading(
+            "u", "nut", {**variables, "battery.charger.status": "charging"}, 0.0
+        )
+        assert charger.known_flags == {Flag.CHARGING, Flag.DISCHARGING}
+        assert charger.flags == {Flag.CHARGING}
+
     def test_known_flags_are_all_nut_can_say(self) -> None:
         """Every flag NUT can set is known (rendered 1/0); the others are not."""
         assert set(Flag) - {Flag.FULLY_CHARGED, Flag.FULLY_DISCHARGED} == KNOWN_FLAGS

@@ -23,7 +23,7 @@
 - ``network_ups_tools_ups_status{flag="..."}``: 1 for every token in ``ups.status``, unknown
   ones included, and 0 for each of the usual flags that is absent (DRuggeri's default
   ``--nut.statuses``, plus ALARM), so the series of the common flags never vanish while the
-  UPS is up.
+  UPS is up; none at all for a device without a status (an ePDU).
 - ``network_ups_tools_device_info{model,mfr,serial,type,description,contact,location,part,
   macaddr}`` 1, from the ``device.*`` variables as given (blank when absent); it stays while the
   device is down, once it has been seen.
@@ -115,7 +115,7 @@ class NutNaming:
                 continue
             seen.add(family.name)
             samples.append(RawSample(family, reading.raw[variable]))
-        if STATUS_VAR in reading.text:
+        if reading.text.get(STATUS_VAR, "").strip():  # no status (an ePDU): no status series
             samples.extend(status_samples(reading.text[STATUS_VAR]))
         samples.extend(self.down_samples(reading.identity))
         return samples

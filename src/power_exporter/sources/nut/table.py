@@ -119,7 +119,7 @@ CHARGER_FLAGS: Final[Mapping[str, Flag]] = {
 }
 
 KNOWN_FLAGS: Final = frozenset(NUT_FLAGS.values()) | frozenset(CHARGER_FLAGS.values())
-"""Every flag NUT can know: all of them are exposed 1/0 while a NUT device is up."""
+"""Every flag NUT can know: all of them are exposed 1/0 while a NUT UPS with a status is up."""
 
 STATUS_VAR: Final = "ups.status"
 WAIT_TOKEN: Final = "WAIT"  # noqa: S105 - a NUT status token, not a password
@@ -190,6 +190,20 @@ def split_values(variables: Mapping[str, str]) -> tuple[dict[str, float], dict[s
 def status_tokens(variables: Mapping[str, str]) -> list[str]:
     """Return the tokens of ``ups.status`` in the order NUT gave them, without repeats."""
     return list(dict.fromkeys(variables.get(STATUS_VAR, "").split()))
+
+
+def has_status(variables: Mapping[str, str]) -> bool:
+    """Whether the device gives a status at all (an ePDU gives none, or a blank one)."""
+    return bool(variables.get(STATUS_VAR, "").strip())
+
+
+def known_flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
+    """The flags this device can tell: all of NUT's with a status, its charger's, or none."""
+    if has_status(variables):
+        return KNOWN_FLAGS
+    if variables.get("battery.charger.status", "").strip():
+        return frozenset(CHARGER_FLAGS.values())
+    return frozenset()
 
 
 def flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
@@ -275,7 +289,7 @@ def nut_reading(
         taken_at=taken_at,
         measures=measures,
         flags=flags_of(variables),
-        known_flags=KNOWN_FLAGS,
+        known_flags=known_flags_of(variables),
         raw=raw,
         text=text,
     )
