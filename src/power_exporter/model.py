@@ -40,6 +40,30 @@ class Measure(StrEnum):
     NOMINAL_APPARENT_POWER = "nominal_apparent_power"
     SOLAR_INPUT_POWER = "solar_input_power"
     CHARGE_COULOMBS = "charge_coulombs"
+    # Labelled measures: one series per outlet (label ``outlet``) or per phase (``phase``).
+    OUTLET_CURRENT = "outlet_current"
+    OUTLET_POWER = "outlet_power"
+    OUTLET_APPARENT_POWER = "outlet_apparent_power"
+    OUTLET_VOLTAGE = "outlet_voltage"
+    OUTLET_ON = "outlet_on"
+    INPUT_PHASE_VOLTAGE = "input_phase_voltage"
+    INPUT_PHASE_CURRENT = "input_phase_current"
+    INPUT_PHASE_POWER = "input_phase_power"
+    INPUT_PHASE_APPARENT_POWER = "input_phase_apparent_power"
+    OUTPUT_PHASE_VOLTAGE = "output_phase_voltage"
+    OUTPUT_PHASE_CURRENT = "output_phase_current"
+    OUTPUT_PHASE_POWER = "output_phase_power"
+    OUTPUT_PHASE_APPARENT_POWER = "output_phase_apparent_power"
+
+
+Labels: TypeAlias = tuple[tuple[str, str], ...]
+"""The labels of one series of a labelled measure, as (name, value) pairs: ``(("outlet", "3"),)``.
+"""
+
+RESERVED_LABELS: Final = frozenset(
+    {"device", "flag", "reason", "measure", "state", "job", "instance", "le", "quantile"}
+)
+"""Label names the exporter or Prometheus give a meaning to: never a measure's or a device's own."""
 
 
 class Flag(StrEnum):
@@ -112,6 +136,19 @@ PLAUSIBLE: Final[Mapping[Measure, Bounds]] = MappingProxyType(
         Measure.NOMINAL_APPARENT_POWER: _POWER,
         Measure.SOLAR_INPUT_POWER: Bounds(0.0, 1e5, _COUNT_SENTINELS),
         Measure.CHARGE_COULOMBS: Bounds(0.0, math.inf),
+        Measure.OUTLET_CURRENT: _CURRENT,
+        Measure.OUTLET_POWER: _POWER,
+        Measure.OUTLET_APPARENT_POWER: _POWER,
+        Measure.OUTLET_VOLTAGE: _AC_VOLTAGE,
+        Measure.OUTLET_ON: Bounds(0.0, 1.0),
+        Measure.INPUT_PHASE_VOLTAGE: _AC_VOLTAGE,
+        Measure.INPUT_PHASE_CURRENT: _CURRENT,
+        Measure.INPUT_PHASE_POWER: _POWER,
+        Measure.INPUT_PHASE_APPARENT_POWER: _POWER,
+        Measure.OUTPUT_PHASE_VOLTAGE: _AC_VOLTAGE,
+        Measure.OUTPUT_PHASE_CURRENT: _CURRENT,
+        Measure.OUTPUT_PHASE_POWER: _POWER,
+        Measure.OUTPUT_PHASE_APPARENT_POWER: _POWER,
     }
 )
 """The plausibility policy: one row per measure, for every source. A value outside its row
@@ -220,7 +257,9 @@ class Reading:
     ``flags`` are the status flags that are set, out of ``known_flags``, the flags this
     source can know at all (rendered 1/0). ``raw`` keeps every numeric value the
     device gave under its native name; ``text`` its string values (``ups.status``,
-    ``device.mfr``...). ``taken_at`` is Unix time in seconds.
+    ``device.mfr``...). ``labelled`` holds the measures a device has several of (per outlet,
+    per phase): measure -> labels -> value, checked by the same policy. ``taken_at`` is Unix
+    time in seconds.
     """
 
     identity: DeviceIdentity
@@ -230,6 +269,7 @@ class Reading:
     known_flags: frozenset[Flag] = frozenset()
     raw: Mapping[str, float] = field(default_factory=dict)
     text: Mapping[str, str] = field(default_factory=dict)
+    labelled: Mapping[Measure, Mapping[Labels, float]] = field(default_factory=dict)
     dropped: Mapping[Measure, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -242,6 +282,7 @@ class Reading:
                 kept[measure] = value
             else:
                 dropped[measure] = reason
+        labelled = _screened(self.labelled, source, dropped)
         for name, value in self.raw.items():
             if not math.isfinite(value):
                 raise ValueError(f"raw {name} is not finite: {value!r}")
@@ -249,6 +290,7 @@ class Reading:
             unknown = ", ".join(sorted(self.flags - self.known_flags))
             raise ValueError(f"flags set that the source does not know: {unknown}")
         object.__setattr__(self, "measures", _frozen_map(kept))
+        object.__setattr__(self, "labelled", _frozen_map(labelled))
         object.__setattr__(self, "dropped", _frozen_map(dropped))
         object.__setattr__(self, "raw", _frozen_map(self.raw))
         object.__setattr__(self, "text", _frozen_map(self.text))
@@ -257,6 +299,27 @@ class Reading:
     def device(self) -> str:
         """The configured name of the device."""
         return self.identity.name
+
+
+def _screened(
+    labelled: Mapping[Measure, Mapping[Labels, float]], source: str, dropped: dict[Measure, str]
+) -> dict[Measure, Mapping[Labels, float]]:
+    """Labelled measures through the policy; what it refuses goes to ``dropped``."""
+    kept: dict[Measure, Mapping[Labels, float]] = {}
+    for measure, series in labelled.items():
+        good: dict[Labels, float] = {}
+        for labels, value in series.items():
+            clash = RESERVED_LABELS.intersection(name for name, _ in labels)
+            if clash:
+                raise ValueError(f"{measure.value}: reserved label {min(clash)!r}")
+            reason = implausibility(measure, value, source)
+            if reason is None:
+                good[labels] = value
+            else:
+                dropped[measure] = reason
+        if good:
+            kept[measure] = _frozen_map(good)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,9 +32,9 @@ from power_exporter.exposition.contract import problem_with_family, problem_with
 from power_exporter.exposition.rows import BLOCK, Block, Row
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
-    from power_exporter.model import DeviceIdentity, Measure, Reading
+    from power_exporter.model import DeviceIdentity, Labels, Measure, Reading
     from power_exporter.sources.base import MetricKind, RawNaming, RawSample
     from power_exporter.store import DeviceState, Store
 
@@ -267,10 +267,34 @@ class Renderer:
         for measure, value in reading.measures.items():
             slot, name = _MEASURE_SLOT[measure]
             out[slot] = f"{name}{labels}}} {format_value(value)}\n"
+        for measure, series in reading.labelled.items():
+            slot, name = _MEASURE_SLOT[measure]
+            self._labelled_text(cache, name, slot, series, out)
         if reading.known_flags:
             out[_STATUS] = self._status_text(cache, reading)
         self._raw_texts(cache, naming.samples(reading), out)
         return out
+
+    def _labelled_text(
+        self,
+        cache: Row,
+        name: str,
+        slot: int,
+        series: Mapping[Labels, float],
+        out: dict[int, str],
+    ) -> None:
+        """The lines of a labelled measure (``outlet``, ``phase``...), after an unlabelled one."""
+        texts = self._label_texts
+        lines = [out[slot]] if slot in out else []
+        for key, value in series.items():
+            text = texts.get(key)
+            if text is None:
+                text = self._label_text(name, key)
+                if text is None:
+                    continue
+            lines.append(f"{name}{cache.labels}{text}}} {format_value(value)}\n")
+        if lines:
+            out[slot] = "".join(lines)
 
     @staticmethod
     def _status_text(cache: Row, reading: Reading) -> str:

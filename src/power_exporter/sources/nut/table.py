@@ -19,6 +19,7 @@ from power_exporter.errors import StaleError
 from power_exporter.model import (
     DeviceIdentity,
     Flag,
+    Labels,
     Measure,
     Reading,
     checked_measures,
@@ -64,6 +65,31 @@ NUT_VARS: Final[Mapping[str, Field]] = {
     "ups.realpower.nominal": Field(Measure.NOMINAL_POWER),
     "ups.power.nominal": Field(Measure.NOMINAL_APPARENT_POWER),
 }
+
+
+# Per-outlet and per-phase variables -> labelled measures. ``outlet.<n>.<quantity>`` gives
+# outlet="<n>"; ``input.<phase>.<quantity>`` and ``output.<phase>.<quantity>`` give
+# phase="<phase>" (L1, L2, L3, N, or between two: L1-L2, L1-N), as NUT names them.
+OUTLET_VAR: Final = re.compile(r"^outlet\.(\d+)\.([a-z]+)$")
+PHASE_VAR: Final = re.compile(r"^(input|output)\.(L[1-3](?:-(?:L[1-3]|N))?|N)\.([a-z]+)$")
+OUTLET_MEASURES: Final[Mapping[str, Measure]] = {
+    "current": Measure.OUTLET_CURRENT,
+    "realpower": Measure.OUTLET_POWER,  # watts
+    "power": Measure.OUTLET_APPARENT_POWER,  # volt-amperes
+    "voltage": Measure.OUTLET_VOLTAGE,
+}
+PHASE_MEASURES: Final[Mapping[tuple[str, str], Measure]] = {
+    ("input", "voltage"): Measure.INPUT_PHASE_VOLTAGE,
+    ("input", "current"): Measure.INPUT_PHASE_CURRENT,
+    ("input", "realpower"): Measure.INPUT_PHASE_POWER,
+    ("input", "power"): Measure.INPUT_PHASE_APPARENT_POWER,
+    ("output", "voltage"): Measure.OUTPUT_PHASE_VOLTAGE,
+    ("output", "current"): Measure.OUTPUT_PHASE_CURRENT,
+    ("output", "realpower"): Measure.OUTPUT_PHASE_POWER,
+    ("output", "power"): Measure.OUTPUT_PHASE_APPARENT_POWER,
+}
+OUTLET_STATES: Final[Mapping[str, float]] = {"on": 1.0, "off": 0.0}
+"""``outlet.<n>.status`` -> ``power_outlet_on``; other values give no sample."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +276,33 @@ def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[st
     return checked_measures(candidates.items())
 
 
+def labelled_of(
+    raw: Mapping[str, float], text: Mapping[str, str]
+) -> dict[Measure, dict[Labels, float]]:
+    """Per-outlet and per-phase measures (tables above), outlets in number order."""
+    rows: list[tuple[Measure, tuple[int, str], Labels, float]] = []
+    for name, number in raw.items():
+        if (match := OUTLET_VAR.match(name)) and match[2] in OUTLET_MEASURES:
+            rows.append(_outlet_row(OUTLET_MEASURES[match[2]], match[1], number))
+        elif (match := PHASE_VAR.match(name)) and (match[1], match[3]) in PHASE_MEASURES:
+            measure, phase = PHASE_MEASURES[match[1], match[3]], match[2]
+            rows.append((measure, (0, phase), (("phase", phase),), number))
+    for name, value in text.items():
+        state = OUTLET_STATES.get(value.strip().lower())
+        if state is not None and (match := OUTLET_VAR.match(name)) and match[2] == "status":
+            rows.append(_outlet_row(Measure.OUTLET_ON, match[1], state))
+    labelled: dict[Measure, dict[Labels, float]] = {}
+    for measure, _order, labels, number in sorted(rows, key=lambda row: (row[0], row[1])):
+        labelled.setdefault(measure, {})[labels] = number
+    return labelled
+
+
+def _outlet_row(
+    measure: Measure, outlet: str, value: float
+) -> tuple[Measure, tuple[int, str], Labels, float]:
+    return measure, (int(outlet), ""), (("outlet", outlet),), value
+
+
 def _first(variables: Mapping[str, str], chain: tuple[str, ...], *, serial: bool = False) -> str:
     for name in chain:
         value = variables.get(name, "").strip()
@@ -292,6 +345,7 @@ def nut_reading(
         known_flags=known_flags_of(variables),
         raw=raw,
         text=text,
+        labelled=labelled_of(raw, text),
     )
     return reading, problems
 
