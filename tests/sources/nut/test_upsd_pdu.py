@@ -97,3 +97,32 @@ class TestEpdu:
         assert found["power_input_power_watts"] == [
             ({"device": "pdu"}, float(oracle["input.realpower"]))
         ]
+
+
+class TestVarFilter:
+    """``vars: {include, exclude}``: glob patterns choose the raw series; power_* stay whole."""
+
+    async def test_include_and_exclude(self, ddl_upsd: Upsd) -> None:
+        """Only battery.* and ups.* (not *.nominal) keep a raw series; measures unchanged."""
+        ups = "eaton-5px-2000"
+        cfg = nut_config(
+            name="f",
+            server=ddl_upsd.server,
+            ups=ups,
+            vars={"include": ["battery.*", "ups.*"], "exclude": ["*.nominal"]},
+        )
+        async with NutSource(cfg) as source:
+            (filtered,) = await source.read()
+        async with NutSource(nut_config(name="f", server=ddl_upsd.server, ups=ups)) as source:
+            (whole,) = await source.read()
+        assert isinstance(filtered, Reading)
+        assert isinstance(whole, Reading)
+        want = {
+            name
+            for name in whole.raw
+            if name.startswith(("battery.", "ups.")) and not name.endswith(".nominal")
+        }
+        assert set(filtered.raw) == want
+        assert "ups.realpower.nominal" in whole.raw
+        assert "input.voltage" in whole.raw
+        assert dict(filtered.measures) == dict(whole.measures)

@@ -99,6 +99,7 @@ class NutSource:
         self._budget = cfg.timeout * _BUDGET_SHARE
         self._known: list[str] = [] if cfg.ups == ALL_UPSES else [cfg.ups]
         self._problems = ProblemLog()
+        self._keep = None if cfg.vars is None else cfg.vars.keeps
 
     async def __aenter__(self) -> Self:
         if self._client is not None:
@@ -162,7 +163,7 @@ class NutSource:
                 events.append(DeviceFault(device, answer))
                 continue
             try:
-                reading, problems = nut_reading(device, "nut", answer, taken_at)
+                reading, problems = nut_reading(device, "nut", answer, taken_at, self._keep)
             except SourceError as exc:
                 events.append(DeviceFault(device, exc))
                 continue

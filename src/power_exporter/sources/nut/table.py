@@ -27,7 +27,7 @@ from power_exporter.model import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -327,11 +327,17 @@ def identity_of(name: str, source: str, variables: Mapping[str, str]) -> DeviceI
 
 
 def nut_reading(
-    name: str, source: str, variables: Mapping[str, str], taken_at: float
+    name: str,
+    source: str,
+    variables: Mapping[str, str],
+    taken_at: float,
+    keep: Callable[[str], bool] | None = None,
 ) -> tuple[Reading, list[str]]:
     """Build a Reading of one UPS from its variables, and say why any measure was dropped.
 
-    Raises StaleError when ``ups.status`` says WAIT: the driver has no data from the UPS yet.
+    ``keep`` says which numeric variables stay in ``raw`` (the ``vars`` filter); the measures
+    are made from all of them. Raises StaleError when ``ups.status`` says WAIT: the driver has
+    no data from the UPS yet.
     """
     if WAIT_TOKEN in status_tokens(variables):
         raise StaleError(f"{name}: ups.status is WAIT, the NUT driver has no data yet")
@@ -343,7 +349,7 @@ def nut_reading(
         measures=measures,
         flags=flags_of(variables),
         known_flags=known_flags_of(variables),
-        raw=raw,
+        raw=raw if keep is None else {k: v for k, v in raw.items() if keep(k)},
         text=text,
         labelled=labelled_of(raw, text),
     )
