@@ -102,7 +102,13 @@ class Runtime:
 
     def _placeholder(self, unit: _Unit) -> None:
         cfg = unit.config
-        self.store.register(cfg.name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+        self.store.register(
+            cfg.name,
+            source=cfg.source,
+            unit=cfg.name,
+            interval=cfg.interval,
+            labels=cfg.static_labels,
+        )
 
     def unit_of(self, device: str) -> _Unit | None:
         """The configured entry a device belongs to."""
@@ -129,7 +135,9 @@ class Runtime:
                 unit.listed[name] = time.monotonic()
             was_up = (state := self.store.get(name)) is not None and state.up
             self._adopt(unit, name)
-            self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
+            self.store.update(  # registers it
+                event, unit=cfg.name, interval=cfg.interval, labels=cfg.static_labels
+            )
             if not was_up:
                 log.info("device %s is up", name)
             return
@@ -138,7 +146,13 @@ class Runtime:
             # A device of a fan-out that fails from its first poll (offline from the start)
             # still appears, with up 0, rather than hiding behind the placeholder.
             self._adopt(unit, name)
-            self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+            self.store.register(
+                name,
+                source=cfg.source,
+                unit=cfg.name,
+                interval=cfg.interval,
+                labels=cfg.static_labels,
+            )
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
             if self.store.mark_down(name, error.reason, str(error)):

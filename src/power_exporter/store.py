@@ -28,6 +28,7 @@ class DeviceState:
     unit: str
     interval: float
     identity: DeviceIdentity
+    labels: tuple[tuple[str, str], ...] = ()  # static labels of every series (config's labels)
     reading: Reading | None = None
     up: bool = False
     last_seen: float | None = None
@@ -70,7 +71,15 @@ class Store:
         """The state of a device, or None for a name we do not know."""
         return self._devices.get(name)
 
-    def register(self, name: str, *, source: str, unit: str, interval: float) -> DeviceState:
+    def register(
+        self,
+        name: str,
+        *,
+        source: str,
+        unit: str,
+        interval: float,
+        labels: tuple[tuple[str, str], ...] = (),
+    ) -> DeviceState:
         """Make a device known (down until its first good reading); idempotent."""
         state = self._devices.get(name)
         if state is None:
@@ -80,6 +89,7 @@ class Store:
                 unit=unit,
                 interval=interval,
                 identity=DeviceIdentity(name=name, source=source),
+                labels=labels,
             )
             self._devices[name] = state
             self._changed(name)
@@ -90,10 +100,21 @@ class Store:
         if self._devices.pop(name, None) is not None:
             self._changed(name)
 
-    def update(self, reading: Reading, *, unit: str, interval: float) -> DeviceState:
+    def update(
+        self,
+        reading: Reading,
+        *,
+        unit: str,
+        interval: float,
+        labels: tuple[tuple[str, str], ...] = (),
+    ) -> DeviceState:
         """Record a good reading: the device is up."""
         state = self.register(
-            reading.device, source=reading.identity.source, unit=unit, interval=interval
+            reading.device,
+            source=reading.identity.source,
+            unit=unit,
+            interval=interval,
+            labels=labels,
         )
         if state.reading != reading or not state.up:
             state.reading_version += 1

@@ -91,8 +91,10 @@ class _Family:
         )
 
 
-def _device_labels(device: str) -> str:
-    return '{device="' + escape_label(device) + '"'
+def _device_labels(device: str, static: tuple[tuple[str, str], ...] = ()) -> str:
+    """``{device="..."`` and the device's static labels: the start of each of its lines."""
+    extra = "".join(f',{key}="{escape_label(value)}"' for key, value in static)
+    return '{device="' + escape_label(device) + '"' + extra
 
 
 # The contract's families take the first slots, in the contract's order.
@@ -198,13 +200,17 @@ class Renderer:
         """A device's new cache, in the place of ``old`` or in the last block with room."""
         if old is not None:
             block = old.block
-            device = Row.make(state, block, _device_labels(state.name), len(self._families))
+            device = Row.make(
+                state, block, _device_labels(state.name, state.labels), len(self._families)
+            )
             block.devices[block.devices.index(old)] = device
         else:
             if not self._blocks or len(self._blocks[-1].devices) >= BLOCK:
                 self._blocks.append(Block())
             block = self._blocks[-1]
-            device = Row.make(state, block, _device_labels(state.name), len(self._families))
+            device = Row.make(
+                state, block, _device_labels(state.name, state.labels), len(self._families)
+            )
             block.devices.append(device)
         self._devices[state.name] = device
         return device

@@ -24,7 +24,9 @@ from typing import (
     runtime_checkable,
 )
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from power_exporter.model import RESERVED_LABELS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -60,6 +62,25 @@ def parse_duration(value: object) -> float:
 Duration: TypeAlias = Annotated[float, BeforeValidator(parse_duration)]
 
 
+_LABEL_NAME: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+TAKEN_LABELS: Final = RESERVED_LABELS | {
+    # labels of the exporter's own series and of the sources' raw series
+    "outlet", "phase", "ups", "source", "vendor", "model", "serial", "firmware", "mfr", "type",
+    "description", "contact", "location", "part", "macaddr", "device_name", "product_name",
+    "device_general_key", "hostname", "battery", "circuit",
+}  # fmt: skip
+"""Label names a device's static ``labels`` cannot use: they would clash with a series' own."""
+
+
+def static_label_problem(name: str) -> str | None:
+    """Say why ``name`` cannot be a static label of a device, or return None."""
+    if not _LABEL_NAME.match(name) or name.startswith("__"):
+        return f"{name!r} is not a Prometheus label name"
+    if name in TAKEN_LABELS or re.fullmatch(r"index_\d+", name):
+        return f"label {name!r} is taken by the exporter's own series: choose another name"
+    return None
+
+
 class DeviceConfig(BaseModel):
     """The keys every device has; each source kind extends it with its own."""
 
@@ -73,6 +94,22 @@ class DeviceConfig(BaseModel):
     stale_after: Duration = 60.0
     # A device of a fan-out entry missing from the entry's device list this long is retired.
     retire_after: Duration = 3600.0
+    # Static labels on every series of the device (site, rack...).
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            problem = static_label_problem(name)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @property
+    def static_labels(self) -> tuple[tuple[str, str], ...]:
+        """The ``labels`` as sorted (name, value) pairs."""
+        return tuple(sorted(self.labels.items()))
 
 
 @runtime_checkable
