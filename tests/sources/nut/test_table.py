@@ -270,3 +270,35 @@ class TestRawNames:
         assert dict(info.labels)["model"] == "5E"
         assert list(NUT_NAMING.down_samples(identity_of("u", "nut", {}))) != []
         assert list(NUT_NAMING.down_samples(DeviceIdentity(name="u", source="nut"))) == []
+
+
+class TestStateSets:
+    """Text variables with a closed set of values become state sets."""
+
+    def test_beeper_and_unknown_value(self) -> None:
+        """The value given is 1 (lower-cased), the other states 0; a stray value is added."""
+        reading, _ = nut_reading(
+            "u", "nut", {"ups.beeper.status": "Enabled", "ups.test.result": "NO"}, 0.0
+        )
+        samples = {
+            (s.family.name, dict(s.labels)["state"]): s.value
+            for s in NUT_NAMING.samples(reading)
+            if s.labels and s.labels[0][0] == "state"
+        }
+        beeper = {
+            k[1]: v for k, v in samples.items() if k[0] == "network_ups_tools_ups_beeper_status"
+        }
+        assert beeper == {"enabled": 1.0, "disabled": 0.0, "muted": 0.0}
+        test = {k[1]: v for k, v in samples.items() if k[0] == "network_ups_tools_ups_test_result"}
+        assert test["no"] == 1.0
+        assert sum(test.values()) == 1.0
+
+    def test_filtered_by_vars(self) -> None:
+        """The vars filter applies to state sets as to the numeric raw series."""
+        variables = {"ups.beeper.status": "enabled", "ups.load": "20"}
+        reading, _ = nut_reading(
+            "u", "nut", variables, 0.0, lambda name: name != "ups.beeper.status"
+        )
+        assert not [
+            s for s in NUT_NAMING.samples(reading) if s.labels and s.labels[0][0] == "state"
+        ]

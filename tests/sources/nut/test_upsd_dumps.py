@@ -19,8 +19,14 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from power_exporter.exposition.text import Renderer
 from power_exporter.model import Flag, Measure, Reading, Roster
-from power_exporter.sources.nut.naming import DEVICE_INFO_FAMILY, NUT_NAMING, STATUS_FAMILY
+from power_exporter.sources.nut.naming import (
+    DEVICE_INFO_FAMILY,
+    NUT_NAMING,
+    STATUS_FAMILY,
+    metric_name,
+)
 from power_exporter.sources.nut.source import POOL, NutSource, list_ups
+from power_exporter.sources.nut.table import states_of
 from power_exporter.sources.registry import KINDS
 from power_exporter.sources.replay.source import ReplayConfig, ReplaySource
 from power_exporter.store import Store
@@ -166,8 +172,20 @@ class TestEveryDump:
         assert dict(reading.raw) == numeric(oracle)
         assert {**reading.text, **{k: oracle[k] for k in reading.raw}} == oracle
         samples = list(NUT_NAMING.samples(reading))
-        gauges = [s for s in samples if s.family not in {STATUS_FAMILY, DEVICE_INFO_FAMILY}]
+        states = [s for s in samples if s.labels and s.labels[0][0] == "state"]
+        gauges = [
+            s
+            for s in samples
+            if s.family not in {STATUS_FAMILY, DEVICE_INFO_FAMILY, *(x.family for x in states)}
+        ]
         assert len(gauges) == len(numeric(oracle))
+        # text variables with a closed set of values: a state set, 1 on the value upsc shows
+        on = {(s.family.name, s.labels[0][1]) for s in states if s.value == 1.0}
+        assert on == {
+            (metric_name(name), value.strip().lower())
+            for name, value in oracle.items()
+            if states_of(name) is not None and value.strip()
+        }
 
     async def test_flags_match_status(self, ddl_upsd: Upsd, ups: str) -> None:
         """Flags come from ups.status; the raw status series has every token at 1."""

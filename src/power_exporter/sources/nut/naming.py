@@ -24,6 +24,9 @@
   ones included, and 0 for each of the usual flags that is absent (DRuggeri's default
   ``--nut.statuses``, plus ALARM), so the series of the common flags never vanish while the
   UPS is up; none at all for a device without a status (an ePDU).
+- ``network_ups_tools_<variable>{state="..."}``: a text variable with a closed set of values
+  (``ups.beeper.status``, ``ups.test.result``, ``ups.type``, ``outlet.N.status``...: table
+  ``STATE_SETS``) as a state set: 1 for the value given (lower-cased), 0 for the others.
 - ``network_ups_tools_device_info{model,mfr,serial,type,description,contact,location,part,
   macaddr}`` 1, from the ``device.*`` variables as given (blank when absent); it stays while the
   device is down, once it has been seen.
@@ -35,7 +38,7 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.sources.base import RawFamily, RawSample
-from power_exporter.sources.nut.table import DEVICE_INFO_LABELS, NUT_FLAGS, STATUS_VAR
+from power_exporter.sources.nut.table import DEVICE_INFO_LABELS, NUT_FLAGS, STATUS_VAR, states_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -117,6 +120,13 @@ class NutNaming:
             samples.append(RawSample(family, reading.raw[variable]))
         if reading.text.get(STATUS_VAR, "").strip():  # no status (an ePDU): no status series
             samples.extend(status_samples(reading.text[STATUS_VAR]))
+        for variable in sorted(reading.text):
+            states = states_of(variable)
+            if states is not None:
+                family = self.family(variable)
+                if family.name not in seen:
+                    seen.add(family.name)
+                    samples.extend(state_samples(family, reading.text[variable], states))
         samples.extend(self.down_samples(reading.identity))
         return samples
 
@@ -126,6 +136,17 @@ class NutNaming:
             return ()
         labels = tuple((label, identity.labels.get(label, "")) for label in DEVICE_INFO_LABELS)
         return (RawSample(DEVICE_INFO_FAMILY, 1.0, labels),)
+
+
+def state_samples(family: RawFamily, value: str, states: tuple[str, ...]) -> list[RawSample]:
+    """A state set: ``{state="<value>"} 1`` and 0 for every other state of the set."""
+    given = value.strip().lower()
+    samples = [
+        RawSample(family, 1.0 if state == given else 0.0, (("state", state),)) for state in states
+    ]
+    if given and given not in states:
+        samples.append(RawSample(family, 1.0, (("state", given),)))
+    return samples
 
 
 def status_samples(status: str) -> list[RawSample]:

@@ -92,6 +92,46 @@ OUTLET_STATES: Final[Mapping[str, float]] = {"on": 1.0, "off": 0.0}
 """``outlet.<n>.status`` -> ``power_outlet_on``; other values give no sample."""
 
 
+# Text variables with a closed set of values -> their states, as raw state sets:
+# network_ups_tools_<name>{state="<value>"} 1 for the value given (lower-cased), 0 for the
+# other states; a value outside the set is added at 1. Values from NUT's docs and the DDL.
+_LIMIT_STATES: Final = ("good", "warning-low", "critical-low", "warning-high", "critical-high")
+STATE_SETS: Final[tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = (
+    (re.compile(r"^ups\.beeper\.status$"), ("enabled", "disabled", "muted")),
+    (
+        re.compile(r"^ups\.test\.result$"),
+        (
+            "done and passed",
+            "done and warning",
+            "done and error",
+            "aborted",
+            "in progress",
+            "no test initiated",
+            "test scheduled",
+        ),
+    ),
+    (
+        re.compile(r"^ups\.type$"),
+        ("offline / line interactive", "online", "offline", "line-interactive", "standby"),
+    ),
+    (re.compile(r"^battery\.charger\.status$"), ("charging", "discharging", "floating", "resting")),
+    (re.compile(r"^outlet\.\d+\.status$"), ("on", "off")),
+    (re.compile(r"^outlet\.\d+\.switchable$"), ("yes", "no")),
+    (
+        re.compile(r"\.(current|voltage|realpower|power|frequency|load|temperature)\.status$"),
+        _LIMIT_STATES,
+    ),
+)
+
+
+def states_of(variable: str) -> tuple[str, ...] | None:
+    """The closed set of values of a text variable, or None when it has none."""
+    for pattern, states in STATE_SETS:
+        if pattern.search(variable):
+            return states
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Derivation:
     """A measure computed from other variables when the device does not give it."""
@@ -350,7 +390,9 @@ def nut_reading(
         flags=flags_of(variables),
         known_flags=known_flags_of(variables),
         raw=raw if keep is None else {k: v for k, v in raw.items() if keep(k)},
-        text=text,
+        text=text
+        if keep is None
+        else {k: v for k, v in text.items() if keep(k) or not states_of(k)},
         labelled=labelled_of(raw, text),
     )
     return reading, problems
