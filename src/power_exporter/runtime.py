@@ -107,7 +107,7 @@ class Runtime:
             source=cfg.source,
             unit=cfg.name,
             interval=cfg.interval,
-            labels=cfg.static_labels,
+            labels=cfg.labels_for(cfg.name),
         )
 
     def unit_of(self, device: str) -> _Unit | None:
@@ -136,7 +136,7 @@ class Runtime:
             was_up = (state := self.store.get(name)) is not None and state.up
             self._adopt(unit, name)
             self.store.update(  # registers it
-                event, unit=cfg.name, interval=cfg.interval, labels=cfg.static_labels
+                event, unit=cfg.name, interval=cfg.interval, labels=cfg.labels_for(name)
             )
             if not was_up:
                 log.info("device %s is up", name)
@@ -151,7 +151,7 @@ class Runtime:
                 source=cfg.source,
                 unit=cfg.name,
                 interval=cfg.interval,
-                labels=cfg.static_labels,
+                labels=cfg.labels_for(name),
             )
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):

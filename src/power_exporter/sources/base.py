@@ -111,6 +111,11 @@ class DeviceConfig(BaseModel):
         """The ``labels`` as sorted (name, value) pairs."""
         return tuple(sorted(self.labels.items()))
 
+    def labels_for(self, device: str) -> tuple[tuple[str, str], ...]:
+        """The static labels of one device of this entry (a kind may add its own)."""
+        del device
+        return self.static_labels
+
 
 @runtime_checkable
 class PolledSource(Protocol):

@@ -90,6 +90,7 @@ class NutConfig(DeviceConfig):
     tls_hostname: str | None = None
     tls_check_hostname: bool = True
     vars: VarFilter | None = None
+    ups_label: bool = False  # DRuggeri/nut_exporter's ups="<NUT UPS name>" on every series
 
     _password: SecretStr | None = PrivateAttr(default=None)
 
@@ -141,6 +142,19 @@ class NutConfig(DeviceConfig):
         if stray and not self.starttls:
             raise ValueError(f"{', '.join(stray)} only apply with starttls: true")
         return self
+
+    def labels_for(self, device: str) -> tuple[tuple[str, str], ...]:
+        """The static labels, and with ``ups_label`` the NUT name of the device's UPS."""
+        if not self.ups_label:
+            return self.static_labels
+        prefix = self.name + "/"
+        if self.ups != ALL_UPSES:
+            ups = self.ups
+        elif device.startswith(prefix):
+            ups = device.removeprefix(prefix)
+        else:
+            return self.static_labels  # the entry's placeholder, before its UPSes are known
+        return tuple(sorted((*self.static_labels, ("ups", ups))))
 
     @property
     def host_port(self) -> tuple[str, int]:
