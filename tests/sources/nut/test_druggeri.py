@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.parse
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -83,6 +84,6 @@ def test_every_panel_has_data(small_upsd: Callable[..., Upsd], tmp_path: Path) -
             for ups in UPSES:
                 for panel in dashboard["panels"]:
                     expr = panel["expr"].replace("$ups", ups)
-                    result = wait_for(f"{panel['title']} for {ups}", lambda e=expr: client.query(e))
+                    result = wait_for(f"{panel['title']} for {ups}", partial(client.query, expr))
                     assert all(s["metric"]["ups"] == ups for s in result), panel["title"]
                     assert all(s["metric"]["device"] == f"lab/{ups}" for s in result)
