@@ -30,7 +30,7 @@ from power_exporter.sources.nut.client import (
     check_request,
 )
 from power_exporter.sources.nut.lines import MAX_LINE
-from power_exporter.sources.nut.source import NutSource
+from power_exporter.sources.nut.source import ClientPool, NutSource, loop_pool
 from tests.sources.nut.conftest import nut_config
 
 if TYPE_CHECKING:
@@ -426,3 +426,40 @@ class TestReadOnly:
 async def _read_anything(client: NutClient, request: tuple[str, ...]) -> list[str]:
     del request
     return await client._read_words()
+
+
+class TestSharedConnection:
+    """One client per upsd and config: its lock wait, its SSL context, its pool."""
+
+    async def test_lock_wait_counts_against_the_budget(
+        self, fake: Callable[[Reply], Awaitable[FakeUpsd]]
+    ) -> None:
+        """A request queued behind a slow one times out within its own budget, as busy."""
+        release = asyncio.Event()
+
+        async def slow(line: str) -> bytes:
+            if line == "LIST VAR slow":
+                await release.wait()
+                return GOOD_LIST.replace(b" ups", b" slow")
+            return b"OK Goodbye\n" if line == "LOGOUT" else GOOD_LIST
+
+        server = await fake(slow)
+        async with NutClient("127.0.0.1", server.port, timeout=5) as client:
+            first = asyncio.create_task(client.list_vars("slow"))
+            await asyncio.sleep(0.05)  # the first request holds the connection
+            with pytest.raises(DeviceTimeoutError, match="busy"):
+                await client.list_vars("ups", budget=0.2)
+            release.set()
+            assert await first
+        assert server.connections == 1  # the waiting request never touched the connection
+
+    def test_one_pool_per_event_loop(self) -> None:
+        """Each event loop (each runtime) has its own pool; within one loop, the same one."""
+
+        async def pools() -> tuple[ClientPool, ClientPool]:
+            return loop_pool(), loop_pool()
+
+        first, again = asyncio.run(pools())
+        other, _ = asyncio.run(pools())
+        assert first is again
+        assert other is not first

@@ -25,7 +25,7 @@ from power_exporter.sources.nut.naming import (
     STATUS_FAMILY,
     metric_name,
 )
-from power_exporter.sources.nut.source import POOL, NutSource, list_ups
+from power_exporter.sources.nut.source import NutSource, list_ups, loop_pool
 from power_exporter.sources.nut.table import states_of
 from power_exporter.sources.registry import KINDS
 from power_exporter.sources.replay.source import ReplayConfig, ReplaySource
@@ -273,7 +273,7 @@ class TestWholeUpsd:
         assert sorted(e.device for e in events) == sorted(f"lab/{ups}" for ups in DUMPS)
         assert all(isinstance(e, Reading) for e in [*first, *again] if not isinstance(e, Roster))
         assert len(again) == len(DUMPS) + 1
-        assert len(POOL) == 0
+        assert len(loop_pool()) == 0
 
     async def test_list_ups_unescapes_descriptions(self, ddl_upsd: Upsd) -> None:
         """``discover``'s list_ups gives what upsc -L gives, quotes and backslashes unescaped."""
@@ -289,8 +289,8 @@ class TestWholeUpsd:
             assert one.client is two.client
             await one.read()
             await two.read()
-            assert len(POOL) == 1
-        assert len(POOL) == 0
+            assert len(loop_pool()) == 1
+        assert len(loop_pool()) == 0
 
     async def test_raw_exposition_passes_promtool(self, ddl_upsd: Upsd) -> None:
         """All dumps' raw series, rendered by prometheus_client, pass ``promtool check metrics``."""

@@ -10,7 +10,7 @@ from power_exporter.errors import ConnectError, ProtocolError, StaleError
 from power_exporter.model import DeviceFault, Reading, Roster
 from power_exporter.runtime import Runtime
 from power_exporter.sources.nut.client import NutClient, TlsOptions
-from power_exporter.sources.nut.source import POOL, NutSource
+from power_exporter.sources.nut.source import NutSource, loop_pool
 from power_exporter.sources.replay.source import ReplayConfig
 from power_exporter.store import Store
 from tests.peers.upsd import USERS, Upsd, make_tls
@@ -155,7 +155,7 @@ class TestUnderTheRuntime:
             assert up("other")
         finally:
             await runtime.stop()
-        assert len(POOL) == 0
+        assert len(loop_pool()) == 0
 
 
 class TestRetirement:
@@ -261,6 +261,18 @@ class TestStartTls:
             assert writer is not None
             assert writer.get_extra_info("ssl_object") is not None
 
+    async def test_one_ssl_context_per_client(self, tls_upsd: Upsd) -> None:
+        """A reconnect reuses the client's SSL context rather than building a new one."""
+        assert tls_upsd.tls is not None
+        async with NutSource(self.cfg(tls_upsd, ca_file=str(tls_upsd.tls.ca_pem))) as source:
+            await source.read()
+            context = source.client._ssl
+            await source.client._drop()  # the next read connects again
+            (event,) = await source.read()
+            assert isinstance(event, Reading)
+            assert context is not None
+            assert source.client._ssl is context
+
     async def test_hostname_checked(self, tls_upsd: Upsd) -> None:
         """tls_hostname is the name the certificate must carry: localhost is, others are not."""
         assert tls_upsd.tls is not None
@@ -295,4 +307,4 @@ class TestStartTls:
         async with NutClient("127.0.0.1", ddl_upsd.port, tls=TlsOptions()) as client:
             with pytest.raises(ProtocolError, match="FEATURE-NOT-CONFIGURED"):
                 await client.list_ups()
-        assert len(POOL) == 0
+        assert len(loop_pool()) == 0

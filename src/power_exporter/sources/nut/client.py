@@ -122,6 +122,7 @@ class NutClient:
         self._tls = tls
         self.timeout = timeout
         self._lock = asyncio.Lock()
+        self._ssl: ssl.SSLContext | None = None  # built once, at the first STARTTLS
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -211,10 +212,10 @@ class NutClient:
         reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_LINE)
         self._reader, self._writer = reader, writer
         if self._tls is not None:
+            if self._ssl is None:  # loading CAs takes tens of ms: off the loop, once per client
+                self._ssl = await asyncio.to_thread(self._tls.context)
             await self._exchange_ok(("STARTTLS",), "OK STARTTLS")
-            await writer.start_tls(
-                self._tls.context(), server_hostname=self._tls.hostname or self.host
-            )
+            await writer.start_tls(self._ssl, server_hostname=self._tls.hostname or self.host)
         if self._username is not None:
             await self._exchange_ok(("USERNAME", self._username), "OK")
         if self._password is not None:
@@ -280,24 +281,44 @@ class NutClient:
             check_request(words)
             encode_request(words)
         budget = self.timeout if budget is None else budget
-        async with self._lock:
-            for attempt in (1, 2):
-                fresh = self._writer is None
-                try:
-                    with self._mapped_errors(budget):
-                        async with asyncio.timeout(budget):
-                            if self._writer is None:
-                                await self._connect()
-                            await self._write(requests)
-                            return [await read_answer(self, words) for words in requests]
-                except _DroppedError as exc:
-                    await self._drop()
-                    if attempt == 2 or fresh:  # noqa: PLR2004
-                        raise ConnectError(f"upsd at {self.where} dropped the connection") from exc
-                    log.debug("upsd at %s dropped the connection; retrying once", self.where)
-                except BaseException:
-                    await self._drop()
-                    raise
+        deadline = asyncio.get_running_loop().time() + budget
+        try:
+            # Waiting for our turn on the shared connection counts against the budget.
+            async with asyncio.timeout_at(deadline):
+                await self._lock.acquire()
+        except TimeoutError:
+            message = f"upsd at {self.where}: the shared connection stayed busy for {budget:g}s"
+            raise DeviceTimeoutError(message) from None
+        try:
+            return await self._exchange(requests, read_answer, budget, deadline)
+        finally:
+            self._lock.release()
+
+    async def _exchange(
+        self,
+        requests: Sequence[tuple[str, ...]],
+        read_answer: Callable[[NutClient, tuple[str, ...]], Awaitable[_T]],
+        budget: float,
+        deadline: float,
+    ) -> list[_T]:
+        """Send the requests and read their answers (the lock held), retrying a drop once."""
+        for attempt in (1, 2):
+            fresh = self._writer is None
+            try:
+                with self._mapped_errors(budget):
+                    async with asyncio.timeout_at(deadline):
+                        if self._writer is None:
+                            await self._connect()
+                        await self._write(requests)
+                        return [await read_answer(self, words) for words in requests]
+            except _DroppedError as exc:
+                await self._drop()
+                if attempt == 2 or fresh:  # noqa: PLR2004
+                    raise ConnectError(f"upsd at {self.where} dropped the connection") from exc
+                log.debug("upsd at %s dropped the connection; retrying once", self.where)
+            except BaseException:
+                await self._drop()
+                raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """The ``nut`` source: UPSes read from upsd, one pipelined round trip per poll.
 
 Every configured device on one upsd (same server, credentials and TLS settings) shares one
-persistent :class:`NutClient` from a small reference-counted pool. ``ups: "*"`` serves every
+persistent :class:`NutClient` from a small reference-counted pool, one per event loop
+(so the runtime's, never shared across loops). ``ups: "*"`` serves every
 UPS of the upsd as a device ``<name>/<ups>``: each poll sends ``LIST UPS`` along with the
 ``LIST VAR`` requests, so a UPS added later appears at the next poll (one more round trip
 then). Each poll also says which UPSes upsd lists now (a :class:`Roster`): a UPS that leaves
@@ -11,8 +12,10 @@ is no longer polled, goes stale, and the runtime retires it after the entry's
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
@@ -79,7 +82,22 @@ class ClientPool:
         return len(self._clients)
 
 
-POOL = ClientPool()
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientPool] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def loop_pool() -> ClientPool:
+    """The pool of the running event loop: the runtime's, since one runtime runs one loop.
+
+    Connections (their streams, locks and SSL contexts) belong to a loop and cannot be shared
+    across loops; the pool goes with its loop.
+    """
+    loop = asyncio.get_running_loop()
+    pool = _POOLS.get(loop)
+    if pool is None:
+        pool = _POOLS[loop] = ClientPool()
+    return pool
 
 
 def client_key(cfg: NutConfig) -> ClientKey:
@@ -91,9 +109,10 @@ def client_key(cfg: NutConfig) -> ClientKey:
 class NutSource:
     """A polled source reading one UPS, or every UPS, of one upsd."""
 
-    def __init__(self, cfg: NutConfig, pool: ClientPool = POOL) -> None:
+    def __init__(self, cfg: NutConfig, pool: ClientPool | None = None) -> None:
         self.cfg = cfg
-        self._pool = pool
+        self._given_pool = pool  # None: the running loop's (loop_pool())
+        self._pool: ClientPool | None = None
         self._key = client_key(cfg)
         self._client: NutClient | None = None
         self._budget = cfg.timeout * _BUDGET_SHARE
@@ -104,6 +123,7 @@ class NutSource:
     async def __aenter__(self) -> Self:
         if self._client is not None:
             raise RuntimeError("NutSource is not reentrant")
+        self._pool = self._given_pool if self._given_pool is not None else loop_pool()
         self._client = self._pool.acquire(self._key, self._budget)
         return self
 
@@ -113,7 +133,7 @@ class NutSource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
+        if self._client is not None and self._pool is not None:
             self._client = None
             await self._pool.release(self._key)
 
