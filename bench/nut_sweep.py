@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 from tests.peers.promtool import check_metrics
 from tests.peers.upsd import Upsd
-from tests.sources.nut.test_sweep import ARCHIVE, plausible, samples
+from tests.sources.nut.test_sweep import plausible, samples, unpack
 
 from power_exporter.errors import StaleError
 from power_exporter.exposition.text import Renderer
@@ -99,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nut-sweep-") as folder:
         root = Path(folder)
-        with tarfile.open(ARCHIVE) as archive:
-            archive.extractall(root, filter="data")
-        dumps = sorted((root / "dumps").glob("*.dev"))
+        dumps = unpack(root)
         if args.limit:
             dumps = dumps[: args.limit]
         print(f"{len(dumps)} dumps, {args.batch} per upsd")
