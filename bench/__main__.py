@@ -16,6 +16,7 @@ BENCHES = {
     "footprint": "bench.bench_footprint",
     "scale": "bench.bench_scale",
     "udp": "bench.bench_udp",
+    "apcupsd": "bench.bench_apcupsd",
 }
 
 
@@ -34,7 +35,7 @@ def machine() -> str:
     )
 
 
-RUNS = ("fuzz", "chaos", "soak")
+RUNS = ("fuzz", "chaos", "soak", "hostile")
 
 
 def robustness() -> list[str]:

@@ -7,20 +7,25 @@ and ``${VAR:-default}`` are expanded in string scalars; then the top level and e
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
 
 from power_exporter.errors import ConfigError
-from power_exporter.sources.base import DeviceConfig, Duration
+from power_exporter.sources.base import DeviceConfig, Duration, FieldError
 from power_exporter.sources.registry import KINDS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
+
+    from pydantic_core import ErrorDetails
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DEFAULT_LISTEN: Final = ":9860"
 MAX_NODES: Final = 100_000
@@ -32,15 +37,46 @@ _LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``[v6]:PORT`` -> (host, port); an empty host is every address."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:  # noqa: PLR2004
+        raise ValueError(f"{text!r} is not an address to listen on: write HOST:PORT or :PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (listening on all is the default)
+
+
+def _listen_text(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        message = f'an address is expected: quote it, with a colon: listen: ":{value}"'
+        raise ValueError(message)  # noqa: TRY004 (pydantic reports ValueError, not TypeError)
+    return value
+
+
 class Settings(BaseModel):
     """The top level of the file, less ``devices``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    listen: str = DEFAULT_LISTEN
-    log_level: str = Field(default="info", pattern=r"(?i)^(debug|info|warning|error|critical)$")
+    listen: Annotated[str, BeforeValidator(_listen_text)] = DEFAULT_LISTEN
+    log_level: str = "info"
     # Upper bound of the exponential backoff after failed reads (never below a device's interval).
     backoff_max: Duration = 60.0
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level: use {_either(LOG_LEVELS)}")
+        return value.lower()
 
 
 class Config(BaseModel):
@@ -54,13 +90,14 @@ class Config(BaseModel):
 
 
 class _Tracked:
-    """Python data built from YAML nodes, with the line of every path."""
+    """Python data built from YAML nodes, with the line of every path, and the problems found."""
 
-    def __init__(self, file: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, file: str | None, environ: Mapping[str, str]) -> None:
         self.file = file
         self.environ = environ
         self.lines: dict[tuple[str | int, ...], int] = {}
         self.built = 0
+        self.problems: list[ConfigError] = []
 
     def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:  # noqa: ANN401 (YAML is untyped)
         self.built += 1
@@ -74,15 +111,19 @@ class _Tracked:
                 path[:3],
                 node,
             )
-        self.lines[path] = node.start_mark.line + 1
+        self.lines.setdefault(path, node.start_mark.line + 1)  # a key's own line, if it has one
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
                 if not isinstance(key, str):
-                    raise self.error("keys must be plain strings", path, key_node)
+                    self.problems.append(self.error("keys must be plain strings", path, key_node))
+                    continue
                 if key in out:
-                    raise self.error(f"duplicate key {key!r}", (*path, key), key_node)
+                    self.problems.append(
+                        self.error(f"duplicate key {key!r}", (*path, key), key_node)
+                    )
+                    continue
                 self.lines[(*path, key)] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, (*path, key))
             return out
@@ -99,7 +140,10 @@ class _Tracked:
             found = self.environ.get(name)
             if found is None:
                 if default is None:
-                    raise self.error(f"environment variable {name} is not set", path, node)
+                    self.problems.append(
+                        self.error(f"environment variable {name} is not set", path, node)
+                    )
+                    return ""
                 return default
             return found
 
@@ -108,6 +152,12 @@ class _Tracked:
     def error(self, message: str, path: tuple[str | int, ...], node: yaml.Node) -> ConfigError:
         return ConfigError(
             message, file=self.file, line=node.start_mark.line + 1, field=dotted(path)
+        )
+
+    def problem(self, message: str, path: tuple[str | int, ...]) -> None:
+        """Note a problem at ``path`` (at the line of its key, or of the nearest one above)."""
+        self.problems.append(
+            ConfigError(message, file=self.file, line=self.line(path), field=dotted(path))
         )
 
     def line(self, path: tuple[str | int, ...]) -> int | None:
@@ -137,18 +187,59 @@ def dotted(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def _first_error(
-    exc: ValidationError, tracked: _Tracked, prefix: tuple[str | int, ...]
-) -> ConfigError:
-    err = exc.errors(include_url=False, include_input=False)[0]
-    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and "[" in part))
-    path = (*prefix, *loc)
-    message = err["msg"]
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif err["type"] == "missing":
-        message = "required key is missing"
-    return ConfigError(message, file=tracked.file, line=tracked.line(path), field=dotted(path))
+def _either(words: Sequence[str]) -> str:
+    """``a, b or c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+# Keys whose value must never be echoed in a message (secrets, and where they come from).
+_SECRET_KEY: Final = re.compile(r"(?i)pass|secret|key|token")
+
+
+def _message(err: ErrorDetails, key: str | int, model: type[BaseModel]) -> str:
+    """Pydantic's wording of one error, made for people."""
+    kind, given = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(key), [*model.model_fields, "devices"], n=1)
+        return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_type" and isinstance(given, int | float):  # bool is an int
+        shown = "..." if _SECRET_KEY.search(str(key)) else given
+        return f'a string is expected: quote it: {key}: "{shown}"'
+    if kind == "string_pattern_mismatch" and key == "name":
+        return "a name is one word, without spaces or '/' (a '/' joins an entry to its devices)"
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _validated(
+    model: type[ModelT],
+    data: dict[str, Any],
+    tracked: _Tracked,
+    prefix: tuple[str | int, ...],
+    context: dict[str, object],
+) -> ModelT | None:
+    """``model`` built from ``data``, or None with every error noted in ``tracked``."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        reported = {problem.field for problem in tracked.problems}
+        for err in exc.errors(include_url=False):
+            loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and "[" in part))
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, FieldError):  # a check across keys that blames one of them
+                loc = (*loc, cause.field)
+            path = (*prefix, *loc)
+            if dotted(path) not in reported:  # e.g. an unset ${VAR}, already said
+                tracked.problem(_message(err, loc[-1] if loc else "", model), path)
+        return None
+
+
+def _source_problem(source: object) -> str:
+    known = ", ".join(sorted(KINDS)) or "none"
+    if source is None:
+        return f"required key is missing: which source reads this device? one of {known}"
+    return f"unknown source {source!r}: use one of {known}"
 
 
 def validate(
@@ -158,60 +249,68 @@ def validate(
     tracked: _Tracked | None = None,
     base_dir: Path | None = None,
 ) -> Config:
-    """Validate already-parsed configuration data (from YAML or built from the environment)."""
-    tracked = tracked or _Tracked(file or "<config>", os.environ)
+    """Validate already-parsed configuration data (from YAML or built from the environment).
+
+    Every problem is reported at once, in one :class:`ConfigError`; a configuration without
+    a device is one, since there would be nothing to serve.
+    """
+    tracked = tracked or _Tracked(file, os.environ)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the configuration must be a mapping", file=tracked.file, line=1)
-    raw_devices = data.pop("devices", [])
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise _first_error(exc, tracked, ()) from None
-    if not isinstance(raw_devices, list):
-        raise ConfigError(
-            "devices must be a list",
-            file=tracked.file,
-            line=tracked.line(("devices",)),
-            field="devices",
+    listed = "devices" in data
+    raw_devices = data.pop("devices", None)
+    context: dict[str, object] = {"base_dir": base_dir or Path.cwd()}
+    settings = _validated(Settings, data, tracked, (), context)
+    devices = _devices(raw_devices, tracked, context)
+    if not devices and not tracked.problems:
+        message = (
+            "no devices configured: list at least one under devices:"
+            " (examples/demo.yaml has one of each source)"
         )
+        if listed:
+            tracked.problem(message, ("devices",))
+        else:
+            tracked.problems.append(ConfigError(message, file=tracked.file))
+    if tracked.problems:  # in the order of the file
+        raise ConfigError.of(sorted(tracked.problems, key=lambda p: p.line or 0))
+    return Config(settings=settings or Settings(), devices=tuple(devices), file=file)
+
+
+def _devices(
+    raw_devices: object, tracked: _Tracked, context: dict[str, object]
+) -> list[DeviceConfig]:
+    if raw_devices is None:
+        return []
+    if not isinstance(raw_devices, list):
+        tracked.problem("devices must be a list (of mappings, each with - in front)", ("devices",))
+        return []
     devices: list[DeviceConfig] = []
     seen: dict[str, int] = {}
-    context = {"base_dir": base_dir or Path.cwd()}
     for index, raw in enumerate(raw_devices):
         path: tuple[str | int, ...] = ("devices", index)
         if not isinstance(raw, dict):
-            raise ConfigError(
-                "each device must be a mapping",
-                file=tracked.file,
-                line=tracked.line(path),
-                field=dotted(path),
-            )
-        kind = KINDS.get(str(raw.get("source", "")))
+            tracked.problem("each device must be a mapping of keys (name:, source:...)", path)
+            continue
+        source = raw.get("source")
+        kind = KINDS.get(source) if isinstance(source, str) else None
         if kind is None:
-            known = ", ".join(sorted(KINDS)) or "none"
-            raise ConfigError(
-                f"unknown or missing source {raw.get('source')!r} (known: {known})",
-                file=tracked.file,
-                line=tracked.line((*path, "source")),
-                field=dotted((*path, "source")),
-            )
-        try:
-            device = kind.config.model_validate(raw, context=context)
-        except ValidationError as exc:
-            raise _first_error(exc, tracked, path) from None
+            tracked.problem(_source_problem(source), (*path, "source"))
+            continue
+        device = _validated(kind.config, raw, tracked, path, context)
+        if device is None:
+            continue
         if device.name in seen:
-            raise ConfigError(
+            tracked.problem(
                 f"device name {device.name!r} is used twice"
                 f" (first at devices[{seen[device.name]}])",
-                file=tracked.file,
-                line=tracked.line((*path, "name")),
-                field=dotted((*path, "name")),
+                (*path, "name"),
             )
+            continue
         seen[device.name] = index
         devices.append(device)
-    return Config(settings=settings, devices=tuple(devices), file=file)
+    return devices
 
 
 def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -255,4 +354,9 @@ def from_environment(environ: Mapping[str, str]) -> Config:
         data["listen"] = f":{environ['EXPORTER_PORT']}"
     if environ.get("LOG_LEVEL"):
         data["log_level"] = environ["LOG_LEVEL"].lower()
+    if not devices:
+        raise ConfigError(
+            "no devices configured: pass --config FILE (see examples/demo.yaml), or set the"
+            " environment variables of an exporter this one replaces (see the README)"
+        )
     return validate(data, file="<environment>")

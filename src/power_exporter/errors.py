@@ -4,6 +4,7 @@
 
     PowerExporterError
     ├── ConfigError            (file, line, field)   the CLI prints it and exits 2
+    ├── ListenError            (address)             cannot listen: the CLI exits 3
     └── SourceError            reason: ClassVar[str] the label of read_errors_total{reason}
         ├── ConnectError       "connect"             the peer could not be reached, or dropped us
         ├── AuthError          "auth"                the peer refused our credentials
@@ -20,7 +21,10 @@ HTTP server.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class PowerExporterError(Exception):
@@ -28,7 +32,11 @@ class PowerExporterError(Exception):
 
 
 class ConfigError(PowerExporterError):
-    """A configuration that cannot be used, located as precisely as we can."""
+    """A configuration that cannot be used, located as precisely as we can.
+
+    One error names one problem; :meth:`of` joins every problem found in a file into one
+    error, whose attributes are the first problem's and whose ``problems`` are all of them.
+    """
 
     def __init__(
         self, message: str, *, file: str | None = None, line: int | None = None, field: str = ""
@@ -37,14 +45,37 @@ class ConfigError(PowerExporterError):
         self.file = file
         self.line = line
         self.field = field
+        self.problems: tuple[ConfigError, ...] = (self,)
         super().__init__(str(self))
 
-    def __str__(self) -> str:
-        where = self.file or "<config>"
-        if self.line is not None:
+    @classmethod
+    def of(cls, problems: Sequence[ConfigError]) -> ConfigError:
+        """One error for every problem of a file, in order (at least one)."""
+        first = problems[0]
+        error = cls(first.message, file=first.file, line=first.line, field=first.field)
+        error.problems = tuple(problems)
+        error.args = (str(error),)
+        return error
+
+    def where(self) -> str:
+        """``file:line: field: `` as far as each is known ("" when none is)."""
+        where = self.file or ""
+        if where and self.line is not None:
             where += f":{self.line}"
-        field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        parts = [part for part in (where, self.field) if part]
+        return "".join(f"{part}: " for part in parts)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{p.where()}{p.message}" for p in self.problems)
+
+
+class ListenError(PowerExporterError):
+    """The HTTP server cannot listen on its address (in use, no permission, no such address)."""
+
+    def __init__(self, address: str, message: str) -> None:
+        self.address = address
+        self.message = message
+        super().__init__(f"cannot listen on {address}: {message}")
 
 
 class SourceError(PowerExporterError):

@@ -1,14 +1,18 @@
 """The HTTP face: ``/metrics``, ``/probe``, ``/``, ``/healthz`` and ``/sd``.
 
 Handlers call the exposition and read the store; they never touch a device, except
-``/probe``, which asks the runtime for one fresh read within Prometheus's scrape budget.
+``/probe``, which asks the runtime for one read of one device within Prometheus's scrape
+budget (``fresh=0``: its background state), answered from the probe's own state.
 """
 
 from __future__ import annotations
 
 import html
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+from urllib.parse import quote, urlsplit
 
 try:  # ISA-L's deflate is four times as fast as zlib's at the same ratio (bench/RESULTS.md)
     from isal.isal_zlib import DEFLATED, compressobj
@@ -18,6 +22,7 @@ except ImportError:  # pragma: no cover (a platform without isal wheels)
 from aiohttp import web
 
 from power_exporter import __version__
+from power_exporter.errors import ConfigError
 from power_exporter.exposition.text import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -38,10 +43,49 @@ DEFAULT_PROBE_BUDGET: Final = 10.0
 _GZIP_MIN: Final = 1024
 _GZIP_WBITS: Final = 31  # 16 + 15: a gzip header and trailer around a 32 KiB-window deflate
 _CHUNK: Final = 256 * 1024  # bytes per write of a page sent in pieces
+_VARY: Final = "Accept, Accept-Encoding"
+OPENMETRICS_TYPE: Final = "application/openmetrics-text"
+
+
+def _weights(header: str) -> list[tuple[str, float]]:
+    """``Accept``-style header -> [(value, q)] in the order given (RFC 9110 section 12.4.2)."""
+    out: list[tuple[str, float]] = []
+    for item in header.split(","):
+        value, *params = (part.strip() for part in item.split(";"))
+        if not value:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(1.0, max(0.0, float(number)))
+                except ValueError:
+                    q = 0.0
+        out.append((value.lower(), q))
+    return out
+
+
+def _weight(weights: list[tuple[str, float]], *names: str) -> float:
+    """The q of the first of ``names`` (most specific first) that the header lists, else -1."""
+    for name in names:
+        for value, q in weights:
+            if value == name:
+                return q
+    return -1.0
 
 
 def _wants_openmetrics(request: web.Request) -> bool:
-    return "application/openmetrics-text" in request.headers.get("Accept", "")
+    """OpenMetrics when it is asked with a q above 0 and not below the text format's."""
+    weights = _weights(request.headers.get("Accept", ""))
+    om = _weight(weights, OPENMETRICS_TYPE)
+    text = _weight(weights, "text/plain", "text/*", "*/*")
+    return om > 0 and om >= text
+
+
+def _wants_gzip(request: web.Request) -> bool:
+    """Compress when ``Accept-Encoding`` lists gzip (or ``*``) with a q above 0."""
+    return _weight(_weights(request.headers.get("Accept-Encoding", "")), "gzip", "*") > 0
 
 
 def _chunks(parts: list[bytes]) -> Iterator[bytes]:
@@ -63,9 +107,9 @@ async def _stream_exposition(
 ) -> web.StreamResponse:
     """Send a page in pieces, gzipped piece by piece when asked: never one copy of it all."""
     content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
-    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response = web.StreamResponse(headers={"Content-Type": content_type, "Vary": _VARY})
     size = sum(len(part) for part in parts)
-    if "gzip" in request.headers.get("Accept-Encoding", "") and size >= _GZIP_MIN:
+    if size >= _GZIP_MIN and _wants_gzip(request):
         compressor = compressobj(1, DEFLATED, _GZIP_WBITS)
         chunks = [compressor.compress(chunk) for chunk in _chunks(parts)]
         chunks.append(compressor.flush())
@@ -84,6 +128,10 @@ async def _stream_exposition(
     return response
 
 
+# ?fresh= values: read the device now (coalesced, at most once per probe_min_interval) or not.
+_FRESH: Final[dict[str, bool]] = {"1": True, "true": True, "0": False, "false": False}
+
+
 def _probe_budget(request: web.Request) -> float:
     header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds", "")
     try:
@@ -93,13 +141,56 @@ def _probe_budget(request: web.Request) -> float:
     return max(0.1, budget - PROBE_TIMEOUT_OFFSET)
 
 
+@dataclass(frozen=True, slots=True)
+class SdTarget:
+    """What ``/sd`` lists as the target: this exporter as Prometheus reaches it.
+
+    From ``--web.external-url`` or the listen address, never from a request's ``Host``
+    header (a client could make the list point anywhere).
+    """
+
+    address: str = "localhost:9860"
+    scheme: str = "http"
+    path_prefix: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> SdTarget:
+        """``https://host[:port][/prefix]`` -> target (the port defaults by scheme)."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL with a host")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return cls(f"{host}:{port}", parts.scheme, parts.path.rstrip("/"))
+
+    def labels(self) -> dict[str, str]:
+        """The target group labels besides the device's."""
+        labels = {"__metrics_path__": f"{self.path_prefix}/probe"}
+        if self.scheme != "http":
+            labels["__scheme__"] = self.scheme
+        return labels
+
+
+# ``POST /-/reload``: re-reads the configuration; raises ConfigError (text for the client).
+Reload = Callable[[], Awaitable[str]]
+
+
 class Handlers:
     """The routes, bound to one store, renderer and runtime."""
 
-    def __init__(self, store: Store, renderer: Renderer, runtime: Runtime | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        renderer: Renderer,
+        runtime: Runtime | None,
+        sd_target: SdTarget,
+        reload: Reload | None,
+    ) -> None:
         self.store = store
         self.renderer = renderer
         self.runtime = runtime
+        self.sd_target = sd_target
+        self.reload_config = reload
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
         """Every device, from the store."""
@@ -108,30 +199,51 @@ class Handlers:
         return await _stream_exposition(request, parts, openmetrics=openmetrics)
 
     async def probe(self, request: web.Request) -> web.StreamResponse:
-        """One device, read afresh within the scrape budget."""
+        """One device: read now within the scrape budget, or (``fresh=0``) its stored state."""
         target = request.query.get("target", "")
         if not target:
             return web.Response(status=400, text="missing parameter: target\n")
         if target not in self.store:
             known = ", ".join(state.name for state in self.store)
             return web.Response(status=400, text=f"unknown target {target!r}; known: {known}\n")
-        if self.runtime is not None:
-            await self.runtime.probe(target, _probe_budget(request))
+        fresh = _FRESH.get(request.query.get("fresh", "1").lower())
+        if fresh is None:
+            return web.Response(status=400, text="fresh must be 1 or 0\n")
         openmetrics = _wants_openmetrics(request)
-        body = self.renderer.render_device(target, openmetrics=openmetrics)
+        body = None
+        if self.runtime is not None:
+            try:
+                body = await self.runtime.probe(
+                    target, _probe_budget(request), fresh=fresh, openmetrics=openmetrics
+                )
+            except KeyError:  # retired while we looked
+                return web.Response(status=400, text=f"unknown target {target!r}\n")
+        if body is None:
+            body = self.renderer.render_device(target, openmetrics=openmetrics)
         return await _stream_exposition(request, [body], openmetrics=openmetrics)
 
     async def healthz(self, _request: web.Request) -> web.Response:
         """The process serves; devices may be down (that is what power_device_up says)."""
         return web.Response(text="ok\n")
 
-    async def sd(self, request: web.Request) -> web.Response:
+    async def sd(self, _request: web.Request) -> web.Response:
         """Prometheus HTTP service discovery: one target group per device, for ``/probe``."""
+        target, common = self.sd_target.address, self.sd_target.labels()
         groups = [
-            {"targets": [request.host], "labels": {"__param_target": s.name, "device": s.name}}
+            {"targets": [target], "labels": {**common, "__param_target": s.name, "device": s.name}}
             for s in self.store
         ]
         return web.json_response(groups)
+
+    async def reload(self, _request: web.Request) -> web.Response:
+        """``POST /-/reload`` (``--web.enable-lifecycle``), as Prometheus's."""
+        if self.reload_config is None:
+            return web.Response(status=403, text="Lifecycle API is not enabled.\n")
+        try:
+            summary = await self.reload_config()
+        except ConfigError as exc:
+            return web.Response(status=500, text=f"failed to reload config: {exc}\n")
+        return web.Response(text=f"{summary}\n")
 
     async def index(self, _request: web.Request) -> web.Response:
         """A small landing page: every device, its state and the age of its last reading."""
@@ -150,7 +262,7 @@ class Handlers:
         age = self.store.age(state, now)
         identity = state.identity
         what = " ".join(part for part in (identity.vendor, identity.model) if part)
-        link = html.escape(f"/probe?target={state.name}", quote=True)
+        link = html.escape(f"/probe?target={quote(state.name, safe='')}", quote=True)
         return (
             "<tr>"
             f"<td>{html.escape(state.name)}</td>"
@@ -184,10 +296,14 @@ def make_app(
     renderer: Renderer,
     runtime: Runtime | None = None,
     middlewares: tuple[Middleware, ...] = (),
+    *,
+    sd_target: SdTarget | None = None,
+    reload: Reload | None = None,
 ) -> web.Application:
-    """The aiohttp application."""
-    handlers = Handlers(store, renderer, runtime)
+    """The aiohttp application; ``reload`` is None unless ``--web.enable-lifecycle``."""
+    handlers = Handlers(store, renderer, runtime, sd_target or SdTarget(), reload)
     app = web.Application(middlewares=middlewares)
+    app.router.add_post("/-/reload", handlers.reload)
     app.router.add_get("/", handlers.index)
     app.router.add_get("/metrics", handlers.metrics)
     app.router.add_get("/probe", handlers.probe)

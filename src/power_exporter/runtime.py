@@ -26,14 +26,20 @@ from power_exporter.errors import (
     StaleError,
 )
 from power_exporter.model import Reading, Roster
-from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.probing import Prober
+from power_exporter.sources.base import (
+    NoRawNaming,
+    OneDeviceSource,
+    PolledSource,
+    StreamingSource,
+)
 from power_exporter.sources.registry import KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from power_exporter.model import Event
-    from power_exporter.sources.base import DeviceConfig, Source, SourceKind
+    from power_exporter.sources.base import DeviceConfig, RawNaming, Source, SourceKind
     from power_exporter.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,6 +82,24 @@ class _Unit:
     # When each device was last in a roster of this entry or read well; None until the
     # entry's source sends its first roster (entries that never do keep their devices).
     listed: dict[str, float] | None = None
+    # Devices whose failure has been logged since they were last up: the first failed read
+    # of a device that never came up (a misspelled UPS name) is logged once, like a going down.
+    reported: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Reconfigured:
+    """What ``Runtime.reconfigure`` did, by entry name."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _supervises(task: asyncio.Task[None], name: str) -> bool:
+    """Whether ``task`` is the supervising task of entry ``name`` (tasks are named so)."""
+    return task.get_name() == name and task.get_coro().__qualname__.endswith("._supervise")  # type: ignore[union-attr]
 
 
 class Runtime:
@@ -97,6 +121,11 @@ class Runtime:
         self._stopping = asyncio.Event()
         for unit in self._units.values():
             self._placeholder(unit)
+        self._prober = Prober(self, self._naming_for)
+
+    def _naming_for(self, kind: str) -> RawNaming:
+        found = self.kinds.get(kind)
+        return found.naming if found is not None else NoRawNaming()
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -138,6 +167,7 @@ class Runtime:
             self.store.update(  # registers it
                 event, unit=cfg.name, interval=cfg.interval, labels=cfg.labels_for(name)
             )
+            unit.reported.discard(name)
             if not was_up:
                 log.info("device %s is up", name)
             return
@@ -155,8 +185,9 @@ class Runtime:
             )
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
-            if self.store.mark_down(name, error.reason, str(error)):
+            if self.store.mark_down(name, error.reason, str(error)) or name not in unit.reported:
                 log.warning("device %s is down (%s): %s", name, error.reason, error)
+            unit.reported.add(name)
         else:
             self.store.count_error(name, error.reason, str(error))
             self.store.count_message(name)
@@ -298,22 +329,90 @@ class Runtime:
 
     # -- probes ---------------------------------------------------------------------------
 
-    async def probe(self, device: str, budget: float) -> None:
-        """Read the device's entry afresh within ``budget`` seconds; the store gets the result.
+    async def probe(
+        self, device: str, budget: float, *, fresh: bool = True, openmetrics: bool = False
+    ) -> bytes | None:
+        """One device's exposition for ``/probe`` within ``budget`` seconds (see probing.py).
 
-        Streaming devices cannot be asked; their last data stands. A failure is recorded
-        in the store like any other.
+        None: serve the device's background state (``fresh=False``, a streaming device, or
+        one that cannot be read now). The store ``/metrics`` serves is never changed. Raises
+        KeyError for an unknown device.
+        """
+        return await self._prober.probe(device, budget, fresh=fresh, openmetrics=openmetrics)
+
+    def probe_target(self, device: str) -> tuple[DeviceConfig, bool]:
+        """The device's entry config, and whether a probe can read it now."""
+        unit = self.unit_of(device)
+        if unit is None:
+            raise KeyError(device)
+        source = unit.source
+        return unit.config, source is not None and not isinstance(source, StreamingSource)
+
+    async def read_device(self, device: str) -> Sequence[Event]:
+        """Read one device apart from the poll loop: the events go to the caller, not the store.
+
+        A source with ``read_one`` reads that device alone, beside the poll loop; any other
+        reads its whole entry under the entry's lock, and only the device's events are kept.
         """
         unit = self.unit_of(device)
         if unit is None:
             raise KeyError(device)
         source = unit.source
         if source is None or isinstance(source, StreamingSource):
+            raise ConnectError(f"{unit.config.name} is reconnecting")
+        if isinstance(source, OneDeviceSource):
+            return await source.read_one(device)
+        async with unit.lock:
+            events = await source.read()
+        return [event for event in events if event.device == device]
+
+    # -- reconfiguration ------------------------------------------------------------------
+
+    def add_unit(self, cfg: DeviceConfig) -> None:
+        """Configure a new entry; its task starts at once if the runtime runs."""
+        if cfg.name in self._units:
+            raise ValueError(f"{cfg.name} is configured already")
+        unit = _Unit(cfg)
+        self._units[cfg.name] = unit
+        self._placeholder(unit)
+        if self._tasks:
+            self._tasks.append(asyncio.create_task(self._supervise(unit), name=cfg.name))
+
+    async def remove_unit(self, name: str) -> None:
+        """Stop an entry (its source closes) and remove its devices from the store."""
+        unit = self._units.pop(name, None)
+        if unit is None:
             return
-        try:
-            await self._read_once(unit, source, min(budget, unit.config.timeout))
-        except SourceError as exc:
-            self._fail_unit(unit, exc.reason, str(exc))
+        for task in [t for t in self._tasks if _supervises(t, name)]:
+            self._tasks.remove(task)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for state in self.store:
+            if state.unit == name:
+                self.store.remove(state.name)
+
+    async def reconfigure(self, devices: Sequence[DeviceConfig]) -> Reconfigured:
+        """Apply a new device list.
+
+        Entries whose config is unchanged keep their state and connections; removed ones
+        leave the store; changed ones restart; new ones start.
+        """
+        wanted = {cfg.name: cfg for cfg in devices}
+        done = Reconfigured()
+        for name, unit in list(self._units.items()):
+            cfg = wanted.get(name)
+            if cfg is None or cfg != unit.config:
+                await self.remove_unit(name)
+                (done.removed if cfg is None else done.changed).append(name)
+            else:
+                done.kept.append(name)
+        for name, cfg in wanted.items():
+            if name not in self._units:
+                self.add_unit(cfg)
+                if name not in done.changed:
+                    done.added.append(name)
+        return done
 
     # -- life -----------------------------------------------------------------------------
 
@@ -326,6 +425,7 @@ class Runtime:
     async def stop(self) -> None:
         """Cancel every task and wait for the sources to close."""
         self._stopping.set()
+        await self._prober.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

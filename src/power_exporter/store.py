@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from power_exporter.model import DeviceIdentity, Reading
 
@@ -41,6 +41,25 @@ class DeviceState:
     stats_version: int = 0
 
 
+PROBE_RESULTS: Final = ("fresh", "shared", "cached", "stored", "timeout")
+
+
+@dataclass(slots=True)
+class ProbeStats:
+    """``/probe``'s own counters, served on ``/metrics``: never a device's state or counters."""
+
+    results: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PROBE_RESULTS, 0))
+    reads: int = 0
+    seconds: float = 0.0
+    answered: int = 0
+
+    def observe(self, result: str, seconds: float) -> None:
+        """Count one answered probe."""
+        self.results[result] = self.results.get(result, 0) + 1
+        self.seconds += seconds
+        self.answered += 1
+
+
 class Store:
     """Latest state per device, in the order devices were registered."""
 
@@ -48,6 +67,7 @@ class Store:
         self._devices: dict[str, DeviceState] = {}
         self._watchers: list[Callable[[str], None]] = []
         self.version = 0  # moves on every change, for caching whole pages
+        self.probes = ProbeStats()
 
     def watch(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(name)`` after every change of a device (it must not raise)."""

@@ -53,7 +53,18 @@ BAD = [
         "unknown key",
     ),
     ("devices:\n  - source: scripted\n", 2, "devices[0].name", "required"),
-    ("devices:\n  - name: a\n    source: teapot\n", 3, "devices[0].source", "unknown or missing"),
+    (
+        "devices:\n  - name: a\n    source: teapot\n",
+        3,
+        "devices[0].source",
+        "unknown source 'teapot': use one of scripted",
+    ),
+    (
+        "devices:\n  - name: a\n    interval: 5s\n",
+        2,
+        "devices[0].source",
+        "which source reads this device? one of scripted",
+    ),
     (
         "devices:\n  - name: a\n    source: scripted\n  - name: a\n    source: scripted\n",
         4,
@@ -67,7 +78,21 @@ BAD = [
         "devices[0].interval",
         "positive",
     ),
-    ("log_level: chatty\n", 1, "log_level", "String should match"),
+    (
+        "log_level: chatty\n",
+        1,
+        "log_level",
+        "'chatty' is not a log level: use debug, info, warning, error or critical",
+    ),
+    (
+        "listen: 9871\n",
+        1,
+        "listen",
+        "quote it",
+    ),
+    ("listen: nowhere\n", 1, "listen", "'nowhere' is not an address to listen on"),
+    ("devices: []\n", 1, "devices", "no devices configured"),
+    ("listen: ':9999'\ndevices:\n", 2, "devices", "no devices configured"),
     (
         "devices:\n  - name: a\n    source: scripted\n    timeout: ${NOPE_NOT_SET}\n",
         4,
@@ -85,7 +110,13 @@ BAD = [
         "devices:\n  - name: has space\n    source: scripted\n",
         2,
         "devices[0].name",
-        "String should match",
+        "a name is one word, without spaces or '/'",
+    ),
+    (
+        "devices:\n  - name: a\n    source: scripted\n    intervall: 5s\n",
+        4,
+        "devices[0].intervall",
+        "unknown key (did you mean interval?)",
     ),
 ]
 
@@ -117,7 +148,7 @@ class TestLoad:
 
     def test_environment_interpolation(self, tmp_path: Path) -> None:
         """${VAR} and ${VAR:-default} expand inside strings."""
-        text = "listen: ${HOST:-0.0.0.0}:${PORT}\n"
+        text = "listen: ${HOST:-0.0.0.0}:${PORT}\ndevices:\n  - name: a\n    source: scripted\n"
         cfg = load(write(tmp_path, text), environ={"PORT": "9100"})
         assert cfg.settings.listen == "0.0.0.0:9100"
 
@@ -126,9 +157,88 @@ class TestLoad:
         with pytest.raises(ConfigError, match="cannot read"):
             load(tmp_path / "nope.yaml")
 
-    def test_an_empty_file_has_no_devices(self, tmp_path: Path) -> None:
-        """An empty file is valid and configures nothing."""
-        assert load(write(tmp_path, "")).devices == ()
+    def test_an_empty_file_has_nothing_to_serve(self, tmp_path: Path) -> None:
+        """An empty file is an error naming the file (and no placeholder, no --config hint)."""
+        path = write(tmp_path, "")
+        with pytest.raises(ConfigError) as caught:
+            load(path)
+        assert str(caught.value).startswith(f"{path}: no devices configured")
+        assert "--config" not in str(caught.value)
+        assert caught.value.line is None
+
+    def test_a_bare_number_is_seconds(self, tmp_path: Path) -> None:
+        """``interval: 15`` is 15 seconds, as the README says."""
+        cfg = load(
+            write(
+                tmp_path,
+                "devices:\n  - name: a\n    source: scripted\n    interval: 15\n    timeout: 2\n",
+            )
+        )
+        assert (cfg.devices[0].interval, cfg.devices[0].timeout) == (15.0, 2.0)
+
+
+class TestEveryProblem:
+    def test_every_problem_of_a_file_at_once(self, tmp_path: Path) -> None:
+        """All problems are reported together, in the order of the file, each located."""
+        text = (
+            "log_level: verbose\n"  # 1
+            "listen: 9871\n"  # 2
+            "devices:\n"  # 3
+            "  - name: a\n"  # 4
+            "    source: scripted\n"  # 5
+            "    interval: soon\n"  # 6
+            "    timeout: ${UNSET_HERE}\n"  # 7
+            "  - name: b\n"  # 8
+            "    source: teapot\n"  # 9
+            "  - name: a\n"  # 10
+            "    source: scripted\n"  # 11
+            "  - name: c\n"  # 12
+            "    source: scripted\n"  # 13
+            "    colour: red\n"  # 14
+        )
+        path = write(tmp_path, text)
+        with pytest.raises(ConfigError) as caught:
+            load(path, environ={})
+        found = [(p.line, p.field) for p in caught.value.problems]
+        assert found == [
+            (1, "log_level"),
+            (2, "listen"),
+            (6, "devices[0].interval"),
+            (7, "devices[0].timeout"),
+            (9, "devices[1].source"),
+            (14, "devices[3].colour"),
+        ]
+        lines = str(caught.value).splitlines()
+        assert len(lines) == len(found)
+        assert all(line.startswith(f"{path}:") for line in lines)
+        # the first problem's location stays on the error itself
+        assert (caught.value.line, caught.value.field) == (1, "log_level")
+
+    def test_an_unset_variable_is_said_once(self, tmp_path: Path) -> None:
+        """An unset ${VAR} is its own problem, not also a bad value of the key."""
+        path = write(
+            tmp_path, "devices:\n  - name: a\n    source: scripted\n    interval: ${UNSET_HERE}\n"
+        )
+        with pytest.raises(ConfigError) as caught:
+            load(path, environ={})
+        assert [p.message for p in caught.value.problems] == [
+            "environment variable UNSET_HERE is not set"
+        ]
+
+    def test_a_name_used_twice_among_other_problems(self, tmp_path: Path) -> None:
+        """A duplicate device name is found even when another device is bad too."""
+        text = (
+            "devices:\n"
+            "  - {name: a, source: scripted}\n"
+            "  - {name: b, source: scripted, interval: x}\n"
+            "  - {name: a, source: scripted}\n"
+        )
+        with pytest.raises(ConfigError) as caught:
+            load(write(tmp_path, text))
+        assert [(p.line, p.field) for p in caught.value.problems] == [
+            (3, "devices[1].interval"),
+            (4, "devices[2].name"),
+        ]
 
 
 class TestDurations:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from prometheus_client.openmetrics import parser as om_parser
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
@@ -11,6 +12,7 @@ from power_exporter.errors import ConnectError
 from power_exporter.exposition.text import Renderer, escape_label, format_value
 from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.base import NoRawNaming, RawFamily, RawSample
+from power_exporter.sources.nut.table import nut_reading
 from power_exporter.store import Store
 from tests.peers.promtool import check_metrics
 
@@ -77,14 +79,14 @@ model="M\\\\1",serial="S1",firmware=""} 1
 # HELP power_device_last_seen_timestamp_seconds Unix time of the device's last good reading.
 # TYPE power_device_last_seen_timestamp_seconds gauge
 power_device_last_seen_timestamp_seconds{device="rack-ups"} 1700000000
-# HELP power_battery_charge_ratio Battery charge, 0 to 1. From the last background reading.
+# HELP power_battery_charge_ratio Battery charge, 0 to 1. As of the device's last reading.
 # TYPE power_battery_charge_ratio gauge
 power_battery_charge_ratio{device="rack-ups"} 0.5
-# HELP power_battery_runtime_seconds Estimated runtime on battery. From the last background reading.
+# HELP power_battery_runtime_seconds Estimated runtime on battery. As of the device's last reading.
 # TYPE power_battery_runtime_seconds gauge
 power_battery_runtime_seconds{device="rack-ups"} 1200
 # HELP power_status 1 when the status flag is set, 0 when it is not; every flag the source can \
-know. From the last background reading.
+know. As of the device's last reading.
 # TYPE power_status gauge
 power_status{device="rack-ups",flag="online"} 1
 power_status{device="rack-ups",flag="on_battery"} 0
@@ -183,6 +185,40 @@ class TestFormatting:
         assert format_value(float("-inf")) == "-Inf"
         assert format_value(float("nan")) == "NaN"
         assert float(format_value(1e20)) == 1e20
+
+    def test_scaled_values_print_as_the_device_meant_them(self) -> None:
+        """5.2 % of load is 0.052, not the 0.052000000000000005 that 5.2 * 0.01 leaves."""
+        assert 5.2 * 0.01 != 0.052  # the binary noise this guards against
+        assert format_value(5.2 * 0.01) == "0.052"
+        assert format_value(0.1 + 0.2) == "0.3"
+        assert format_value(2.9999999999999996) == "3"
+        assert format_value(-(5.2 * 0.01)) == "-0.052"
+
+    @pytest.mark.parametrize(
+        ("value", "text"),
+        [
+            (1e-9, "1e-09"),
+            (123456789.123, "123456789.123"),
+            (2.0**53 + 2, "9007199254740994"),  # a large counter keeps every digit
+            (12345678901234567.0, "1.2345678901234568e+16"),
+            (0.123456789012345, "0.123456789012345"),  # 15 significant digits: all kept
+            (4.94e-320, "4.94e-320"),
+        ],
+    )
+    def test_values_that_need_their_digits_keep_them(self, value: float, text: str) -> None:
+        """Rounding touches only the digits past the 15th of non-integral values."""
+        assert format_value(value) == text
+
+    def test_golden_line_for_a_nut_load_of_5_2_percent(self) -> None:
+        """From NUT's ``ups.load: 5.2`` through the table to the exposition line."""
+        reading, dropped = nut_reading(
+            "rack-ups", "nut", {"ups.load": "5.2", "ups.status": "OL"}, 1700000000.0
+        )
+        assert dropped == []
+        page = Renderer(store_with(reading), naming_for).render().decode()
+        assert 'power_load_ratio{device="rack-ups"} 0.052\n' in page
+        families = {family.name: family for family in parse_text(page)}
+        assert families["power_load_ratio"].samples[0].value == 0.052
 
     def test_label_escaping(self) -> None:
         """Backslash, quote and newline are escaped."""

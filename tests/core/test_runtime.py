@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from power_exporter.errors import ConnectError, DecodeError, OfflineError
-from power_exporter.model import DeviceFault, Roster
+from power_exporter.model import DeviceFault, Measure, Roster
 from power_exporter.runtime import Backoff, Runtime
 from power_exporter.store import Store
 from tests import scripted
@@ -223,8 +223,8 @@ class TestPolled:
         finally:
             await rt.stop()
 
-    async def test_probe_reads_afresh(self) -> None:
-        """A probe reads the device now and the store has the new value."""
+    async def test_probe_reads_afresh_apart_from_the_store(self) -> None:
+        """A probe reads the device now and answers the new value; the store keeps its own."""
         SCRIPTS["ups"] = Script(steps=[[reading("ups", 0.1)], [reading("ups", 0.7)]])
         rt = runtime_for(config("ups", interval=3600))
         rt.start()
@@ -232,9 +232,12 @@ class TestPolled:
             state = rt.store.get("ups")
             assert state is not None
             await until(lambda: state.up)
-            await rt.probe("ups", 1.0)
+            body = await rt.probe("ups", 1.0)
+            assert body is not None
+            assert b'power_battery_charge_ratio{device="ups"} 0.7\n' in body
             assert state.reading is not None
-            assert dict(state.reading.measures)["battery_charge"] == 0.7  # type: ignore[index]
+            assert state.reading.measures[Measure.BATTERY_CHARGE] == 0.1
+            assert await rt.probe("ups", 1.0, fresh=False) is None  # the caller serves the store
             with pytest.raises(KeyError):
                 await rt.probe("nope", 1.0)
         finally:

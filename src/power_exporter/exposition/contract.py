@@ -1,8 +1,9 @@
 """The metric contract: every normalized family, as a table.
 
 Names and help texts are checked once, when this module loads; rendering never validates
-per sample. Measure values come from a device's last reading, taken in the background at
-the device's interval (``/metrics`` never waits on a device), so the help says so.
+per sample. Measure values come from a device's last reading: taken in the background at
+the device's interval for ``/metrics`` (which never waits on a device), by the probe for
+``/probe``; the help says so in words true of both.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def problem_with_label(name: str) -> str | None:
     return None
 
 
-_CACHED: Final = " From the last background reading."
+# True of /metrics (the last background reading) and of /probe (the probe's own reading).
+_CACHED: Final = " As of the device's last reading."
 _DERIVED_POWER: Final = (
     " For a NUT UPS that reports ups.load and ups.realpower.nominal but no real power,"
     " derived as load x nominal real power."
@@ -212,6 +214,49 @@ TASKS: Final = Spec(
     "gauge",
     "asyncio tasks alive in the exporter's event loop (flat while devices come and go).",
 )
+PROBES: Final = Spec(
+    "power_exporter_probes_total",
+    "counter",
+    "Probes answered, by result: fresh (this probe read the device), shared (it joined a read"
+    " in flight), cached (within probe_min_interval of the last probe read: that reading),"
+    " stored (fresh=0 or a streaming device: the background state), timeout (the scrape"
+    " budget ran out first).",
+)
+PROBE_READS: Final = Spec(
+    "power_exporter_probe_reads_total",
+    "counter",
+    "Reads of devices made for /probe (at most one per device per probe_min_interval).",
+)
+# A summary without quantiles (_sum and _count), rendered by the renderer's probe section.
+PROBE_DURATION: Final = Spec(
+    "power_exporter_probe_duration_seconds",
+    "gauge",
+    "Time from a /probe request to its answer.",
+)
+# The exporter's own, rendered per scrape after the devices (the HTTP server, reloads).
+RELOAD_OK: Final = Spec(
+    "power_exporter_config_last_reload_successful",
+    "gauge",
+    "Whether the last configuration reload succeeded (1 at start).",
+)
+RELOAD_TIME: Final = Spec(
+    "power_exporter_config_last_reload_success_timestamp_seconds",
+    "gauge",
+    "Unix time of the last successful configuration load (start or reload).",
+)
+HTTP_OPEN: Final = Spec("power_exporter_http_connections", "gauge", "HTTP connections open now.")
+HTTP_REFUSED: Final = Spec(
+    "power_exporter_http_connections_refused_total",
+    "counter",
+    "HTTP connections closed at once because --web.max-connections were open.",
+)
+HTTP_REJECTED: Final = Spec(
+    "power_exporter_http_requests_rejected_total",
+    "counter",
+    "HTTP connections closed before any handler, by reason: timeout (request too slow), "
+    "header_size, malformed, evicted (idle or slow, to make room at the connection cap).",
+)
+SERVER: Final[tuple[Spec, ...]] = (RELOAD_OK, RELOAD_TIME, HTTP_OPEN, HTTP_REFUSED, HTTP_REJECTED)
 
 # The order families appear in, before any raw family.
 ORDERED: Final[tuple[Spec, ...]] = (
@@ -230,7 +275,7 @@ FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)
 
 def _check() -> None:
     names: set[str] = set()
-    for spec in (*ORDERED, BUILD_INFO, TASKS):
+    for spec in (*ORDERED, BUILD_INFO, TASKS, PROBES, PROBE_READS, PROBE_DURATION, *SERVER):
         problem = problem_with_family(spec.name, spec.kind)
         if problem is not None:
             raise ValueError(problem)

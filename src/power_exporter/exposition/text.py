@@ -48,13 +48,34 @@ _OM_SUFFIX: Final[dict[str, str]] = {"counter": "_total", "info": "_info"}
 _SPECIAL: Final[dict[str, str]] = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf", "-0.0": "0"}
 
 
+# A double holds any decimal of up to 15 significant digits exactly enough to read it back.
+SIGNIFICANT_DIGITS: Final = 15
+_LONG_REPR: Final = SIGNIFICANT_DIGITS + 1  # a repr this long may carry more digits than that
+
+
+def rounded(value: float) -> float:
+    """The value the device meant: ``value`` rounded to 15 significant digits unless integral.
+
+    Scaling leaves binary noise in the last digits (5.2 % / 100 is 0.052000000000000005);
+    no device reports more than 15 significant digits, so rounding there removes the noise and
+    nothing a device said. Integral values (counters past 2**53 included) are kept as they are.
+    """
+    if len(repr(value)) > _LONG_REPR and not value.is_integer():  # nan, inf: short reprs
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
+
+
 def format_value(value: float) -> str:
     """Render a sample value as Prometheus and OpenMetrics both read it.
 
-    ``repr`` is the shortest text that reads back as the same float; an integral value
-    loses its ``.0`` (``3.0`` -> ``3``, ``1e+16`` stays as it is).
+    ``repr`` is the shortest text that reads back as the same float; a repr long enough to
+    carry binary noise is that of the :func:`rounded` value (``0.052``, not
+    ``0.052000000000000005``); an integral value loses its ``.0`` (``3.0`` -> ``3``,
+    ``1e+16`` stays as it is).
     """
     text = repr(value)
+    if len(text) > _LONG_REPR and not value.is_integer():
+        text = repr(float(f"{value:.{SIGNIFICANT_DIGITS}g}"))
     if text[-2:] == ".0":
         return text[:-2] if text != "-0.0" else "0"
     return _SPECIAL.get(text, text)
@@ -118,6 +139,28 @@ _MESSAGES: Final = _SLOT[contract.MESSAGES.name]
 _IMPLAUSIBLE: Final = _SLOT[contract.IMPLAUSIBLE.name]
 
 
+# One sample of the exporter's own: its family, its labels, its value.
+SelfSample = tuple[contract.Spec, tuple[tuple[str, str], ...], float]
+
+
+def render_self(samples: Iterable[SelfSample], *, openmetrics: bool) -> bytes:
+    """The exporter's own families (HTTP server, reloads), rendered per scrape."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for spec, labels, value in samples:
+        if spec.name not in seen:
+            seen.add(spec.name)
+            family = _Family.make(spec.name, spec.kind, spec.help)
+            out.append((family.om_header if openmetrics else family.text_header).decode())
+        text = ",".join(f'{key}="{escape_label(val)}"' for key, val in labels)
+        out.append(
+            f"{spec.name}{{{text}}} {format_value(value)}\n"
+            if text
+            else f"{spec.name} {format_value(value)}\n"
+        )
+    return "".join(out).encode()
+
+
 class Renderer:
     """Renders the store; caches per device and family, and the whole page."""
 
@@ -142,12 +185,20 @@ class Renderer:
         self._build_text = build.text_header + f"{build.name}{labels} 1\n".encode()
         self._build_om = build.om_header + f"{build.name}{labels} 1\n".encode()
         self._tasks = _Family.make(contract.TASKS.name, "gauge", contract.TASKS.help)
+        self._probes = _Family.make(contract.PROBES.name, "counter", contract.PROBES.help)
+        self._probe_reads = _Family.make(
+            contract.PROBE_READS.name, "counter", contract.PROBE_READS.help
+        )
+        name, help_line = contract.PROBE_DURATION.name, _escape_help(contract.PROBE_DURATION.help)
+        self._probe_duration = f"# HELP {name} {help_line}\n# TYPE {name} summary\n".encode()
         # The process collector is prometheus_client's: it reads /proc for us. Its few series
         # change on every scrape, so they are rendered per scrape and never cached.
         self._process = CollectorRegistry(auto_describe=False)
         ProcessCollector(registry=self._process)
         self._dirty.update(state.name for state in store)
         store.watch(self._changed)
+        # The HTTP server's and the reloads' own samples (set by whoever serves), per scrape.
+        self.self_samples: Callable[[], Iterable[SelfSample]] = tuple
 
     def _family(self, name: str, kind: MetricKind, help_text: str) -> _Family | None:
         family = self._by_name.get(name)
@@ -381,7 +432,10 @@ class Renderer:
         A page of 10,000 devices is ~35 MB; the HTTP server writes the pieces in turn rather
         than copying them into one buffer.
         """
-        tasks = self._tasks_text(openmetrics=openmetrics)
+        tasks = self._tasks_text(openmetrics=openmetrics) + self._probes_text(
+            openmetrics=openmetrics
+        )
+        tasks += render_self(self.self_samples(), openmetrics=openmetrics)
         if openmetrics:
             om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
             process = om.removesuffix(b"# EOF\n")
@@ -396,6 +450,24 @@ class Renderer:
             return b""
         header = self._tasks.om_header if openmetrics else self._tasks.text_header
         return header + f"{contract.TASKS.name} {count}\n".encode()
+
+    def _probes_text(self, *, openmetrics: bool) -> bytes:
+        """``/probe``'s own counters (the store's ProbeStats), counted now."""
+        stats = self._store.probes
+        probes, reads = self._probes, self._probe_reads
+        name = contract.PROBES.name
+        lines = [probes.om_header if openmetrics else probes.text_header]
+        lines.extend(
+            f'{name}{{result="{result}"}} {count}\n'.encode()
+            for result, count in stats.results.items()
+        )
+        lines.append(reads.om_header if openmetrics else reads.text_header)
+        lines.append(f"{contract.PROBE_READS.name} {stats.reads}\n".encode())
+        duration = contract.PROBE_DURATION.name
+        lines.append(self._probe_duration)
+        lines.append(f"{duration}_sum {format_value(stats.seconds)}\n".encode())
+        lines.append(f"{duration}_count {stats.answered}\n".encode())
+        return b"".join(lines)
 
     def _devices_page(self, *, openmetrics: bool) -> list[bytes]:
         """The devices' part of the page, as pieces to join (one copy per scrape, not three)."""

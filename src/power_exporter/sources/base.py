@@ -44,6 +44,14 @@ _UNIT_SECONDS: Final[Mapping[str, float]] = {
 }
 
 
+class FieldError(ValueError):
+    """A model validator's error that belongs to one key: the loader points at that key's line."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def parse_duration(value: object) -> float:
     """Turn ``30s``, ``5m``, ``1.5h``, ``250ms`` or a bare number of seconds into seconds."""
     if isinstance(value, bool):
@@ -53,7 +61,10 @@ def parse_duration(value: object) -> float:
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     else:
-        raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
+        raise ValueError(
+            f"{value!r} is not a duration: a number with a unit, ms, s, m, h or d"
+            " (30s, 5m, 1h); a bare number is seconds"
+        )
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     return seconds
@@ -96,6 +107,15 @@ class DeviceConfig(BaseModel):
     retire_after: Duration = 3600.0
     # Static labels on every series of the device (site, rack...).
     labels: dict[str, str] = Field(default_factory=dict)
+
+    # /probe reads a polled device afresh at most this often (None: half of ``interval``);
+    # probes in between share the read in flight or get the newest probe reading.
+    probe_min_interval: Duration | None = None
+
+    @property
+    def probe_spacing(self) -> float:
+        """Seconds between two fresh reads made for ``/probe``."""
+        return self.probe_min_interval or self.interval / 2
 
     @field_validator("labels")
     @classmethod
@@ -150,6 +170,21 @@ class StreamingSource(Protocol):
 
     def stream(self) -> AsyncIterator[Event]:
         """Yield events as devices send them, until the connection fails."""
+        ...
+
+
+@runtime_checkable
+class OneDeviceSource(Protocol):
+    """A polled source that can read one of its devices on its own, for ``/probe``.
+
+    ``read_one`` must be safe to run beside ``read()`` and beside itself (the runtime takes
+    no lock for it): a NUT source opens a short-lived connection of its own, the EcoFlow REST
+    source asks for that one serial. Sources without it are probed by a read of their whole
+    entry under the entry's lock, filtered to the device.
+    """
+
+    async def read_one(self, device: str) -> Sequence[Event]:
+        """Read ``device`` (one of this source's device names) afresh."""
         ...
 
 

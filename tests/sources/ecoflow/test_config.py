@@ -192,8 +192,9 @@ class TestEnvironment:
         assert device.metrics_prefix == "new"
 
     def test_nothing_set(self) -> None:
-        """No ECOFLOW_DEVICE_SN, no EcoFlow device."""
-        assert from_environment({"ECOFLOW_ACCESS_KEY": "ak"}).devices == ()
+        """No ECOFLOW_DEVICE_SN, no EcoFlow device: nothing to serve, said so."""
+        with pytest.raises(ConfigError, match="no devices configured"):
+            from_environment({"ECOFLOW_ACCESS_KEY": "ak"})
 
     def test_keys_and_account_both_set(self) -> None:
         """Developer keys and account credentials together: seed 002's conflict, clearly."""

@@ -192,6 +192,29 @@ class TestCommandLine:
         assert doc["raw"]["battery.charge"] == 99.0
         assert doc["status"]["online"] is True
 
+    def test_read_one_ups_of_a_fan_out_entry(self, ddl_upsd: Upsd, tmp_path: Path) -> None:
+        """``read rack/UPS`` reads one UPS of a ``ups: "*"`` entry, by the name /metrics shows."""
+        config = tmp_path / "power.yaml"
+        config.write_text(
+            f"devices:\n  - name: rack\n    source: nut\n    server: {ddl_upsd.server}\n"
+            '    ups: "*"\n'
+        )
+        result = self.run("read", "rack/eaton-ellipse-eco-1600", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["device"] == "rack/eaton-ellipse-eco-1600"
+        assert doc["raw"]["battery.charge"] == 99.0
+        # one-shot commands log only warnings: here only the implausible values the entry's
+        # other UPSes give (their dumps hold sentinels), none about the UPS read
+        assert all(
+            "dropped invalid values" in line and "rack/eaton-ellipse-eco-1600" not in line
+            for line in result.stderr.splitlines()
+        ), result.stderr
+        absent = self.run("read", "rack/no-such-ups", "--config", str(config))
+        assert absent.returncode == 1
+        assert "rack has no device 'rack/no-such-ups' (it has: rack/" in absent.stderr
+        assert "rack/eaton-ellipse-eco-1600" in absent.stderr
+
     def test_discover(self, ddl_upsd: Upsd) -> None:
         """``discover host:port`` prints a config snippet per UPS, valid as it stands."""
         result = self.run("discover", ddl_upsd.server)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from power_exporter.config import load, validate
 from power_exporter.errors import ConnectError, DecodeError, StaleError
@@ -109,19 +110,27 @@ class TestReplay:
     async def test_bad_files(
         self, tmp_path: Path, content: bytes | None, error: type[Exception], message: str
     ) -> None:
-        """A missing file is a ConnectError; a bad one a DecodeError naming file and line."""
+        """A file gone since start-up is a ConnectError; a bad one a DecodeError naming the line."""
         dump = tmp_path / "u.dev"
-        if content is not None:
-            dump.write_bytes(content)
+        dump.write_bytes(content or b"ups.status: OL\n")
         async with source_for(dump) as source:
+            if content is None:
+                dump.unlink()
             with pytest.raises(error, match=message):
                 await source.read()
+
+    def test_a_missing_file_is_a_configuration_error(self, tmp_path: Path) -> None:
+        """A file absent at start-up is refused by the config, naming the path."""
+        with pytest.raises(ValidationError, match=r"cannot read .*absent\.dev: No such file"):
+            source_for(tmp_path / "absent.dev")
 
     def test_file_beside_the_config(self, tmp_path: Path) -> None:
         """A relative file is found in the config file's folder."""
         (tmp_path / "conf.yaml").write_text(
             "devices:\n  - {name: u, source: replay, file: dumps/u.dev}\n"
         )
+        (tmp_path / "dumps").mkdir()
+        (tmp_path / "dumps" / "u.dev").write_text("ups.status: OL\n")
         (device,) = load(tmp_path / "conf.yaml").devices
         assert isinstance(device, ReplayConfig)
         assert device.file == str(tmp_path / "dumps" / "u.dev")

@@ -169,6 +169,7 @@ def info(
     product_id: int = 0x2012,
     product: str = "TRIPP LITE SMART1500LCD",
     manufacturer: str = "Tripp Lite",
+    usb_port: str = "",
 ) -> DeviceInfo:
     """A TrippLite's enumeration entry."""
     return DeviceInfo(
@@ -180,6 +181,7 @@ def info(
         product=product,
         release=0x0100,
         interface=0,
+        usb_port=usb_port,
     )
 
 

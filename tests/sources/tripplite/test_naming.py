@@ -65,9 +65,10 @@ class TestSeedNames:
     """Names, help and labels as the seed's exporter had them."""
 
     def test_names(self) -> None:
-        """Exactly the seed's seventeen gauges (device_id was never exported)."""
-        assert [f.name for f in FAMILIES.values()] == SEED_NAMES
-        assert {f.kind for f in FAMILIES.values()} == {"gauge"}
+        """The seed's seventeen gauges (device_id was never exported), then our one counter."""
+        names = [f.name for f in FAMILIES.values()]
+        assert names == [*SEED_NAMES, "tripplite_missing_reports_total"]
+        assert [f.kind for f in FAMILIES.values()] == ["gauge"] * len(SEED_NAMES) + ["counter"]
 
     def test_help(self) -> None:
         """The seed's help texts."""
@@ -81,7 +82,8 @@ class TestSeedNames:
         (reading,) = await example()
         samples = list(KIND.naming.samples(reading))
         values = {s.family.name: s.value for s in samples}
-        assert list(values) == SEED_NAMES
+        assert list(values) == [*SEED_NAMES, "tripplite_missing_reports_total"]
+        assert values["tripplite_missing_reports_total"] == 0.0
         assert values["tripplite_input_voltage"] == 117.2
         assert values["tripplite_status_ac_present"] == 1.0
         assert values["tripplite_status_charging"] == 0.0
@@ -107,15 +109,18 @@ class TestExposition:
         device = 'device="ups/2E12345678"'
         for line in (
             f"power_input_voltage_volts{{{device}}} 117.2",
-            f"power_battery_health_ratio{{{device}}} 1",
+            f"power_battery_charge_ratio{{{device}}} 1",
             f"power_battery_runtime_seconds{{{device}}} 1004",
             f"power_nominal_apparent_power_voltamperes{{{device}}} 1500",
             f'power_status{{{device},flag="online"}} 1',
             f'power_status{{{device},flag="on_battery"}} 0',
             f'tripplite_status_ac_present{{{device},hostname="{HOST}"}} 1',
             f'tripplite_time_to_empty{{{device},hostname="{HOST}"}} 1004',
+            f'tripplite_health{{{device},hostname="{HOST}"}} 100',
+            f'tripplite_missing_reports_total{{{device},hostname="{HOST}"}} 0',
         ):
             assert line in text.splitlines()
+        assert "power_battery_health_ratio" not in text
 
     async def test_parses(self) -> None:
         """prometheus_client's parser reads every seed family, with device and hostname."""

@@ -10,7 +10,7 @@ import pytest
 from power_exporter import cli
 from power_exporter.config import validate
 from power_exporter.errors import ConnectError, DecodeError
-from power_exporter.model import Reading
+from power_exporter.model import Reading, Roster
 from power_exporter.sources.tripplite import (
     KIND,
     Battery,
@@ -35,7 +35,7 @@ async def read_all(transport: ReplayTransport, target: str = "tripplite") -> Seq
     assert isinstance(cfg, TrippliteConfig)
     async with TrippliteSource(cfg, transport, hostname="h") as src:
         events = await src.read()
-    assert all(isinstance(e, Reading) for e in events)
+    assert all(isinstance(e, Reading | Roster) for e in events)
     return [e for e in events if isinstance(e, Reading)]
 
 

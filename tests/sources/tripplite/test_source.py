@@ -13,7 +13,7 @@ import pytest
 
 from power_exporter.config import validate
 from power_exporter.errors import ConfigError, ConnectError, DecodeError
-from power_exporter.model import DeviceFault, Flag, Measure, Reading
+from power_exporter.model import DeviceFault, Flag, Measure, Reading, Roster
 from power_exporter.sources.tripplite import KIND, TrippliteConfig, TrippliteSource
 from power_exporter.sources.tripplite.table import KNOWN_FLAGS
 from tests.sources.tripplite.replay import ReplayTransport, ReplayUps, info, with_reports
@@ -36,6 +36,11 @@ def config(**keys: object) -> TrippliteConfig:
 def source(transport: ReplayTransport, **keys: object) -> TrippliteSource:
     """A source on the replay transport."""
     return TrippliteSource(config(**keys), transport, hostname=HOST)
+
+
+async def poll(src: TrippliteSource) -> list[Event]:
+    """One read's events for devices (without the roster a fan-out entry sends)."""
+    return [e for e in await src.read() if not isinstance(e, Roster)]
 
 
 def readings(events: Sequence[Event]) -> dict[str, Reading]:
@@ -81,7 +86,7 @@ class TestReading:
     async def test_example_reading(self) -> None:
         """One UPS with a serial: device <name>/<serial>, with measures, flags, raw and text."""
         async with source(ReplayTransport(ReplayUps(info()))) as src:
-            events = await src.read()
+            events = await poll(src)
         (reading,) = events
         assert isinstance(reading, Reading)
         assert reading.device == "ups/2E12345678"
@@ -99,12 +104,13 @@ class TestReading:
             Measure.OUTPUT_VOLTAGE: 117.2,
             Measure.OUTPUT_POWER: 324.0,
             Measure.NOMINAL_APPARENT_POWER: 1500.0,
-            Measure.BATTERY_HEALTH: 1.0,
+            Measure.BATTERY_CHARGE: 1.0,
             Measure.BATTERY_RUNTIME: 1004.0,
         }
         assert reading.flags == {Flag.ONLINE, Flag.LOW_BATTERY, Flag.FULLY_CHARGED}
         assert reading.known_flags == KNOWN_FLAGS
-        assert len(reading.raw) == 17
+        assert len(reading.raw) == 18  # the seed's 17 and missing reports
+        assert reading.raw["missing reports"] == 0
         assert reading.raw["input.frequency"] == 59.7
         assert dict(reading.text) == {"device_id": "/dev/hidraw0"}
 
@@ -112,7 +118,7 @@ class TestReading:
         """Without an explicit hostname the label is socket.getfqdn(), as the seed's."""
         transport = ReplayTransport(ReplayUps(info()))
         async with TrippliteSource(config(), transport) as src:
-            (reading,) = await src.read()
+            (reading,) = await poll(src)
         assert isinstance(reading, Reading)
         assert reading.identity.labels["hostname"] == socket.getfqdn()
 
@@ -145,13 +151,13 @@ class TestReading:
             assert src.dropped_values["ups/2E12345678"] == 2
             ups.reports[52] = bytes([52, 97])
             again = readings(await src.read())["ups/2E12345678"]
-        assert Measure.BATTERY_HEALTH not in first.measures
+        assert Measure.BATTERY_CHARGE not in first.measures
         assert first.raw["health"] == 255.0
-        assert again.measures[Measure.BATTERY_HEALTH] == 0.97
+        assert again.measures[Measure.BATTERY_CHARGE] == 0.97
         warnings = [r for r in caplog.records if "dropping invalid values" in r.message]
         assert len(warnings) == 1
-        assert "battery_health sentinel: 2.55" in warnings[0].message
-        assert any("valid again: battery_health" in r.message for r in caplog.records)
+        assert "battery_charge sentinel: 2.55" in warnings[0].message
+        assert any("valid again: battery_charge" in r.message for r in caplog.records)
 
 
 class TestNaming:
@@ -188,7 +194,7 @@ class TestNaming:
             ReplayUps(info("/dev/hidraw1", serial="BBB")),
         )
         async with source(transport, serial="BBB") as src:
-            (reading,) = await src.read()
+            (reading,) = await poll(src)
         assert isinstance(reading, Reading)
         assert reading.device == "ups"
         assert reading.text["device_id"] == "/dev/hidraw1"
@@ -197,7 +203,7 @@ class TestNaming:
         """The UPS of that serial missing is a fault of the configured device."""
         transport = ReplayTransport(ReplayUps(info(serial="AAA")))
         async with source(transport, serial="BBB") as src:
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
         assert isinstance(fault, DeviceFault)
         assert fault.device == "ups"
         assert isinstance(fault.error, ConnectError)
@@ -210,7 +216,7 @@ class TestNaming:
             ReplayUps(info("/dev/hidraw1", serial="BBB")),
         )
         async with source(transport, path="/dev/hidraw1") as src:
-            (reading,) = await src.read()
+            (reading,) = await poll(src)
         assert isinstance(reading, Reading)
         assert (reading.device, reading.identity.serial) == ("ups", "BBB")
 
@@ -220,7 +226,7 @@ class TestNaming:
         transport = ReplayTransport(ups)
         transport.listing = []
         async with source(transport, path="/dev/hidraw7") as src:
-            first = await src.read()
+            first = await poll(src)
             await src.read()
         assert isinstance(first[0], Reading)
         assert first[0].identity.vendor == ""
@@ -246,7 +252,7 @@ class TestFaults:
             with pytest.raises(ConnectError, match="cannot list USB HID devices: udev unavailable"):
                 await src.read()
         async with source(transport, path="/dev/hidraw0") as src:
-            (reading,) = await src.read()
+            (reading,) = await poll(src)
         assert isinstance(reading, Reading)
         assert reading.device == "ups"
 
@@ -255,13 +261,13 @@ class TestFaults:
         ups = ReplayUps(info())
         ups.script[24].append(OSError("read error"))
         async with source(ReplayTransport(ups)) as src:
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
             assert isinstance(fault, DeviceFault)
             assert isinstance(fault.error, ConnectError)
             assert "/dev/hidraw0: read error" in str(fault.error)
             assert (ups.opens, ups.closes) == (1, 1)
             assert ups.calls[-1] == (24, 3)
-            (reading,) = await src.read()
+            (reading,) = await poll(src)
             assert isinstance(reading, Reading)
             assert reading.device == "ups/2E12345678"
             assert (ups.opens, ups.closes) == (2, 1)
@@ -271,22 +277,24 @@ class TestFaults:
         ups = ReplayUps(info())
         ups.script[71].extend([b""] * 4)
         async with source(ReplayTransport(ups)) as src:
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
             assert isinstance(fault, DeviceFault)
             assert "report 71 (output.power): no data in 4 replies" in str(fault.error)
             assert ups.closes == 1
-            assert isinstance((await src.read())[0], Reading)
+            assert isinstance((await poll(src))[0], Reading)
 
     async def test_decode_error_keeps_device_open(self) -> None:
-        """A reply for another report is a DecodeError; the device stays open."""
+        """Replies that decode to nothing are a DecodeError; the device stays open."""
         ups = ReplayUps(info())
-        ups.script[50].append(bytes.fromhex("06 62"))
+        for report_id in ups.reports:
+            ups.script[report_id].append(bytes.fromhex("06 62"))
         async with source(ReplayTransport(ups)) as src:
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
             assert isinstance(fault, DeviceFault)
             assert isinstance(fault.error, DecodeError)
+            assert "no report decoded; first: report 48 (config.voltage)" in str(fault.error)
             assert ups.closes == 0
-            assert isinstance((await src.read())[0], Reading)
+            assert isinstance((await poll(src))[0], Reading)
         assert ups.opens == 1
 
     async def test_unplug_and_plug_back_elsewhere(self) -> None:
@@ -294,18 +302,18 @@ class TestFaults:
         ups = ReplayUps(info("/dev/hidraw0"))
         transport = ReplayTransport(ups)
         async with source(transport) as src:
-            assert isinstance((await src.read())[0], Reading)
+            assert isinstance((await poll(src))[0], Reading)
             transport.unplug("/dev/hidraw0")
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
             assert isinstance(fault, DeviceFault)
             assert fault.device == "ups/2E12345678"
             assert isinstance(fault.error, ConnectError)
             assert "not on the USB bus" in str(fault.error)
             assert ups.closes == 1
-            (still,) = await src.read()
+            (still,) = await poll(src)
             assert isinstance(still, DeviceFault)
             transport.plug("/dev/hidraw0", at="/dev/hidraw4")
-            (back,) = await src.read()
+            (back,) = await poll(src)
         assert isinstance(back, Reading)
         assert back.device == "ups/2E12345678"
         assert back.text["device_id"] == "/dev/hidraw4"
@@ -317,31 +325,31 @@ class TestFaults:
         transport = ReplayTransport(ups)
         ups.script[27].append(lambda: transport.unplug("/dev/hidraw0").reports[27])
         async with source(transport) as src:
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
             assert isinstance(fault, DeviceFault)
             assert "read error" in str(fault.error)
-            (gone,) = await src.read()
+            (gone,) = await poll(src)
             assert isinstance(gone, DeviceFault)
             assert "not on the USB bus" in str(gone.error)
             transport.plug("/dev/hidraw0")
-            assert isinstance((await src.read())[0], Reading)
+            assert isinstance((await poll(src))[0], Reading)
 
     async def test_explicit_path_unplugged_and_back(self) -> None:
         """An explicit path that vanished fails to open; when it is back it reads again."""
         ups = ReplayUps(info("/dev/hidraw0"))
         transport = ReplayTransport(ups)
         async with source(transport, path="/dev/hidraw0") as src:
-            assert isinstance((await src.read())[0], Reading)
+            assert isinstance((await poll(src))[0], Reading)
             transport.unplug("/dev/hidraw0")
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
             assert isinstance(fault, DeviceFault)
             assert fault.device == "ups"
             assert isinstance(fault.error, ConnectError)
-            (fault,) = await src.read()
+            (fault,) = await poll(src)
             assert isinstance(fault, DeviceFault)
             assert "cannot open /dev/hidraw0: open failed" in str(fault.error)
             transport.plug("/dev/hidraw0")
-            assert isinstance((await src.read())[0], Reading)
+            assert isinstance((await poll(src))[0], Reading)
 
 
 class TestTwoUpses:
@@ -381,7 +389,7 @@ class TestTwoUpses:
             with pytest.raises(TimeoutError):
                 async with asyncio.timeout(0.01):
                     await src.read()
-            results = await asyncio.gather(src.read(), src.read())
+            results = await asyncio.gather(poll(src), poll(src))
         assert all(isinstance(event, Reading) for events in results for event in events)
         assert ups.overlaps == 0
 
@@ -394,9 +402,9 @@ class TestOtherProtocol:
     ) -> None:
         """09ae:3016: one warning, a read anyway, and failures say what failed and why."""
         ups = ReplayUps(info(product_id=0x3016, product="OMNI1500LCDT"))
-        ups.reports[48] = bytes.fromhex("06 78")
+        ups.reports = dict.fromkeys(ups.reports, bytes.fromhex("06 78"))
         async with source(ReplayTransport(ups)) as src:
-            events = [await src.read() for _ in range(3)]
+            events = [await poll(src) for _ in range(3)]
         warned = [r for r in caplog.records if "3016" in r.message and r.levelname == "WARNING"]
         assert len(warned) == 1
         assert "may speak another protocol" in warned[0].message
@@ -413,6 +421,6 @@ class TestOtherProtocol:
         """A 3016 that does speak protocol 2012 reads like any other."""
         ups = ReplayUps(info(product_id=0x3016))
         async with source(ReplayTransport(ups)) as src:
-            (reading,) = await src.read()
+            (reading,) = await poll(src)
         assert isinstance(reading, Reading)
         assert reading.measures[Measure.OUTPUT_POWER] == 324.0

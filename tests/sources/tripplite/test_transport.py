@@ -50,7 +50,7 @@ class TestWithoutHidapi:
     async def test_source_read(self) -> None:
         """The source opens, and its first read fails with that message."""
         async with TrippliteSource(config(), hostname="h") as src:
-            with pytest.raises(HidUnavailableError, match=r"pip install 'power-exporter\[hid\]'"):
+            with pytest.raises(HidUnavailableError, match=INSTALL):
                 await src.read()
 
     @pytest.mark.usefixtures("no_hidapi")

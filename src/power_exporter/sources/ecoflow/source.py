@@ -23,7 +23,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Self
 
-from power_exporter.errors import AuthError, OfflineError, ProtocolError, SourceError
+from power_exporter.errors import (
+    AuthError,
+    ConnectError,
+    OfflineError,
+    ProtocolError,
+    SourceError,
+)
 from power_exporter.model import DeviceFault, DeviceIdentity, Reading, checked_measures
 from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.ecoflow import devices, families
@@ -190,6 +196,15 @@ class RestSource:
             if cfg.serial not in listing and cached:  # bound since the list was fetched?
                 listing = await self._client.device_list(refresh=True)
         return await asyncio.gather(*(self._one(sn, listing) for sn in serials))
+
+    async def read_one(self, device: str) -> Sequence[Event]:
+        """Read one device (``/probe``): the device list (cached) and that serial's quota only."""
+        cfg = self._cfg
+        sn = device.removeprefix(f"{cfg.name}/") if cfg.serial == "*" else cfg.serial
+        if sn == device and cfg.serial == "*":  # the entry's placeholder: nothing listed yet
+            raise ConnectError(f"{cfg.name}: no device listed by the developer account yet")
+        listing = await self._client.device_list()
+        return [await self._one(sn, listing)]
 
     async def _one(self, sn: str, listing: Mapping[str, DeviceInfo]) -> Event:
         name = device_name(self._cfg, sn)

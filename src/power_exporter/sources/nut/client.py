@@ -7,8 +7,12 @@ unescape ``\\"``/``\\\\`` in values, and sends one request at a time, while we p
 One persistent connection, serialised by one lock; a dropped connection is retried once
 (aionut's ``connected_operation``). Every network wait runs under ``asyncio.timeout``. Any
 failure in the middle of an exchange closes the connection, since the stream can no longer be
-trusted to be in step. The single write path only lets through the read-only verbs in
-:data:`ALLOWED_REQUESTS`: ``SET``, ``INSTCMD``, ``FSD`` and ``LOGIN`` can never be sent.
+trusted to be in step. A caller that gives up (its own timeout, a cancelled task) does not
+cut an exchange short: once the lock is held the exchange runs to its end, or to the client's
+own budget, in a task of its own, so a connection other devices share is never dropped
+because one of its users stopped waiting. The single write path only lets through the
+read-only verbs in :data:`ALLOWED_REQUESTS`: ``SET``, ``INSTCMD``, ``FSD`` and ``LOGIN`` can
+never be sent.
 """
 
 from __future__ import annotations
@@ -125,6 +129,7 @@ class NutClient:
         self._ssl: ssl.SSLContext | None = None  # built once, at the first STARTTLS
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._inflight: asyncio.Task[object] | None = None
 
     def __repr__(self) -> str:
         return f"NutClient({self.host!r}, {self.port}, username={self._username!r})"
@@ -193,8 +198,24 @@ class NutClient:
             raise listed
         return listed, rest
 
+    async def list_vars_once(self, ups: str, *, budget: float | None = None) -> ListAnswer:
+        """``LIST VAR`` and ``LOGOUT`` in one round trip, then close: a one-shot connection."""
+        try:
+            answer, _bye = await self._transact(
+                [("LIST", "VAR", ups), ("LOGOUT",)], _read_list_or_bye, budget
+            )
+        finally:
+            await self._drop()
+        if answer is None:  # pragma: no cover - the first answer is always the list's
+            raise DecodeError("upsd answered LOGOUT before LIST VAR")
+        return answer
+
     async def close(self) -> None:
         """Say LOGOUT (best effort) and close the connection."""
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            inflight.cancel()  # the last user is leaving: nobody waits for that answer
+            await asyncio.wait([inflight])
         async with self._lock:
             writer, reader = self._writer, self._reader
             if writer is None or reader is None:
@@ -282,17 +303,31 @@ class NutClient:
             encode_request(words)
         budget = self.timeout if budget is None else budget
         deadline = asyncio.get_running_loop().time() + budget
+        # Waiting for our turn on the shared connection counts against the budget; a cancelled
+        # or timed-out wait for the lock is harmless: nothing has been sent. Once the lock is
+        # held, the exchange is a task of its own that releases the lock when it ends, and the
+        # caller only waits for it: the caller's cancellation stops the wait, not the exchange.
         try:
-            # Waiting for our turn on the shared connection counts against the budget.
             async with asyncio.timeout_at(deadline):
                 await self._lock.acquire()
         except TimeoutError:
             message = f"upsd at {self.where}: the shared connection stayed busy for {budget:g}s"
             raise DeviceTimeoutError(message) from None
         try:
-            return await self._exchange(requests, read_answer, budget, deadline)
-        finally:
+            task = asyncio.create_task(self._exchange(requests, read_answer, budget, deadline))
+        except BaseException:  # pragma: no cover - create_task does not fail in practice
             self._lock.release()
+            raise
+        self._inflight = task
+        task.add_done_callback(self._exchange_done)
+        return await asyncio.shield(task)
+
+    def _exchange_done(self, task: asyncio.Task[object]) -> None:
+        self._lock.release()
+        if self._inflight is task:
+            self._inflight = None
+        if not task.cancelled():
+            task.exception()  # seen here, so an abandoned exchange's error is never "unretrieved"
 
     async def _exchange(
         self,
@@ -301,7 +336,7 @@ class NutClient:
         budget: float,
         deadline: float,
     ) -> list[_T]:
-        """Send the requests and read their answers (the lock held), retrying a drop once."""
+        """Send the requests and read every answer (the lock is held for us), by ``deadline``."""
         for attempt in (1, 2):
             fresh = self._writer is None
             try:
@@ -380,6 +415,13 @@ async def _read_upsdesc(client: NutClient, request: tuple[str, ...]) -> str | So
 async def _read_list_any(client: NutClient, request: tuple[str, ...]) -> ListAnswer:
     if request[1] == "UPS":
         return await _read_list_ups(client, request)
+    return await _read_list_var(client, request)
+
+
+async def _read_list_or_bye(client: NutClient, request: tuple[str, ...]) -> ListAnswer | None:
+    if request[0] == "LOGOUT":
+        await client._read_words()  # noqa: SLF001 ("OK Goodbye"; upsd then closes)
+        return None
     return await _read_list_var(client, request)
 
 

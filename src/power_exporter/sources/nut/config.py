@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from power_exporter.sources.base import DeviceConfig, read_secret_file
+from power_exporter.sources.base import DeviceConfig, FieldError, read_secret_file
 from power_exporter.sources.nut.client import DEFAULT_PORT, TlsOptions
 
 ALL_UPSES: Final = "*"
@@ -127,7 +127,9 @@ class NutConfig(DeviceConfig):
             try:
                 self._password = SecretStr(read_secret_file(self.password_file))
             except OSError as exc:
-                raise ValueError(f"cannot read password_file: {exc.strerror or exc}") from exc
+                raise FieldError(
+                    "password_file", f"cannot read {self.password_file}: {exc.strerror or exc}"
+                ) from exc
         else:
             self._password = self.password
         if self._password is not None and self.username is None:

@@ -174,6 +174,33 @@ class NutSource:
             self._known.extend(added)
         return events
 
+    async def read_one(self, device: str) -> Sequence[Event]:
+        """Read one UPS (``/probe``) on a short-lived connection of its own.
+
+        One round trip (``LIST VAR`` for that UPS only, pipelined with ``LOGOUT``), never on
+        the shared connection: a probe neither waits behind the poll loop nor, if it is cut
+        short, breaks the connection the other devices use.
+        """
+        cfg = self.cfg
+        ups = cfg.ups
+        if cfg.ups == ALL_UPSES:
+            ups = device.removeprefix(f"{cfg.name}/")
+            if ups == device:  # the entry's placeholder: no UPS listed yet
+                where = self.client.where
+                raise ConnectError(f"{cfg.name}: no UPS listed by upsd at {where} yet")
+        key = self._key
+        client = NutClient(
+            key.host,
+            key.port,
+            username=key.username,
+            password=key.password,
+            tls=key.tls,
+            timeout=self._budget,
+        )
+        async with client:
+            answer = await client.list_vars_once(ups)
+        return self._events([ups], [answer])
+
     def _events(self, upses: Sequence[str], answers: Sequence[ListAnswer]) -> list[Event]:
         events: list[Event] = []
         taken_at = time.time()

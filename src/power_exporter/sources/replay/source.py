@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -38,7 +39,12 @@ class ReplayConfig(DeviceConfig):
     @field_validator("file")
     @classmethod
     def _resolve_file(cls, value: str, info: ValidationInfo) -> str:
-        return beside_config(value, info)
+        path = beside_config(value, info)
+        try:  # a file missing at start-up is a mistake; one that goes later makes the device down
+            Path(path).open("rb").close()
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return path
 
 
 # path -> (mtime and size, parsed file): one entry per file, replaced when the file changes.

@@ -9,7 +9,12 @@ beside the normalized ones, and ``power-exporter read tripplite`` prints the see
 from __future__ import annotations
 
 from power_exporter.sources.base import SourceKind
-from power_exporter.sources.tripplite.api import Battery, battery_paths
+from power_exporter.sources.tripplite.api import (
+    Battery,
+    BatteryConnectError,
+    BatteryDecodeError,
+    battery_paths,
+)
 from power_exporter.sources.tripplite.commands import (
     SCHEME,
     discover,
@@ -32,4 +37,12 @@ KIND = SourceKind(
     discover=discover,
 )
 
-__all__ = ["KIND", "Battery", "TrippliteConfig", "TrippliteSource", "battery_paths"]
+__all__ = [
+    "KIND",
+    "Battery",
+    "BatteryConnectError",
+    "BatteryDecodeError",
+    "TrippliteConfig",
+    "TrippliteSource",
+    "battery_paths",
+]

@@ -1,4 +1,4 @@
-"""A small blocking Python API, as handy as the seed's.
+"""A small blocking Python API, a drop-in for the seed's.
 
 ::
 
@@ -8,32 +8,37 @@
         state = battery.get()             # the seed's JSON structure
         state["status"]["ac present"]
 
-    for path in battery_paths():          # every TrippLite, e.g. ["/dev/hidraw0", ...]
+    for path in battery_paths:            # every TrippLite, e.g. "/dev/hidraw0", ...
         with Battery(path) as battery:
             print(battery.get())
 
-Unlike the seed, the paths are listed when asked (not once at import), and any path may be
-opened (a udev symlink too). Failures raise :class:`~power_exporter.errors.SourceError`:
-``ConnectError`` where the seed raised ``OSError`` for I/O (close and open again to
-recover, as the seed's README shows), ``DecodeError`` for a reply to another report.
+As in the seed, every failure is an :class:`OSError`, so the seed README's ``except
+OSError:`` loop (close, open, go on) still works; they are also the project's errors:
+:class:`BatteryConnectError` is a ``ConnectError`` (I/O, nothing found, not open) and
+:class:`BatteryDecodeError` a ``DecodeError`` (a reply to another report, a short one).
+``battery_paths`` iterates as the seed's list did and may also be called,
+``battery_paths()``; unlike the seed's, it lists the paths when asked, not once at import.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, overload
 
-from power_exporter.errors import ConnectError
+from power_exporter.errors import ConnectError, DecodeError
+from power_exporter.sources.tripplite.identity import protocol_note, unique_by_path
+from power_exporter.sources.tripplite.products import product
 from power_exporter.sources.tripplite.reports import read_state
-from power_exporter.sources.tripplite.source import other_protocol_note, unique_by_path
 from power_exporter.sources.tripplite.transport import (
     TRIPPLITE_VENDOR_ID,
     HidapiTransport,
     HidHandle,
     HidTransport,
+    HidUnavailableError,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import TracebackType
 
     from power_exporter.sources.tripplite.reports import State
@@ -41,10 +46,58 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def battery_paths(transport: HidTransport | None = None) -> list[str]:
+class BatteryConnectError(ConnectError, OSError):
+    """The UPS could not be found, opened or read (an ``OSError``, as the seed raised)."""
+
+
+class BatteryDecodeError(DecodeError, OSError):
+    """A reply that is not the report asked (an ``OSError``, as the seed raised)."""
+
+
+def list_paths(transport: HidTransport | None = None) -> list[str]:
     """The HID paths of every TrippLite (USB vendor 09ae) present now."""
-    found = (transport or HidapiTransport()).enumerate(TRIPPLITE_VENDOR_ID)
+    try:
+        found = (transport or HidapiTransport()).enumerate(TRIPPLITE_VENDOR_ID)
+    except HidUnavailableError:
+        raise
+    except OSError as exc:
+        raise BatteryConnectError(f"cannot list USB HID devices: {exc}") from exc
     return [info.path for info in unique_by_path(found)]
+
+
+class BatteryPaths:
+    """The seed's ``battery_paths``: iterate it (``for p in battery_paths``) or call it.
+
+    Each use lists the TrippLites present at that moment.
+    """
+
+    def __call__(self, transport: HidTransport | None = None) -> list[str]:
+        """Every TrippLite's HID path, now."""
+        return list_paths(transport)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list_paths())
+
+    def __len__(self) -> int:
+        return len(list_paths())
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return list_paths()[index]
+
+    def __contains__(self, path: object) -> bool:
+        return path in list_paths()
+
+    def __repr__(self) -> str:
+        return "battery_paths"
+
+
+battery_paths = BatteryPaths()
 
 
 class Battery:
@@ -74,22 +127,31 @@ class Battery:
         """Open the UPS (the first one found when no path was given)."""
         try:
             found = unique_by_path(self._transport.enumerate(TRIPPLITE_VENDOR_ID))
+        except HidUnavailableError:
+            raise
         except OSError as exc:
             if self.path is None:
-                raise ConnectError(f"cannot list USB HID devices: {exc}") from exc
+                raise BatteryConnectError(f"cannot list USB HID devices: {exc}") from exc
             found = []  # a given path may still open
         if self.path is None:
-            if not found:
-                raise ConnectError("No TrippLite devices found.")
-            self.path = found[0].path
+            readable = [i for i in found if not product(i.product_id).refusal]
+            if not readable:
+                why = "".join(
+                    f"; {i.path} ({i.usb_id}) {product(i.product_id).refusal}" for i in found
+                )
+                raise BatteryConnectError(f"No TrippLite devices found.{why}")
+            self.path = readable[0].path
         info = next((i for i in found if i.path == self.path), None)
-        note = other_protocol_note(info)
+        if info is not None and product(info.product_id).refusal:
+            refusal = product(info.product_id).refusal
+            raise BatteryConnectError(f"{self.path} ({info.usb_id}) {refusal}")
+        note = protocol_note(info)
         if note:
             log.warning("%s:%s; trying anyway", self.path, note)
         try:
             self._handle = self._transport.open(self.path)
         except OSError as exc:
-            raise ConnectError(f"cannot open {self.path}: {exc}{note}") from exc
+            raise BatteryConnectError(f"cannot open {self.path}: {exc}{note}") from exc
 
     def close(self) -> None:
         """Close the UPS; closing twice is harmless."""
@@ -100,8 +162,10 @@ class Battery:
     def get(self) -> State:
         """Every value, in the seed's JSON structure (``device_id`` is the path)."""
         if self._handle is None or self.path is None:
-            raise ConnectError(f"{self!r} is not open")
+            raise BatteryConnectError(f"{self!r} is not open")
         try:
             return read_state(self._handle, self.path)
+        except DecodeError as exc:
+            raise BatteryDecodeError(f"{self.path}: {exc}") from exc
         except OSError as exc:
-            raise ConnectError(f"{self.path}: {exc}") from exc
+            raise BatteryConnectError(f"{self.path}: {exc}") from exc

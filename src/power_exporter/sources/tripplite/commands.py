@@ -11,8 +11,8 @@ import asyncio
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.sources.tripplite.config import AUTO
+from power_exporter.sources.tripplite.identity import key_name, keyed
 from power_exporter.sources.tripplite.reports import seed_json, state_from_raw
-from power_exporter.sources.tripplite.source import keyed, sub_name
 from power_exporter.sources.tripplite.transport import TRIPPLITE_VENDOR_ID, HidapiTransport
 
 if TYPE_CHECKING:
@@ -45,11 +45,9 @@ async def discover(
     found = await asyncio.to_thread((transport or HidapiTransport()).enumerate, TRIPPLITE_VENDOR_ID)
     entries: list[dict[str, object]] = []
     for key, info in keyed(found).items():
-        if key.startswith("serial:"):
-            entry: dict[str, object] = {"serial": info.serial}
-            name = sub_name(info.serial)
-        else:
-            entry = {"path": info.path}
-            name = sub_name(info.path)
-        entries.append({"name": f"{SCHEME}-{name}", "source": SCHEME, **entry})
+        kind, _, value = key.partition(":")
+        # A serial follows the UPS anywhere; without one, only an entry of its own path can
+        # name it (a port is not a config key: path: auto names it <name>/usb-<port>).
+        entry: dict[str, object] = {"serial": value} if kind == "serial" else {"path": info.path}
+        entries.append({"name": f"{SCHEME}-{key_name(key)}", "source": SCHEME, **entry})
     return entries

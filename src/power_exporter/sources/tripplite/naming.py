@@ -5,6 +5,10 @@ spaces (``tripplite_status_ac_present``, ``tripplite_time_to_empty``), all gauge
 bits 0/1), with one label, ``hostname``, the exporting host's fully qualified name
 (``socket.getfqdn()``). The exposition adds ``device`` in front of it. ``device_id`` (the
 HID path) was never exported. While a UPS is down the seed's scrape was empty: so is ours.
+
+``tripplite_health`` keeps the seed's name although report 52 is the battery charge
+(docs/tripplite.md). One family is ours, not the seed's: ``tripplite_missing_reports_total``,
+the reports whose replies did not decode since start (partial polls).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
 
 PREFIX: Final = "tripplite"
 HOSTNAME_LABEL: Final = "hostname"
+# The native name of the count of reports that did not decode (not one of the seed's).
+MISSING_REPORTS: Final = "missing reports"
 _DEFAULT_HELP: Final = "Tripplite Metric"
 _HELP: Final[Mapping[str, str]] = {
     "health": "UPS components health",
@@ -45,8 +51,15 @@ def _native_names() -> list[str]:
 
 # One family object per native name, made once: the exposition wants them identical.
 FAMILIES: Final[Mapping[str, RawFamily]] = {
-    native: RawFamily(metric_name(native), "gauge", _HELP.get(native, _DEFAULT_HELP))
-    for native in _native_names()
+    **{
+        native: RawFamily(metric_name(native), "gauge", _HELP.get(native, _DEFAULT_HELP))
+        for native in _native_names()
+    },
+    MISSING_REPORTS: RawFamily(
+        f"{PREFIX}_missing_reports_total",
+        "counter",
+        "Feature reports whose replies did not decode (kept out of partial readings)",
+    ),
 }
 
 

@@ -15,7 +15,8 @@ import json
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from power_exporter.errors import DecodeError
-from power_exporter.model import Flag, Measure, checked_measures
+from power_exporter.model import Measure, checked_measures
+from power_exporter.sources.tripplite import status
 from power_exporter.sources.tripplite.table import (
     DEVICE_ID,
     EMPTY_RETRIES,
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from power_exporter.sources.tripplite.transport import HidHandle
+
+# The status flags are worked out in .status; reports.flags_of stays for callers of old.
+flags_of: Final = status.flags_of
 
 Value: TypeAlias = int | float | bool | str | dict[str, "Value"]
 State: TypeAlias = dict[str, Value]
@@ -87,24 +91,42 @@ def _put(state: State, path: tuple[str, ...], value: Value) -> None:
 
 
 def read_state(handle: HidHandle, path: str) -> State:
-    """Read every report of one UPS into the seed's JSON structure (blocking)."""
+    """Read every report of one UPS into the seed's JSON structure (blocking), all or none."""
     state: State = {DEVICE_ID: path}
     for report in REPORTS:
         _put(state, report.path, read_report(handle, report))
     return state
 
 
-def _get(state: Mapping[str, Value], path: tuple[str, ...]) -> Value:
+def read_partial(handle: HidHandle, path: str) -> tuple[State, list[DecodeError]]:
+    """Read every report, keeping those that decode; the others' errors come back.
+
+    A reply that does not decode (short, or for another report) loses that report only.
+    An ``OSError`` (the device gone, no data after the retries) still ends the read.
+    """
+    state: State = {DEVICE_ID: path}
+    missing: list[DecodeError] = []
+    for report in REPORTS:
+        try:
+            _put(state, report.path, read_report(handle, report))
+        except DecodeError as exc:
+            missing.append(exc)
+    return state, missing
+
+
+def _get(state: Mapping[str, Value], path: tuple[str, ...]) -> Value | None:
     value: Value = dict(state)
     for part in path:
         if not isinstance(value, dict):
             raise TypeError(f"no {'.'.join(path)} in the state")
+        if part not in value:
+            return None
         value = value[part]
     return value
 
 
 def raw_values(state: State) -> dict[str, float]:
-    """Every numeric value under its native name (status bits as 0/1)."""
+    """Every numeric value read under its native name (status bits as 0/1)."""
     raw: dict[str, float] = {}
     for report in REPORTS:
         value = _get(state, report.path)
@@ -129,11 +151,21 @@ _REBUILDERS: Final[Mapping[Coding, Callable[[Mapping[str, float], str], Value]]]
 }
 
 
+def _was_read(raw: Mapping[str, float], report: Report) -> bool:
+    if report.coding is Coding.BITS:
+        return all(f"{report.name}.{row.key}" in raw for row in STATUS_BITS)
+    return report.name in raw
+
+
 def state_from_raw(raw: Mapping[str, float], text: Mapping[str, str]) -> State:
-    """The seed's JSON structure again, from a reading's raw values and text."""
+    """The seed's JSON structure again, from a reading's raw values and text.
+
+    A report a partial poll could not read is left out (the seed printed nothing at all).
+    """
     state: State = {DEVICE_ID: text.get(DEVICE_ID, "")}
     for report in REPORTS:
-        _put(state, report.path, _REBUILDERS[report.coding](raw, report.name))
+        if _was_read(raw, report):
+            _put(state, report.path, _REBUILDERS[report.coding](raw, report.name))
     return state
 
 
@@ -143,23 +175,13 @@ def seed_json(states: Sequence[State]) -> str:
     return json.dumps(document, indent=4, sort_keys=True)
 
 
-def flags_of(raw: Mapping[str, float]) -> frozenset[Flag]:
-    """The status flags the status bits say are set."""
-    flags: set[Flag] = set()
-    for row in STATUS_BITS:
-        value = raw.get(f"status.{row.key}")
-        if value is None:
-            continue
-        flag = row.when_set if value else row.when_clear
-        if flag is not None:
-            flags.add(flag)
-    return frozenset(flags)
-
-
-def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[str]]:
-    """The normalized measures, and why any value was dropped."""
+def measures_of(
+    raw: Mapping[str, float], divisors: Mapping[str, float] | None = None
+) -> tuple[dict[Measure, float], list[str]]:
+    """The normalized measures (``divisors``: a product's extra ones), and why any was dropped."""
+    extra = divisors or {}
     return checked_measures(
-        (field.measure, raw[name] / field.divisor)
+        (field.measure, raw[name] / field.divisor / extra.get(name, 1.0))
         for name, field in MEASURES.items()
         if name in raw
     )

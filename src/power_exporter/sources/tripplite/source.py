@@ -9,42 +9,58 @@ finishes before the next one starts.
 
 Faults are per UPS: an ``OSError`` (hidapi's "read error", a cable pulled mid-read, no
 data after the retries) closes the device and the next poll reopens it, as the seed did; a
-UPS no longer on the bus is a ``ConnectError``; a reply for the wrong report is a
-``DecodeError`` and leaves the device open. When a UPS comes back, its readings do, with
+UPS no longer on the bus is a ``ConnectError``. A reply that does not decode (short, or for
+another report) loses that report only: the reading keeps the others and counts the
+missing ones (``tripplite_missing_reports_total``); only when no report decodes is it a
+``DecodeError``, and the device stays open. When a UPS comes back, its readings do, with
 no restart. Only "no TrippLite at all, and none seen before" fails the whole source.
+
+With ``path: auto`` each poll also sends a :class:`~power_exporter.model.Roster` of the
+UPSes listed; one missing from the bus is down, then, after ``retire_after``, forgotten
+here as the runtime retires it. Units of a refused product id (serial over USB) are
+never opened: the reason is logged once, naming the driver that reads them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
 import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, Self
 
 from power_exporter.errors import ConnectError, DecodeError, SourceError
-from power_exporter.model import DeviceFault, DeviceIdentity, Measure, Reading, implausibility
+from power_exporter.model import (
+    DeviceFault,
+    DeviceIdentity,
+    Measure,
+    Reading,
+    Roster,
+    implausibility,
+)
 from power_exporter.sources.tripplite.config import AUTO, TrippliteConfig
-from power_exporter.sources.tripplite.naming import HOSTNAME_LABEL
+from power_exporter.sources.tripplite.identity import (
+    key_name,
+    keyed,
+    protocol_note,
+    refused,
+    same_node,
+    sub_name,
+    unique_by_path,
+)
+from power_exporter.sources.tripplite.naming import HOSTNAME_LABEL, MISSING_REPORTS
+from power_exporter.sources.tripplite.products import GENERIC, Product, product, usable_serial
 from power_exporter.sources.tripplite.reports import (
     State,
-    flags_of,
     measures_of,
     raw_values,
-    read_state,
+    read_partial,
 )
-from power_exporter.sources.tripplite.table import (
-    DEVICE_ID,
-    KNOWN_FLAGS,
-    MEASURES,
-    OTHER_PROTOCOL_PRODUCTS,
-)
+from power_exporter.sources.tripplite.status import flags_of
+from power_exporter.sources.tripplite.table import DEVICE_ID, KNOWN_FLAGS, MEASURES
 from power_exporter.sources.tripplite.transport import (
     TRIPPLITE_VENDOR_ID,
     DeviceInfo,
@@ -55,7 +71,7 @@ from power_exporter.sources.tripplite.transport import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -64,43 +80,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VENDOR: Final = "Tripp Lite"
-_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._:-]+")
 
-
-def other_protocol_note(info: DeviceInfo | None) -> str:
-    """What to add to a failure of a product known to speak another protocol at times."""
-    if info is None or info.product_id not in OTHER_PROTOCOL_PRODUCTS:
-        return ""
-    return f" ({info.usb_id} may speak another protocol than the 2012 one read here)"
-
-
-def sub_name(text: str) -> str:
-    """A serial or path as the part of a device name after ``<name>/``."""
-    return _UNSAFE.sub("_", os.path.basename(text.strip())).strip("_") or "unnamed"  # noqa: PTH119 (paths as hidapi gives them, not files)
-
-
-def same_node(infos: Sequence[DeviceInfo], path: str) -> DeviceInfo | None:
-    """The device listed at ``path``, which may be a udev symlink to its hidraw node."""
-    wanted = Path(path).resolve()
-    return next((info for info in infos if Path(info.path).resolve() == wanted), None)
-
-
-def unique_by_path(infos: Sequence[DeviceInfo]) -> list[DeviceInfo]:
-    """Enumeration without repeats (hidapi lists a device once per top-level collection)."""
-    seen: dict[str, DeviceInfo] = {}
-    for info in infos:
-        seen.setdefault(info.path, info)
-    return list(seen.values())
-
-
-def keyed(infos: Sequence[DeviceInfo]) -> dict[str, DeviceInfo]:
-    """Each UPS by a stable key: its serial where it has one of its own, else its path."""
-    unique = unique_by_path(infos)
-    serials = Counter(info.serial for info in unique if info.serial)
-    return {
-        (f"serial:{info.serial}" if serials[info.serial] == 1 else f"path:{info.path}"): info
-        for info in unique
-    }
+# The names the seed's API and the command line import from here.
+__all__ = [
+    "TrippliteSource",
+    "keyed",
+    "open_source",
+    "other_protocol_note",
+    "same_node",
+    "sub_name",
+    "unique_by_path",
+]
+other_protocol_note = protocol_note
 
 
 @dataclass(eq=False)
@@ -113,6 +104,13 @@ class _Ups:
     handle: HidHandle | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     dropped: frozenset[Measure] = frozenset()
+    missing: frozenset[str] = frozenset()  # reports the last poll could not decode
+    gone_since: float | None = None  # monotonic time it left the bus
+
+    @property
+    def product(self) -> Product:
+        """What its product id changes (generic while enumeration has not listed it)."""
+        return product(self.info.product_id) if self.info is not None else GENERIC
 
 
 class TrippliteSource:
@@ -124,14 +122,18 @@ class TrippliteSource:
         transport: HidTransport | None = None,
         *,
         hostname: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cfg = cfg
+        self._clock = clock
         self._transport: HidTransport = transport or HidapiTransport()
         self._hostname = hostname
         self._units: dict[str, _Ups] = {}
         self._warned: set[str] = set()
         # Values dropped as invalid, per device (logged when a measure starts or stops).
         self.dropped_values: Counter[str] = Counter()
+        # Reports that did not decode, per device (exported as a counter).
+        self.missing_reports: Counter[str] = Counter()
 
     async def __aenter__(self) -> Self:
         if self._hostname is None:
@@ -163,8 +165,11 @@ class TrippliteSource:
             except OSError as exc:
                 log.debug("%s: closing %s: %s", ups.name, ups.path, exc)
 
-    def _poll(self, ups: _Ups) -> State:
-        note = other_protocol_note(ups.info)
+    def _poll(self, ups: _Ups) -> tuple[State, list[DecodeError]]:
+        note = protocol_note(ups.info)
+        refusal = ups.product.refusal
+        if refusal and ups.info is not None:
+            raise ConnectError(f"{ups.path}: {ups.info.usb_id} {refusal}")
         with ups.lock:
             if ups.handle is None:
                 try:
@@ -172,16 +177,19 @@ class TrippliteSource:
                 except OSError as exc:
                     raise ConnectError(f"cannot open {ups.path}: {exc}{note}") from exc
             try:
-                return read_state(ups.handle, ups.path)
+                state, missing = read_partial(ups.handle, ups.path)
             except OSError as exc:
                 self._close_locked(ups)
                 raise ConnectError(f"{ups.path}: {exc}{note}; closed, to reopen") from exc
-            except DecodeError as exc:
-                raise DecodeError(f"{ups.path}: {exc}{note}") from exc
+        if len(state) == 1:  # nothing but the device id: no report decoded
+            raise DecodeError(f"{ups.path}: no report decoded; first: {missing[0]}{note}")
+        return state, missing
 
     def _enumerate(self) -> list[DeviceInfo]:
         try:
             return self._transport.enumerate(TRIPPLITE_VENDOR_ID)
+        except HidUnavailableError:
+            raise
         except OSError as exc:
             raise ConnectError(f"cannot list USB HID devices: {exc}") from exc
 
@@ -198,8 +206,10 @@ class TrippliteSource:
                 raise
             log.debug("%s: %s; opening %s anyway", self.cfg.name, exc, self.cfg.path)
             infos = []
+        roster: list[Event] = []
         if self.cfg.fan_out:
             present, missing = await self._match_all(infos)
+            roster.append(Roster(self.cfg.name, frozenset(ups.name for ups in present)))
         else:
             present, missing = await self._match_one(infos)
         results = await asyncio.gather(*(self._read_one(ups) for ups in present))
@@ -207,23 +217,52 @@ class TrippliteSource:
             DeviceFault(ups.name, ConnectError(f"{ups.path}: not on the USB bus (unplugged?)"))
             for ups in missing
         ]
-        return [*results, *faults]
+        return [*roster, *results, *faults]
+
+    def _warn_refused(self, infos: Sequence[DeviceInfo]) -> list[str]:
+        """Log each refused unit once; their reasons, for an entry that found nothing else."""
+        reasons: list[str] = []
+        for info in refused(infos):
+            reason = f"{info.path} ({info.usb_id}) {product(info.product_id).refusal}"
+            reasons.append(reason)
+            key = f"refused:{usable_serial(info.serial) or info.usb_port or info.path}"
+            if key not in self._warned:
+                self._warned.add(key)
+                log.warning("%s: %s", self.cfg.name, reason)
+        return reasons
 
     async def _match_all(self, infos: Sequence[DeviceInfo]) -> tuple[list[_Ups], list[_Ups]]:
         found = keyed(infos)
+        reasons = self._warn_refused(infos)
         if not found and not self._units:
-            raise ConnectError(
-                f"no TrippLite UPS found (no HID device of USB vendor {TRIPPLITE_VENDOR_ID:04x})"
-            )
+            why = "; ".join(reasons) or (f"no HID device of USB vendor {TRIPPLITE_VENDOR_ID:04x}")
+            raise ConnectError(f"no TrippLite UPS found ({why})")
         present = [await self._place(key, info) for key, info in found.items()]
         missing = [ups for key, ups in self._units.items() if key not in found]
         await asyncio.gather(*(asyncio.to_thread(self._close, ups) for ups in missing))
-        return present, missing
+        return present, self._still_known(missing)
+
+    def _still_known(self, missing: list[_Ups]) -> list[_Ups]:
+        """The missing UPSes not yet gone for ``retire_after`` (the others are forgotten)."""
+        now = self._clock()
+        kept: list[_Ups] = []
+        for ups in missing:
+            if ups.gone_since is None:
+                ups.gone_since = now
+            if now - ups.gone_since <= self.cfg.retire_after:
+                kept.append(ups)
+                continue
+            for key in [k for k, unit in self._units.items() if unit is ups]:
+                del self._units[key]
+            log.info("%s: forgotten, off the USB bus for %g s", ups.name, self.cfg.retire_after)
+        return kept
 
     async def _match_one(self, infos: Sequence[DeviceInfo]) -> tuple[list[_Ups], list[_Ups]]:
         name = self.cfg.name
         if self.cfg.serial is not None:
-            match = next((i for i in unique_by_path(infos) if i.serial == self.cfg.serial), None)
+            match = next(
+                (i for i in unique_by_path(infos) if i.serial.strip() == self.cfg.serial), None
+            )
             if match is None:
                 ups = self._units.setdefault(name, _Ups(name, f"serial {self.cfg.serial}"))
                 await asyncio.to_thread(self._close, ups)
@@ -249,7 +288,7 @@ class TrippliteSource:
         if ups is None:
             name = self.cfg.name
             if self.cfg.fan_out:
-                name += "/" + sub_name(info.serial if key.startswith("serial:") else info.path)
+                name += "/" + key_name(key)
             ups = self._units[key] = _Ups(name, info.path)
             log.info("%s: found %s %s at %s", name, info.usb_id, info.product or "?", info.path)
         elif ups.path != info.path:
@@ -257,35 +296,43 @@ class TrippliteSource:
             await asyncio.to_thread(self._close, ups)
             ups.path = info.path
         ups.info = info
-        if info.product_id in OTHER_PROTOCOL_PRODUCTS and key not in self._warned:
+        ups.gone_since = None
+        note = product(info.product_id).note
+        if note and key not in self._warned:
             self._warned.add(key)
             log.warning(
-                "%s: %s (%s) may speak another protocol than the 2012 one this source reads"
-                " (numat/tripplite#3); trying anyway",
+                "%s: %s (%s) %s (numat/tripplite#3); trying anyway",
                 ups.name,
                 info.usb_id,
                 info.product or "unnamed product",
+                note,
             )
+        refusal = product(info.product_id).refusal
+        if refusal and f"refused:{key}" not in self._warned:
+            self._warned.add(f"refused:{key}")
+            log.warning("%s: %s (%s) %s", ups.name, info.path, info.usb_id, refusal)
         return ups
 
     async def _read_one(self, ups: _Ups) -> Event:
         try:
-            state = await asyncio.to_thread(self._poll, ups)
+            state, missing = await asyncio.to_thread(self._poll, ups)
         except SourceError as exc:
             return DeviceFault(ups.name, exc)
-        return self._reading(ups, state)
+        return self._reading(ups, state, missing)
 
-    def _reading(self, ups: _Ups, state: State) -> Reading:
+    def _reading(self, ups: _Ups, state: State, missing: list[DecodeError]) -> Reading:
         raw = raw_values(state)
-        measures, problems = measures_of(raw)
+        measures, problems = measures_of(raw, ups.product.divisors)
         self._note_dropped(ups, raw, measures, problems)
+        self._note_missing(ups, missing)
+        raw[MISSING_REPORTS] = float(self.missing_reports[ups.name])
         info = ups.info
         identity = DeviceIdentity(
             name=ups.name,
             source="tripplite",
             vendor=(info.manufacturer or VENDOR) if info is not None else "",
             model=info.product if info is not None else "",
-            serial=info.serial if info is not None else "",
+            serial=usable_serial(info.serial) if info is not None else "",
             labels={HOSTNAME_LABEL: self._hostname or ""},
         )
         return Reading(
@@ -315,6 +362,15 @@ class TrippliteSource:
             names = ", ".join(sorted(m.value for m in ups.dropped - dropped))
             log.info("%s: valid again: %s", ups.name, names)
         ups.dropped = dropped
+
+    def _note_missing(self, ups: _Ups, missing: list[DecodeError]) -> None:
+        self.missing_reports[ups.name] += len(missing)
+        names = frozenset(str(exc).split(":", 1)[0] for exc in missing)
+        if names - ups.missing:
+            log.warning("%s: keeping a partial reading; %s", ups.name, "; ".join(map(str, missing)))
+        if ups.missing - names:
+            log.info("%s: read again: %s", ups.name, ", ".join(sorted(ups.missing - names)))
+        ups.missing = names
 
 
 def open_source(cfg: DeviceConfig) -> TrippliteSource:

@@ -59,13 +59,10 @@ REPORTS: Final[tuple[Report, ...]] = (
     Report(("input", "frequency"), 25, 2, Coding.TENTHS),  # Hz
     Report(("output", "voltage"), 27, 2, Coding.TENTHS),  # V
     Report(("output", "power"), 71, 2, Coding.INT),  # W
+    # The seed calls it "health"; it is the charge (HID RemainingCapacity, docs/tripplite.md).
     Report(("health",), 52, 1, Coding.INT),  # %
     Report(("time to empty",), 53, 2, Coding.INT),  # s
 )
-
-# Products known to speak another protocol at times (numat/tripplite#3, NUT #577): read
-# anyway, but warn once and say so when a read fails.
-OTHER_PROTOCOL_PRODUCTS: Final[frozenset[int]] = frozenset({0x3016})
 
 # The key of the HID path in the seed's JSON (a string; kept in Reading.text).
 DEVICE_ID: Final = "device_id"
@@ -75,18 +72,17 @@ EMPTY_RETRIES: Final = 3
 
 @dataclass(frozen=True, slots=True)
 class StatusBit:
-    """One bit of the status byte: its name in the seed's JSON and the flags it means."""
+    """One bit of the status byte: its name in the seed's JSON and the flag it means when set."""
 
     bit: int
     key: str
     when_set: Flag
-    when_clear: Flag | None = None
 
 
+# ONLINE and ON_BATTERY are not read from one bit alone: see :mod:`.status`.
 STATUS_BITS: Final[tuple[StatusBit, ...]] = (
     StatusBit(0, "shutdown imminent", Flag.SHUTDOWN_IMMINENT),
-    # NUT's usbhid-ups reads the same HID usage (ACPresent) as OL when set, OB when clear.
-    StatusBit(1, "ac present", Flag.ONLINE, Flag.ON_BATTERY),
+    StatusBit(1, "ac present", Flag.ONLINE),
     StatusBit(2, "charging", Flag.CHARGING),
     StatusBit(3, "discharging", Flag.DISCHARGING),
     StatusBit(4, "needs replacement", Flag.REPLACE_BATTERY),
@@ -97,7 +93,7 @@ STATUS_BITS: Final[tuple[StatusBit, ...]] = (
 )
 
 KNOWN_FLAGS: Final[frozenset[Flag]] = frozenset(
-    flag for row in STATUS_BITS for flag in (row.when_set, row.when_clear) if flag is not None
+    {Flag.ON_BATTERY} | {row.when_set for row in STATUS_BITS}
 )
 
 
@@ -115,6 +111,6 @@ MEASURES: Final[Mapping[str, Field]] = {
     "output.voltage": Field(Measure.OUTPUT_VOLTAGE),
     "output.power": Field(Measure.OUTPUT_POWER),
     "config.power": Field(Measure.NOMINAL_APPARENT_POWER),
-    "health": Field(Measure.BATTERY_HEALTH, 100.0),  # percent
+    "health": Field(Measure.BATTERY_CHARGE, 100.0),  # percent (report 52: the charge)
     "time to empty": Field(Measure.BATTERY_RUNTIME),
 }

@@ -12,15 +12,22 @@ need the raw USB node instead. Elsewhere ``hid`` is the only module there is.
 
 Transport methods raise :class:`OSError` for I/O failures, as hidapi does; the source maps
 them onto the project's errors at one boundary.
+
+Enumeration also says where each device is plugged in: its USB port path (``1-2``,
+``3-1.4``: bus, then the port on each hub), read from sysfs. Unlike the hidraw node or
+the USB device number, it stays the same when the UPS resets or the host renumbers its
+nodes, so it names a UPS that has no serial of its own.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from power_exporter.errors import ConnectError
@@ -36,10 +43,18 @@ _MODULES: Final = ("hidraw", "hid") if sys.platform.startswith("linux") else ("h
 # which each call frees and replaces), so they must not run in two threads at once. Reads
 # and closes touch only their own device and may run in parallel.
 _HIDAPI_GLOBAL: Final = threading.Lock()
+SYSFS: Final = Path("/sys")
+# A USB device's name in sysfs: bus, then the port on each hub ("1-2", "3-1.4").
+_USB_PORT: Final = re.compile(r"\d+-\d+(?:\.\d+)*")
+# hidapi's libusb backend names a device "<bus>:<address>:<interface>", in hex.
+_LIBUSB_PATH: Final = re.compile(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4}):([0-9a-fA-F]{2})")
 
 
-class HidUnavailableError(ConnectError):
-    """The hidapi package is not installed, so USB HID devices cannot be reached."""
+class HidUnavailableError(ConnectError, OSError):
+    """The hidapi package is not installed, so USB HID devices cannot be reached.
+
+    An ``OSError`` too, as every failure of the seed's Python API was.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +69,7 @@ class DeviceInfo:
     product: str = ""
     release: int = 0
     interface: int = -1
+    usb_port: str = ""  # e.g. "1-2": where it is plugged in ("" when sysfs does not say)
 
     @property
     def usb_id(self) -> str:
@@ -130,11 +146,50 @@ def _number(entry: Mapping[str, object], key: str, default: int) -> int:
     return value if isinstance(value, int) else default
 
 
-def device_info(entry: Mapping[str, object]) -> DeviceInfo:
-    """One entry of ``hid.enumerate()`` as a :class:`DeviceInfo`."""
-    path = entry.get("path", b"")
+def _read_number(file: Path) -> int | None:
+    try:
+        return int(file.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _port_of_address(bus: int, address: int, sysfs: Path) -> str:
+    try:
+        devices = sorted((sysfs / "bus" / "usb" / "devices").iterdir())
+    except OSError:
+        return ""
+    for device in devices:
+        if (
+            _USB_PORT.fullmatch(device.name)
+            and _read_number(device / "busnum") == bus
+            and _read_number(device / "devnum") == address
+        ):
+            return device.name
+    return ""
+
+
+def usb_port(path: str, sysfs: Path = SYSFS) -> str:
+    """The USB port path (``1-2``) of a HID device as hidapi names it, or ``""``."""
+    matched = _LIBUSB_PATH.fullmatch(path)
+    if matched:
+        return _port_of_address(int(matched[1], 16), int(matched[2], 16), sysfs)
+    node = os.path.basename(path)  # noqa: PTH119 (a device path, not a file we open)
+    if not node.startswith("hidraw"):
+        return ""
+    try:
+        device = (sysfs / "class" / "hidraw" / node / "device").resolve(strict=True)
+    except OSError:
+        return ""
+    ports = [part for part in device.parts if _USB_PORT.fullmatch(part)]
+    return ports[-1] if ports else ""
+
+
+def device_info(entry: Mapping[str, object], sysfs: Path | None = None) -> DeviceInfo:
+    """One entry of ``hid.enumerate()`` as a :class:`DeviceInfo` (its port from ``sysfs``)."""
+    raw_path = entry.get("path", b"")
+    path = os.fsdecode(raw_path) if isinstance(raw_path, bytes | str) else ""
     return DeviceInfo(
-        path=os.fsdecode(path) if isinstance(path, bytes | str) else "",
+        path=path,
         vendor_id=_number(entry, "vendor_id", 0),
         product_id=_number(entry, "product_id", 0),
         serial=_text(entry, "serial_number"),
@@ -142,6 +197,7 @@ def device_info(entry: Mapping[str, object]) -> DeviceInfo:
         product=_text(entry, "product_string"),
         release=_number(entry, "release_number", 0),
         interface=_number(entry, "interface_number", -1),
+        usb_port=usb_port(path, sysfs) if sysfs is not None and path else "",
     )
 
 
@@ -164,8 +220,9 @@ class _HidapiHandle:
 class HidapiTransport:
     """The real transport, on cython-hidapi; the module is loaded on first use."""
 
-    def __init__(self, module: _HidapiModule | None = None) -> None:
+    def __init__(self, module: _HidapiModule | None = None, sysfs: Path = SYSFS) -> None:
         self._module = module
+        self._sysfs = sysfs
 
     def _hid(self) -> _HidapiModule:
         if self._module is None:
@@ -177,7 +234,7 @@ class HidapiTransport:
         module = self._hid()
         with _HIDAPI_GLOBAL:
             entries = module.enumerate(vendor_id, 0)
-        return [device_info(entry) for entry in entries]
+        return [device_info(entry, self._sysfs) for entry in entries]
 
     def open(self, path: str) -> HidHandle:
         """Open one device by path."""
