@@ -9,7 +9,7 @@ VENV ?= .venv
 RUN_VENV ?= .venv-run
 BIN := $(VENV)/bin
 
-.PHONY: install run test pytest lint peers proto bench fuzz chaos hostile screenshots soak lock test-latest dist clean
+.PHONY: install run test pytest lint peers proto bench fuzz chaos hostile screenshots sweep soak lock test-latest dist clean
 
 # $(call venv,DIR,LOCK): make DIR anew from LOCK and install the project into it, editable.
 define venv
@@ -94,6 +94,10 @@ chaos: install peers
 ## Regenerate docs/images/status-*.png from the demo in headless Chromium (about 90 s).
 screenshots: install peers
 	$(BIN)/python scripts/screenshots
+
+## Every dump of the NUT device library through a real upsd: nothing implausible in power_*.
+sweep: install peers
+	$(BIN)/python -m bench.nut_sweep
 
 ## Hostile clients against a real serve process (half-open heads, pipelining, slow connections,
 ## wrong passwords), full size, into bench/runs/hostile.md.
