@@ -103,6 +103,7 @@ sweep: install peers
 ## wrong passwords), full size, into bench/runs/hostile.md.
 hostile: install
 	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.hostile_upsd
 
 ## 50 scrapes/s of 100 devices for SOAK_SECONDS (default 600), into bench/runs/soak.md.
 soak: install
