@@ -36,7 +36,7 @@ def machine() -> str:
     )
 
 
-RUNS = ("fuzz", "chaos", "soak", "hostile")
+RUNS = ("fuzz", "chaos", "soak", "hostile", "hostile-upsd")
 
 
 def robustness() -> list[str]:

@@ -153,7 +153,13 @@ class Runtime:
         if listed is not None:  # real devices: a failed login takes them down
             unit.devices.update(names)
         for name in names:
-            self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+            self.store.register(
+                name,
+                source=cfg.source,
+                unit=cfg.name,
+                interval=cfg.interval,
+                labels=cfg.labels_for(name),
+            )
 
     def _sharded(self, unit: _Unit) -> bool:
         return self.shard.sharded and unit.config.fans_out
@@ -240,7 +246,9 @@ class Runtime:
             if unit.listed is not None:
                 unit.listed[name] = time.monotonic()
             event = self._capped(unit, event)
-            self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
+            self.store.update(  # registers it
+                event, unit=cfg.name, interval=cfg.interval, labels=cfg.labels_for(name)
+            )
             unit.reported.discard(name)
             if not was_up:
                 log.info("device %s is up", name)
@@ -251,7 +259,13 @@ class Runtime:
             # still appears, with up 0, rather than hiding behind the placeholder.
             if not self._adopt(unit, name):
                 return
-            self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+            self.store.register(
+                name,
+                source=cfg.source,
+                unit=cfg.name,
+                interval=cfg.interval,
+                labels=cfg.labels_for(name),
+            )
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
             if self.store.mark_down(name, error.reason, str(error)) or name not in unit.reported:

@@ -4,7 +4,8 @@ One exporter runs in this process (the real runtime, store, renderer and aiohttp
 device of each kind, each behind what the project accepts as its peer: a real upsd with
 dummy-ups replaying a DDL dump (``nut``), a DDL dump replayed in process (``replay``), the
 Tripp Lite HID report replay at the transport seam (``tripplite``), the fake EcoFlow cloud
-speaking the signed REST API (``ecoflow``) and the stand-in UDP meter (``udp_meter``). A real
+speaking the signed REST API (``ecoflow``), the stand-in UDP meter (``udp_meter``) and a real
+apcupsd with its test driver (``apcupsd``). A real
 Prometheus scrapes it; every panel query of the dashboard must run, and return data whenever
 the families it needs are served.
 """
@@ -34,6 +35,7 @@ from tests.e2e.test_prometheus import Prometheus, fetch, free_port, running, wai
 from tests.ops.paths import DASHBOARD, ROOT
 from tests.ops.test_dashboard import PENDING, panels
 from tests.peers import require_binary
+from tests.peers.apcupsd import Apcupsd
 from tests.peers.upsd import Upsd, ups_name
 from tests.sources.ecoflow import data as ecoflow_data
 from tests.sources.ecoflow.fake_cloud import FakeCloud
@@ -88,7 +90,9 @@ async def _tick(meter: StandInMeter) -> None:
         )
 
 
-async def _start(upsd: Upsd, ups: str, port: int) -> tuple[Runtime, web.AppRunner, Any, Any]:
+async def _start(
+    upsd: Upsd, ups: str, port: int, apc: Apcupsd
+) -> tuple[Runtime, web.AppRunner, Any, Any]:
     cloud = await FakeCloud().start()
     cloud.add(STATION, ecoflow_data.delta2())
     meter: StandInMeter = await start_meter()
@@ -106,6 +110,7 @@ async def _start(upsd: Upsd, ups: str, port: int) -> tuple[Runtime, web.AppRunne
             "host": cloud.url,
         },
         {"name": "meter", "source": "udp_meter", "address": f"127.0.0.1:{meter.port}"},
+        {"name": "backroom", "source": "apcupsd", "server": apc.server},
     ]
     config = validate({"devices": [device | {"interval": "1s"} for device in devices]})
     store = Store()
@@ -134,16 +139,19 @@ def kinds_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kinds]:
     tmp = tmp_path_factory.mktemp("kinds")
     ups = ups_name(NUT_DUMP)
     upsd = Upsd(tmp / "nut", {ups: NUT_DUMP})
+    apc = Apcupsd(tmp / "apcupsd")
     transport = ReplayTransport(ReplayUps(info("/dev/hidraw0")))
     with contextlib.ExitStack() as stack:
         upsd.start()
         stack.callback(upsd.stop)
+        apc.start()
+        stack.callback(apc.stop)
         patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.setattr(tripplite_source, "HidapiTransport", lambda: transport)
         exporter = Exporter()
         stack.callback(exporter.close)
         port = free_port()
-        started = exporter.run(_start(upsd, ups, port))
+        started = exporter.run(_start(upsd, ups, port, apc))
         stack.callback(lambda: exporter.run(_stop(*started)))
         address = f"127.0.0.1:{port}"
         config = tmp / "prometheus.yml"
