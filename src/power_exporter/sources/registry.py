@@ -15,6 +15,7 @@ def _kinds() -> Mapping[str, SourceKind]:
         ecoflow,
         nut,
         replay,
+        snmp,
         tripplite,
         udp_meter,
     )
@@ -25,6 +26,7 @@ def _kinds() -> Mapping[str, SourceKind]:
         tripplite.KIND,
         ecoflow.KIND,
         udp_meter.KIND,
+        snmp.KIND,
     )
     return {kind.name: kind for kind in kinds}
 
