@@ -141,8 +141,8 @@ def start_snmpsim(
 ) -> Snmpsim:
     """Copy the recordings to a fresh data folder and serve them (caller stops it)."""
     data, cache = tmp / "data", tmp / "cache"
-    data.mkdir()
-    cache.mkdir()
+    data.mkdir(parents=True)
+    cache.mkdir(parents=True)
     for recording in recordings:
         shutil.copy(recording, data / recording.name)
     sim = Snmpsim(data, cache, free_udp_port())

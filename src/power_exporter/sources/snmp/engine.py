@@ -248,33 +248,53 @@ class Agent:
         return found
 
     async def walk(self, subtrees: Iterable[tuple[int, ...]]) -> Walk:
-        """Walk every subtree at once: GETBULK (GETNEXT for SNMPv1) with one cursor each."""
+        """Walk the subtrees: GETBULK (GETNEXT for SNMPv1), all spans in each request.
+
+        Subtrees under one parent (``...1.1.1.2``, ``...1.1.1.3``) are walked as one span
+        from the first to the end of the last, by one cursor: adjacent groups cost no
+        extra request and no varbind twice. What lies between them is read and ignored.
+        """
+        spans: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
+        for tree in sorted(subtrees):
+            spans.setdefault(tree[:-1], []).append(tree)
+        ends = {trees[0]: trees[-1] for trees in spans.values()}
         found: Walk = {}
-        cursors = {tree: tree for tree in subtrees}
+        cursors = {start: start for start in ends}
         for _ in range(_MAX_ROUNDS):
             if not cursors:
                 return found
-            trees = list(cursors)
+            starts = list(cursors)
             if self.cfg.version == "1":
-                trees = trees[:1]  # an SNMPv1 agent ends a GETNEXT with an error for the PDU
-            binds = [ObjectType(ObjectIdentity(ObjectName(cursors[t]))) for t in trees]
+                starts = starts[:1]  # an SNMPv1 agent ends a GETNEXT with an error for the PDU
+            binds = [ObjectType(ObjectIdentity(ObjectName(cursors[s]))) for s in starts]
             answer = await self._request(binds)
             if not answer:
-                for tree in trees:
-                    del cursors[tree]
-            for position, (name, value) in enumerate(answer):
-                tree = trees[position % len(trees)]
-                if tree not in cursors:
-                    continue
-                oid = tuple(name)
-                if oid[: len(tree)] != tree or isinstance(value, rfc1905.EndOfMibView):
-                    del cursors[tree]
-                    continue
-                if oid <= cursors[tree]:
-                    raise DecodeError(f"agent at {self.where}: OID not increasing at {name}")
-                cursors[tree] = oid
-                found[oid] = decode(value)
+                for start in starts:
+                    del cursors[start]
+            self._advance(answer, starts, cursors, ends, found)
         raise DecodeError(f"agent at {self.where}: walk did not end in {_MAX_ROUNDS} rounds")
+
+    def _advance(
+        self,
+        answer: Sequence[tuple[ObjectName, object]],
+        starts: list[tuple[int, ...]],
+        cursors: dict[tuple[int, ...], tuple[int, ...]],
+        ends: dict[tuple[int, ...], tuple[int, ...]],
+        found: Walk,
+    ) -> None:
+        """Take one answer's rows: move each span's cursor, end the spans walked past."""
+        for position, (name, value) in enumerate(answer):
+            start = starts[position % len(starts)]
+            if start not in cursors:
+                continue
+            oid, last = tuple(name), ends[start]
+            if oid[: len(last)] > last or isinstance(value, rfc1905.EndOfMibView):
+                del cursors[start]
+                continue
+            if oid <= cursors[start]:
+                raise DecodeError(f"agent at {self.where}: OID not increasing at {name}")
+            cursors[start] = oid
+            found[oid] = decode(value)
 
     async def _request(self, binds: list[ObjectType]) -> Sequence[tuple[ObjectName, object]]:
         target = await self._transport()

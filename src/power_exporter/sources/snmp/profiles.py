@@ -181,9 +181,7 @@ UPS_MIB_STATUS: Final = (
     StatusEnum("upsBatteryStatus", {3: LOW, 4: LOW}),
 )
 UPS_MIB_ALARM_FLAGS: Final = frozenset().union(*ALARM_FLAGS.values()) | {Flag.ALARM}
-UPS_MIB_TREES: Final = tuple(
-    oid(U + group) for group in ("1", "2", "3", "4", "5", "6.1", "6.2", "9")
-)
+UPS_MIB_TREES: Final = tuple(oid(U + group) for group in ("1", "2", "3", "4", "5", "6", "9"))
 
 UPS_MIB: Final = Profile(
     name="ups-mib",

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from power_exporter.model import Event
-    from power_exporter.sources.snmp.columns import Profile
     from power_exporter.sources.base import DeviceConfig
+    from power_exporter.sources.snmp.columns import Profile
 
 log = logging.getLogger(__name__)
 
