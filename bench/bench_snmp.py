@@ -129,22 +129,22 @@ async def our_rate(host: str, concurrency: int, seconds: float) -> tuple[float, 
     return count / seconds, last[0]
 
 
-async def fleet_passes(host: str, communities: list[str]) -> tuple[float, float, int]:
+async def fleet_passes(host: str, communities: list[str]) -> tuple[list[tuple[float, float]], int]:
     sources = [SnmpSource(config(host, f"card{i}", c)) for i, c in enumerate(communities)]
     for source in sources:
         await source.__aenter__()
     try:
         times = []
         good = 0
-        for _ in range(2):
-            start = time.monotonic()
+        for _ in range(3):
+            start, cpu = time.monotonic(), time.process_time()
             results = await asyncio.gather(*(s.read() for s in sources), return_exceptions=True)
-            times.append(time.monotonic() - start)
+            times.append((time.monotonic() - start, time.process_time() - cpu))
             good = sum(1 for r in results if not isinstance(r, BaseException))
     finally:
         for source in sources:
             await source.__aexit__(None, None, None)
-    return times[0], times[1], good
+    return times, good
 
 
 def side_by_side(tmp: Path) -> list[str]:
@@ -210,19 +210,29 @@ def fleet(tmp: Path) -> list[str]:
         recordings.append(path)
     sim = start_snmpsim(tmp / "sim", recordings, wait_for=communities[0])
     try:
-        first, second, good = asyncio.run(fleet_passes(sim.host, communities))
+        times, good = asyncio.run(fleet_passes(sim.host, communities))
     finally:
         sim.stop()
     return [
         f"### SNMP: a fleet of {FLEET} cards on one snmpsim ({FLEET} communities)",
         "",
-        "| pass | seconds | devices read |",
-        "| --- | ---: | ---: |",
-        f"| first (detects each profile) | {first:.1f} | {good} |",
-        f"| second | {second:.1f} | {good} |",
+        "| pass | wall seconds | our CPU seconds | devices read |",
+        "| --- | ---: | ---: | ---: |",
+        *(
+            f"| {label} | {wall:.1f} | {cpu:.1f} | {good} |"
+            for label, (wall, cpu) in zip(
+                ("first (detects each profile; snmpsim indexes each file)", "second", "third"),
+                times,
+                strict=True,
+            )
+        ),
         "",
-        f"Goal (all {FLEET} within a {FLEET_BUDGET:.0f} s interval): "
-        + ("met." if max(first, second) <= FLEET_BUDGET and good == FLEET else "NOT met."),
+        f"Goal (all {FLEET} within a {FLEET_BUDGET:.0f} s interval, after the first pass): "
+        + (
+            "met." if max(w for w, _ in times[1:]) <= FLEET_BUDGET and good == FLEET else "NOT met."
+        ),
+        "The rest of each pass's wall time is the simulator's: one Python process answering",
+        "every request on the same two cores.",
     ]
 
 
