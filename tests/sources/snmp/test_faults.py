@@ -62,6 +62,14 @@ class TestReasons:
         assert error.reason == "connect"
         assert "nothing listens" in str(error)
 
+    async def test_closed_port_over_ipv6(self) -> None:
+        """The same over IPv6 ([::1]): pysnmp's IPv6 target, ICMPv6 port unreachable."""
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+            port = sock.getsockname()[1]
+        error = await fault_of(cfg_at(f"[::1]:{port}", timeout="1s"))
+        assert isinstance(error, ConnectError)
+
     async def test_unknown_host_is_unreachable(self) -> None:
         """A name that does not resolve: connect."""
         error = await fault_of(cfg_at("no-such-host.invalid", timeout="1s"))

@@ -27,6 +27,7 @@ with warnings.catch_warnings():
         ObjectIdentity,
         ObjectType,
         SnmpEngine,
+        Udp6TransportTarget,
         UdpTransportTarget,
         UsmUserData,
         bulk_cmd,
@@ -34,6 +35,7 @@ with warnings.catch_warnings():
         next_cmd,
     )
     from pysnmp.hlapi.v3arch.asyncio import auth as usm
+    from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
     from pysnmp.proto import errind, rfc1902, rfc1905
     from pysnmp.proto.rfc1902 import ObjectName
     from pysnmp.smi import builder, view
@@ -189,7 +191,7 @@ class Agent:
 
     cfg: SnmpConfig
     engine: SnmpEngine
-    _target: UdpTransportTarget | None = None
+    _target: UdpTransportTarget | Udp6TransportTarget | None = None
     _credentials: CommunityData | UsmUserData = field(init=False)
     _context: ContextData = field(init=False)
 
@@ -203,12 +205,12 @@ class Agent:
         host, port = self.cfg.agent
         return f"{host}:{port}"
 
-    async def _transport(self) -> UdpTransportTarget:
+    async def _transport(self) -> UdpTransportTarget | Udp6TransportTarget:
         if self._target is None:
             host, port = self.cfg.agent
             tries = self.cfg.retries + 1
             try:
-                self._target = await UdpTransportTarget.create(
+                self._target = await _target_class(host).create(
                     (host, port),
                     timeout=self.cfg.timeout * _REQUEST_SHARE / tries,
                     retries=self.cfg.retries,
@@ -216,6 +218,18 @@ class Agent:
             except Exception as exc:  # noqa: BLE001 (pysnmp wraps resolver errors in its own)
                 raise ConnectError(f"cannot resolve {host}: {exc}") from None
         return self._target
+
+    async def prepare(self) -> None:
+        """Resolve the agent and register it with the engine, before any request is sent.
+
+        pysnmp rebuilds its community and target lookups whenever an agent is registered;
+        done while answers are being decoded, that makes the first poll of a large fleet
+        quadratic. Sources call this before they queue for the gate, so the registrations
+        happen together, up front.
+        """
+        LCD.configure(
+            self.engine, self._credentials, await self._transport(), self._context.contextName
+        )
 
     async def get(self, oids: Sequence[tuple[int, ...]]) -> Walk:
         """GET some scalars (absent ones come back as None).
@@ -362,7 +376,7 @@ class Agent:
 
     async def _answers_discovery(self, budget: float) -> bool:
         host, port = self.cfg.agent
-        probe = await UdpTransportTarget.create((host, port), timeout=budget, retries=0)
+        probe = await _target_class(host).create((host, port), timeout=budget, retries=0)
         result = await get_cmd(
             self.engine,
             UsmUserData("power-exporter-discovery"),  # noqa: S509 (discovery needs no keys)
@@ -373,6 +387,11 @@ class Agent:
         )
         indication = result[0]
         return indication is not None and not isinstance(indication, errind.RequestTimedOut)
+
+
+def _target_class(host: str) -> type[UdpTransportTarget | Udp6TransportTarget]:
+    """The pysnmp UDP target class for the host: IPv6 for an IPv6 literal, else IPv4."""
+    return Udp6TransportTarget if ":" in host else UdpTransportTarget
 
 
 _PROBE_DATAGRAM: Final = b"\x00"

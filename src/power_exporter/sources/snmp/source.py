@@ -113,6 +113,7 @@ class SnmpSource:
         """One poll of the agent: a Reading, or a SourceError for the runtime."""
         if self._gate is None:
             raise RuntimeError("use SnmpSource inside 'async with'")
+        await self.agent.prepare()
         async with self._gate:
             profile = await self.detect()
             walk = await self.agent.walk(profile.subtrees)
