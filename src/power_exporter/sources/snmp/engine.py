@@ -391,7 +391,10 @@ class Agent:
 
 def _target_class(host: str) -> type[UdpTransportTarget | Udp6TransportTarget]:
     """The pysnmp UDP target class for the host: IPv6 for an IPv6 literal, else IPv4."""
-    return Udp6TransportTarget if ":" in host else UdpTransportTarget
+    target: type[UdpTransportTarget | Udp6TransportTarget] = (
+        Udp6TransportTarget if ":" in host else UdpTransportTarget
+    )
+    return target
 
 
 _PROBE_DATAGRAM: Final = b"\x00"
