@@ -117,6 +117,25 @@ EXPECTED: Final[Mapping[str, Expected]] = {
         frozenset(),
         ("Tripp Lite", "SU3000LCD2UHV", "", "20.1.0.87"),
     ),
+    # Tripp Lite SMART1500RMXL2UA, PowerAlert 12: two upsAlarmBatteryBad rows in the alarm table.
+    "librenms_poweralert_2": Expected(
+        "tripplite",
+        {
+            M.BATTERY_RUNTIME: 1440.0,  # 24 minutes
+            M.BATTERY_CHARGE: 1.0,
+            M.BATTERY_VOLTAGE: 42.0,
+            M.BATTERY_TEMPERATURE: 24.0,
+            M.INPUT_FREQUENCY: 59.7,
+            M.INPUT_VOLTAGE: 122.0,
+            M.OUTPUT_FREQUENCY: 59.7,
+            M.OUTPUT_VOLTAGE: 122.0,
+            M.OUTPUT_CURRENT: 3.0,
+            M.OUTPUT_POWER: 357.0,
+            M.LOAD: 0.27,
+        },
+        frozenset({Flag.ONLINE, Flag.ALARM, Flag.REPLACE_BATTERY}),
+        ("Tripp Lite", "SMART1500RMXL2UA", "", "12.06.0069"),
+    ),
     # Eaton 9PX 2200i (snmpsim's own recording): XUPS, MGE sysObjectID, ABM resting.
     "snmpsim_eaton-9PX-partial-walk": Expected(
         "eaton-xups",
