@@ -103,6 +103,18 @@ class TestReasons:
         assert "unknown" in str(error)
 
 
+class TestRedetection:
+    """A failed read forgets the detected profile: the card may come back as another one."""
+
+    async def test_forgotten_after_failure_kept_when_pinned(self, silent_agent: str) -> None:
+        """``profile: auto`` detects again after a failure; a pinned profile stays."""
+        for profile, after in (("auto", None), ("cyberpower", "cyberpower")):
+            async with SnmpSource(cfg_at(silent_agent, timeout="0.5s", profile=profile)) as src:
+                with pytest.raises(DeviceTimeoutError):
+                    await src.read()
+                assert (src.profile.name if src.profile else None) == after
+
+
 class TestRuntime:
     """SNMP devices under the real runtime."""
 

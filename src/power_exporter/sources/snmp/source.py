@@ -13,7 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Self
 
-from power_exporter.errors import ConnectError
+from power_exporter.errors import ConnectError, SourceError
 from power_exporter.sources.snmp.config import (
     AUTO_PROFILE,
     SCHEME,
@@ -109,14 +109,24 @@ class SnmpSource:
                 )
         return self._profile
 
+    def _forget_profile(self) -> None:
+        """After a failed read, detect again (unless ``profile:`` names one)."""
+        self._sys_descr = ""
+        if self.cfg.profile == AUTO_PROFILE:
+            self._profile = None
+
     async def read(self) -> Sequence[Event]:
         """One poll of the agent: a Reading, or a SourceError for the runtime."""
         if self._gate is None:
             raise RuntimeError("use SnmpSource inside 'async with'")
         await self.agent.prepare()
         async with self._gate:
-            profile = await self.detect()
-            walk = await self.agent.walk(profile.subtrees)
+            try:
+                profile = await self.detect()
+                walk = await self.agent.walk(profile.subtrees)
+            except SourceError:
+                self._forget_profile()  # the card may come back as another one
+                raise
         reading, problems = build_reading(
             self.cfg.name, profile, walk, time.time(), self._sys_descr, raw=self.cfg.raw
         )
