@@ -151,11 +151,15 @@ UPS_MIB_COLUMNS: Final[tuple[Column, ...]] = (
     ),
     table("upsBypassPower", U + "5.3.1.4", "upsBypassLineIndex", unknown=INT_UNKNOWN),
     scalar("upsAlarmsPresent", U + "6.1"),
+    scalar("upsTestResultsSummary", U + "7.3"),
     scalar("upsConfigInputVoltage", U + "9.1"),
     scalar("upsConfigOutputVoltage", U + "9.3"),
     scalar("upsConfigOutputVA", U + "9.5", M.NOMINAL_APPARENT_POWER, unknown=INT_UNKNOWN),
     scalar("upsConfigOutputPower", U + "9.6", M.NOMINAL_POWER, unknown=INT_UNKNOWN),
     scalar("upsConfigLowBattTime", U + "9.7"),
+    scalar("upsConfigAudibleStatus", U + "9.8"),
+    scalar("upsConfigLowVoltageTransferPoint", U + "9.9"),
+    scalar("upsConfigHighVoltageTransferPoint", U + "9.10"),
 )
 UPS_ALARM_DESCR: Final = oid(U + "6.2.1.2")
 UPS_WELL_KNOWN_ALARMS: Final = oid(U + "6.3")
@@ -181,7 +185,7 @@ UPS_MIB_STATUS: Final = (
     StatusEnum("upsBatteryStatus", {3: LOW, 4: LOW}),
 )
 UPS_MIB_ALARM_FLAGS: Final = frozenset().union(*ALARM_FLAGS.values()) | {Flag.ALARM}
-UPS_MIB_TREES: Final = tuple(oid(U + group) for group in ("1", "2", "3", "4", "5", "6", "9"))
+UPS_MIB_TREES: Final = tuple(oid(U + group) for group in ("1", "2", "3", "4", "5", "6", "7", "9"))
 
 UPS_MIB: Final = Profile(
     name="ups-mib",
