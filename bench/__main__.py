@@ -16,6 +16,8 @@ BENCHES = {
     "footprint": "bench.bench_footprint",
     "scale": "bench.bench_scale",
     "udp": "bench.bench_udp",
+    "apcupsd": "bench.bench_apcupsd",
+    "history": "bench.bench_history",
 }
 
 
@@ -34,7 +36,7 @@ def machine() -> str:
     )
 
 
-RUNS = ("fuzz", "chaos", "soak")
+RUNS = ("fuzz", "chaos", "soak", "hostile")
 
 
 def robustness() -> list[str]:

@@ -1,8 +1,9 @@
 """Load and validate the YAML configuration; every error names the file, the line and the field.
 
 The file is composed into YAML nodes first so that every value keeps its line; ``${VAR}``
-and ``${VAR:-default}`` are expanded in string scalars; then the top level and each device
-(by its ``source`` kind, from the registry) are validated with pydantic.
+and ``${VAR:-default}`` are expanded in string scalars (``$$`` is a literal ``$``); then the
+top level and each device (by its ``source`` kind, from the registry) are validated with
+pydantic.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ MAX_NODES: Final = 100_000
 MAX_DEPTH: Final = 64
 # libyaml's parser where PyYAML was built with it (it is in the wheels): 3x faster to compose.
 _LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# ``$$`` is a literal ``$``; ``${VAR}`` and ``${VAR:-default}`` are expanded; any other ``${``
+# is an error (a typo, or a ``$`` meant literally: write ``$$``).
+_ENV_REF: Final = re.compile(r"\$\$|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})?")
 
 
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
@@ -130,19 +133,30 @@ class _Tracked:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         value = _scalar(node)
-        if isinstance(value, str) and "${" in value:
+        if isinstance(value, str) and "$" in value:
             return self.expand(value, path, node)
         return value
 
     def expand(self, value: str, path: tuple[str | int, ...], node: yaml.Node) -> str:
+        secret = bool(path) and bool(_SECRET_KEY.search(str(path[-1])))
+
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            if match.group(0) == "$$":
+                return "$"
+            if name is None:
+                message = "'${' is not ${VAR} or ${VAR:-default}: write $$ for a $"
+                self.problems.append(self.error(message, path, node))
+                return ""
             found = self.environ.get(name)
             if found is None:
                 if default is None:
-                    self.problems.append(
-                        self.error(f"environment variable {name} is not set", path, node)
+                    shown = (
+                        "an environment variable it names"
+                        if secret
+                        else f"environment variable {name}"
                     )
+                    self.problems.append(self.error(f"{shown} is not set", path, node))
                     return ""
                 return default
             return found

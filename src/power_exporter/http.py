@@ -1,4 +1,4 @@
-"""The HTTP face: ``/metrics``, ``/probe``, ``/``, ``/healthz`` and ``/sd``.
+"""The HTTP face: ``/metrics``, ``/probe``, ``/healthz``, ``/sd``; the status page (``status/``).
 
 Handlers call the exposition and read the store; they never touch a device, except
 ``/probe``, which asks the runtime for one read of one device within Prometheus's scrape
@@ -7,9 +7,10 @@ budget (``fresh=0``: its background state), answered from the probe's own state.
 
 from __future__ import annotations
 
-import html
-import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 try:  # ISA-L's deflate is four times as fast as zlib's at the same ratio (bench/RESULTS.md)
     from isal.isal_zlib import DEFLATED, compressobj
@@ -18,12 +19,13 @@ except ImportError:  # pragma: no cover (a platform without isal wheels)
 
 from aiohttp import web
 
-from power_exporter import __version__
+from power_exporter.errors import ConfigError
 from power_exporter.exposition.text import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     Renderer,
 )
+from power_exporter.status.routes import add_status_routes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from aiohttp.typedefs import Middleware
 
     from power_exporter.runtime import Runtime
-    from power_exporter.store import DeviceState, Store
+    from power_exporter.store import Store
 
 # Like blackbox_exporter's scrape_timeout_offset: leave Prometheus time to receive the answer.
 PROBE_TIMEOUT_OFFSET: Final = 0.5
@@ -39,10 +41,49 @@ DEFAULT_PROBE_BUDGET: Final = 10.0
 _GZIP_MIN: Final = 1024
 _GZIP_WBITS: Final = 31  # 16 + 15: a gzip header and trailer around a 32 KiB-window deflate
 _CHUNK: Final = 256 * 1024  # bytes per write of a page sent in pieces
+_VARY: Final = "Accept, Accept-Encoding"
+OPENMETRICS_TYPE: Final = "application/openmetrics-text"
+
+
+def _weights(header: str) -> list[tuple[str, float]]:
+    """``Accept``-style header -> [(value, q)] in the order given (RFC 9110 section 12.4.2)."""
+    out: list[tuple[str, float]] = []
+    for item in header.split(","):
+        value, *params = (part.strip() for part in item.split(";"))
+        if not value:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(1.0, max(0.0, float(number)))
+                except ValueError:
+                    q = 0.0
+        out.append((value.lower(), q))
+    return out
+
+
+def _weight(weights: list[tuple[str, float]], *names: str) -> float:
+    """The q of the first of ``names`` (most specific first) that the header lists, else -1."""
+    for name in names:
+        for value, q in weights:
+            if value == name:
+                return q
+    return -1.0
 
 
 def _wants_openmetrics(request: web.Request) -> bool:
-    return "application/openmetrics-text" in request.headers.get("Accept", "")
+    """OpenMetrics when it is asked with a q above 0 and not below the text format's."""
+    weights = _weights(request.headers.get("Accept", ""))
+    om = _weight(weights, OPENMETRICS_TYPE)
+    text = _weight(weights, "text/plain", "text/*", "*/*")
+    return om > 0 and om >= text
+
+
+def _wants_gzip(request: web.Request) -> bool:
+    """Compress when ``Accept-Encoding`` lists gzip (or ``*``) with a q above 0."""
+    return _weight(_weights(request.headers.get("Accept-Encoding", "")), "gzip", "*") > 0
 
 
 def _chunks(parts: list[bytes]) -> Iterator[bytes]:
@@ -64,9 +105,9 @@ async def _stream_exposition(
 ) -> web.StreamResponse:
     """Send a page in pieces, gzipped piece by piece when asked: never one copy of it all."""
     content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
-    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response = web.StreamResponse(headers={"Content-Type": content_type, "Vary": _VARY})
     size = sum(len(part) for part in parts)
-    if "gzip" in request.headers.get("Accept-Encoding", "") and size >= _GZIP_MIN:
+    if size >= _GZIP_MIN and _wants_gzip(request):
         compressor = compressobj(1, DEFLATED, _GZIP_WBITS)
         chunks = [compressor.compress(chunk) for chunk in _chunks(parts)]
         chunks.append(compressor.flush())
@@ -98,13 +139,56 @@ def _probe_budget(request: web.Request) -> float:
     return max(0.1, budget - PROBE_TIMEOUT_OFFSET)
 
 
+@dataclass(frozen=True, slots=True)
+class SdTarget:
+    """What ``/sd`` lists as the target: this exporter as Prometheus reaches it.
+
+    From ``--web.external-url`` or the listen address, never from a request's ``Host``
+    header (a client could make the list point anywhere).
+    """
+
+    address: str = "localhost:9860"
+    scheme: str = "http"
+    path_prefix: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> SdTarget:
+        """``https://host[:port][/prefix]`` -> target (the port defaults by scheme)."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL with a host")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return cls(f"{host}:{port}", parts.scheme, parts.path.rstrip("/"))
+
+    def labels(self) -> dict[str, str]:
+        """The target group labels besides the device's."""
+        labels = {"__metrics_path__": f"{self.path_prefix}/probe"}
+        if self.scheme != "http":
+            labels["__scheme__"] = self.scheme
+        return labels
+
+
+# ``POST /-/reload``: re-reads the configuration; raises ConfigError (text for the client).
+Reload = Callable[[], Awaitable[str]]
+
+
 class Handlers:
     """The routes, bound to one store, renderer and runtime."""
 
-    def __init__(self, store: Store, renderer: Renderer, runtime: Runtime | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        renderer: Renderer,
+        runtime: Runtime | None,
+        sd_target: SdTarget,
+        reload: Reload | None,
+    ) -> None:
         self.store = store
         self.renderer = renderer
         self.runtime = runtime
+        self.sd_target = sd_target
+        self.reload_config = reload
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
         """Every device, from the store."""
@@ -140,58 +224,24 @@ class Handlers:
         """The process serves; devices may be down (that is what power_device_up says)."""
         return web.Response(text="ok\n")
 
-    async def sd(self, request: web.Request) -> web.Response:
+    async def sd(self, _request: web.Request) -> web.Response:
         """Prometheus HTTP service discovery: one target group per device, for ``/probe``."""
+        target, common = self.sd_target.address, self.sd_target.labels()
         groups = [
-            {"targets": [request.host], "labels": {"__param_target": s.name, "device": s.name}}
+            {"targets": [target], "labels": {**common, "__param_target": s.name, "device": s.name}}
             for s in self.store
         ]
         return web.json_response(groups)
 
-    async def index(self, _request: web.Request) -> web.Response:
-        """A small landing page: every device, its state and the age of its last reading."""
-        now = time.time()
-        rows = "".join(self._row(state, now) for state in self.store)
-        up = sum(1 for state in self.store if state.up)
-        page = _PAGE.format(
-            version=html.escape(__version__),
-            up=up,
-            total=len(self.store),
-            rows=rows or '<tr><td colspan="6">no devices configured</td></tr>',
-        )
-        return web.Response(text=page, content_type="text/html")
-
-    def _row(self, state: DeviceState, now: float) -> str:
-        age = self.store.age(state, now)
-        identity = state.identity
-        what = " ".join(part for part in (identity.vendor, identity.model) if part)
-        link = html.escape(f"/probe?target={state.name}", quote=True)
-        return (
-            "<tr>"
-            f"<td>{html.escape(state.name)}</td>"
-            f"<td>{html.escape(state.source)}</td>"
-            f"<td>{html.escape(what)}</td>"
-            f'<td class="{"up" if state.up else "down"}">{"up" if state.up else "down"}</td>'
-            f"<td>{'never' if age is None else f'{age:.0f} s ago'}</td>"
-            f'<td><a href="{link}">probe</a> {html.escape(state.last_error)}</td>'
-            "</tr>"
-        )
-
-
-_PAGE: Final = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>power-exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}
-.up{{color:#0a0}}.down{{color:#c00}}</style></head>
-<body><h1>power-exporter {version}</h1>
-<p>{up} of {total} devices up.
-<a href="/metrics">metrics</a> &middot; <a href="/sd">service discovery</a> &middot;
-<a href="/healthz">health</a></p>
-<table><tr><th>device</th><th>source</th><th>model</th><th>state</th><th>last reading</th>
-<th></th></tr>
-{rows}
-</table></body></html>
-"""
+    async def reload(self, _request: web.Request) -> web.Response:
+        """``POST /-/reload`` (``--web.enable-lifecycle``), as Prometheus's."""
+        if self.reload_config is None:
+            return web.Response(status=403, text="Lifecycle API is not enabled.\n")
+        try:
+            summary = await self.reload_config()
+        except ConfigError as exc:
+            return web.Response(status=500, text=f"failed to reload config: {exc}\n")
+        return web.Response(text=f"{summary}\n")
 
 
 def make_app(
@@ -199,11 +249,15 @@ def make_app(
     renderer: Renderer,
     runtime: Runtime | None = None,
     middlewares: tuple[Middleware, ...] = (),
+    *,
+    sd_target: SdTarget | None = None,
+    reload: Reload | None = None,
 ) -> web.Application:
-    """The aiohttp application."""
-    handlers = Handlers(store, renderer, runtime)
+    """The aiohttp application; ``reload`` is None unless ``--web.enable-lifecycle``."""
+    handlers = Handlers(store, renderer, runtime, sd_target or SdTarget(), reload)
     app = web.Application(middlewares=middlewares)
-    app.router.add_get("/", handlers.index)
+    app.router.add_post("/-/reload", handlers.reload)
+    add_status_routes(app, store)  # /, /api/v1/devices, /static/: the status page
     app.router.add_get("/metrics", handlers.metrics)
     app.router.add_get("/probe", handlers.probe)
     app.router.add_get("/healthz", handlers.healthz)

@@ -14,7 +14,8 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import (
@@ -79,12 +80,29 @@ class _Unit:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     down: bool = False
     streaming: bool = False  # known once the source has been opened
+    over_limit: bool = False  # a device beyond max_devices was refused (logged once)
+    variables_capped: set[str] = field(default_factory=set)  # devices cut to max_variables
     # When each device was last in a roster of this entry or read well; None until the
     # entry's source sends its first roster (entries that never do keep their devices).
     listed: dict[str, float] | None = None
     # Devices whose failure has been logged since they were last up: the first failed read
     # of a device that never came up (a misspelled UPS name) is logged once, like a going down.
     reported: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Reconfigured:
+    """What ``Runtime.reconfigure`` did, by entry name."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _supervises(task: asyncio.Task[None], name: str) -> bool:
+    """Whether ``task`` is the supervising task of entry ``name`` (tasks are named so)."""
+    return task.get_name() == name and task.get_coro().__qualname__.endswith("._supervise")  # type: ignore[union-attr]
 
 
 class Runtime:
@@ -123,14 +141,32 @@ class Runtime:
         state = self.store.get(device)
         return self._units.get(state.unit) if state is not None else None
 
-    def _adopt(self, unit: _Unit, name: str) -> None:
-        """Count a device as this entry's; a real device retires the entry's placeholder."""
+    def _adopt(self, unit: _Unit, name: str) -> bool:
+        """Count a device as this entry's; a real device retires the entry's placeholder.
+
+        False for a new device beyond the entry's ``max_devices``: it is not created.
+        """
+        if name in unit.devices:
+            return True
         cfg = unit.config
+        held = len(unit.devices) - (cfg.name in unit.devices)  # the placeholder does not count
+        if name != cfg.name and held >= cfg.max_devices:
+            self.store.count_dropped_device(cfg.name)
+            if not unit.over_limit:
+                unit.over_limit = True
+                log.warning(
+                    "%s: more than max_devices (%d) devices; %s and any further are not created",
+                    cfg.name,
+                    cfg.max_devices,
+                    name,
+                )
+            return False
         if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)
         unit.devices.add(name)
         if unit.listed is not None:
             unit.listed.setdefault(name, time.monotonic())
+        return True
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
@@ -139,10 +175,12 @@ class Runtime:
             return
         if isinstance(event, Reading):
             name = event.device
+            was_up = (state := self.store.get(name)) is not None and state.up
+            if not self._adopt(unit, name):
+                return
             if unit.listed is not None:
                 unit.listed[name] = time.monotonic()
-            was_up = (state := self.store.get(name)) is not None and state.up
-            self._adopt(unit, name)
+            event = self._capped(unit, event)
             self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
             unit.reported.discard(name)
             if not was_up:
@@ -152,7 +190,8 @@ class Runtime:
         if name not in self.store:
             # A device of a fan-out that fails from its first poll (offline from the start)
             # still appears, with up 0, rather than hiding behind the placeholder.
-            self._adopt(unit, name)
+            if not self._adopt(unit, name):
+                return
             self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
@@ -164,11 +203,37 @@ class Runtime:
             self.store.count_message(name)
             log.debug("device %s: %s: %s", name, error.reason, error)
 
+    @staticmethod
+    def _capped(unit: _Unit, reading: Reading) -> Reading:
+        """The reading with at most ``max_variables`` raw and text variables (logged once)."""
+        limit = unit.config.max_variables
+        if len(reading.raw) <= limit and len(reading.text) <= limit:
+            return reading
+        if reading.device not in unit.variables_capped:
+            unit.variables_capped.add(reading.device)
+            log.warning(
+                "device %s: more than max_variables (%d) variables (%d numeric, %d text);"
+                " only the first %d of each are kept",
+                reading.device,
+                limit,
+                len(reading.raw),
+                len(reading.text),
+                limit,
+            )
+        return replace(
+            reading,
+            raw=dict(islice(reading.raw.items(), limit)),
+            text=dict(islice(reading.text.items(), limit)),
+        )
+
     def _listed(self, unit: _Unit, roster: Roster) -> None:
         now = time.monotonic()
         if unit.listed is None:
             unit.listed = dict.fromkeys(unit.devices - {unit.config.name}, now)
+        bound = 2 * unit.config.max_devices  # a hostile roster must not grow it past the cap
         for name in roster.devices:
+            if name not in unit.devices and name not in unit.listed and len(unit.listed) >= bound:
+                continue
             if name not in unit.devices and name in unit.listed:
                 log.info("device %s is back in the device list of %s", name, unit.config.name)
             unit.listed[name] = now
@@ -336,6 +401,54 @@ class Runtime:
         async with unit.lock:
             events = await source.read()
         return [event for event in events if event.device == device]
+
+    # -- reconfiguration ------------------------------------------------------------------
+
+    def add_unit(self, cfg: DeviceConfig) -> None:
+        """Configure a new entry; its task starts at once if the runtime runs."""
+        if cfg.name in self._units:
+            raise ValueError(f"{cfg.name} is configured already")
+        unit = _Unit(cfg)
+        self._units[cfg.name] = unit
+        self._placeholder(unit)
+        if self._tasks:
+            self._tasks.append(asyncio.create_task(self._supervise(unit), name=cfg.name))
+
+    async def remove_unit(self, name: str) -> None:
+        """Stop an entry (its source closes) and remove its devices from the store."""
+        unit = self._units.pop(name, None)
+        if unit is None:
+            return
+        for task in [t for t in self._tasks if _supervises(t, name)]:
+            self._tasks.remove(task)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for state in self.store:
+            if state.unit == name:
+                self.store.remove(state.name)
+
+    async def reconfigure(self, devices: Sequence[DeviceConfig]) -> Reconfigured:
+        """Apply a new device list.
+
+        Entries whose config is unchanged keep their state and connections; removed ones
+        leave the store; changed ones restart; new ones start.
+        """
+        wanted = {cfg.name: cfg for cfg in devices}
+        done = Reconfigured()
+        for name, unit in list(self._units.items()):
+            cfg = wanted.get(name)
+            if cfg is None or cfg != unit.config:
+                await self.remove_unit(name)
+                (done.removed if cfg is None else done.changed).append(name)
+            else:
+                done.kept.append(name)
+        for name, cfg in wanted.items():
+            if name not in self._units:
+                self.add_unit(cfg)
+                if name not in done.changed:
+                    done.added.append(name)
+        return done
 
     # -- life -----------------------------------------------------------------------------
 

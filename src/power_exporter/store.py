@@ -32,6 +32,7 @@ class DeviceState:
     up: bool = False
     last_seen: float | None = None
     last_error: str = ""
+    reason: str = ""  # why it is down: the reason of the failure that took it down
     errors: dict[str, int] = field(default_factory=dict)
     messages: int = 0
     read_duration: float | None = None
@@ -66,6 +67,8 @@ class Store:
         self._watchers: list[Callable[[str], None]] = []
         self.version = 0  # moves on every change, for caching whole pages
         self.probes = ProbeStats()
+        # entry -> events of devices beyond its max_devices, dropped (rendered per scrape)
+        self.dropped_devices: dict[str, int] = {}
 
     def watch(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(name)`` after every change of a device (it must not raise)."""
@@ -121,6 +124,7 @@ class Store:
         state.up = True
         state.last_seen = reading.taken_at
         state.last_error = ""
+        state.reason = ""
         state.messages += 1
         state.stats_version += 1
         self._changed(state.name)
@@ -141,7 +145,10 @@ class Store:
         """Count the error and take the device down; True when it was up until now."""
         self.count_error(name, reason, message)
         state = self._devices.get(name)
-        if state is None or not state.up:
+        if state is None:
+            return False
+        state.reason = reason
+        if not state.up:
             return False
         state.up = False
         state.reading = None
@@ -149,6 +156,10 @@ class Store:
         state.stats_version += 1
         self._changed(name)
         return True
+
+    def count_dropped_device(self, entry: str) -> None:
+        """Count an event of a device the entry may not have (beyond its max_devices)."""
+        self.dropped_devices[entry] = self.dropped_devices.get(entry, 0) + 1
 
     def observe_read(self, name: str, seconds: float) -> None:
         """Record how long the device's last read took."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -189,12 +190,30 @@ class TestListen:
         assert "cannot listen on 192.0.2.1:9860: no interface" in result.stderr
 
     def test_a_privileged_port_without_privileges(self, tmp_path: Path) -> None:
-        """A port below net.ipv4.ip_unprivileged_port_start, as a user: permission denied."""
-        if os.geteuid() == 0 or _sysctl("ip_unprivileged_port_start") <= 1:
-            pytest.skip("root (or this kernel) may bind any port: nothing to deny")
+        """A port below net.ipv4.ip_unprivileged_port_start, without the right: permission denied.
+
+        As root (CI), the process runs without CAP_NET_BIND_SERVICE (setpriv drops it from the
+        bounding set), which is what an unprivileged user lacks.
+        """
+        if _sysctl("ip_unprivileged_port_start") <= 1:
+            pytest.skip("this kernel lets anyone bind any port: nothing to deny")
         config = tmp_path / "power.yaml"
         config.write_text(GOOD_DEVICES)
-        result = cli("serve", "--config", str(config), "--listen", "127.0.0.1:1", timeout=30)
+        args = ["serve", "--config", str(config), "--listen", "127.0.0.1:1"]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                pytest.skip("running as root without setpriv (util-linux) to drop the right")
+            drop = ["--bounding-set=-net_bind_service", "--inh-caps=-net_bind_service"]
+            result = subprocess.run(
+                [setpriv, *drop, sys.executable, "-m", "power_exporter", *args],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        else:
+            result = cli(*args, timeout=30)
         assert result.returncode == 3, result.stderr
         assert "cannot listen on 127.0.0.1:1: permission denied" in result.stderr
 

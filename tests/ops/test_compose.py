@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
@@ -10,6 +11,7 @@ import yaml
 from tests.ops.paths import ALERTS, COMPOSE, ROOT
 from tests.peers import require_binary
 
+MATCHER = re.compile(r'(?P<label>\w+)\s*(?P<op>=~|=)\s*"?(?P<value>[^"]*)"?')
 SERVICES = {"power-exporter": 9860, "prometheus": 9090, "alertmanager": 9093, "grafana": 3000}
 
 
@@ -106,11 +108,16 @@ def test_alertmanager_config() -> None:
         [amtool, "check-config", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    alerts = {r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]}
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    alerts = {r["alert"] for g in groups for r in g["rules"] if "alert" in r}
     for rule in yaml.safe_load(path.read_text())["inhibit_rules"]:
         for matcher in (*rule["source_matchers"], *rule["target_matchers"]):
-            name = matcher.split("=", 1)[1].strip()
-            assert name in alerts, matcher
+            found = MATCHER.fullmatch(matcher)
+            assert found, matcher
+            assert found["label"] == "alertname", matcher
+            names = found["value"].split("|") if found["op"] == "=~" else [found["value"]]
+            for name in names:
+                assert name in alerts, matcher
 
 
 def test_grafana_provisioning() -> None:

@@ -95,3 +95,84 @@ def test_with_the_hid_drop_in(local_unit: Path) -> None:
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", security.stdout)
     assert match, security.stdout + security.stderr
     assert float(match.group(1)) <= MAX_EXPOSURE + 1.0, security.stdout
+
+
+CREDENTIALS = UNIT.parent / "power-exporter.service.d" / "credentials.conf"
+
+
+def test_with_the_credentials_drop_in(local_unit: Path) -> None:
+    """The LoadCredential= drop-in verifies and keeps the unit as confined."""
+    directory = local_unit.with_name("power-exporter.service.d")
+    directory.mkdir()
+    text = CREDENTIALS.read_text(encoding="utf-8")
+    command = local_unit.read_text().split("ExecStart=", 1)[1].split(" ", 1)[0]
+    (directory / "credentials.conf").write_text(text.replace(INSTALLED, command))
+    result = analyze("verify", str(local_unit))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout + result.stderr == ""
+    security = analyze("security", "--offline=true", str(local_unit))
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", security.stdout)
+    assert match, security.stdout + security.stderr
+    assert float(match.group(1)) <= MAX_EXPOSURE, security.stdout
+
+
+def credentials() -> dict[str, str]:
+    """Credential name -> source path, from the drop-in's LoadCredential= lines."""
+    out = {}
+    for line in CREDENTIALS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("LoadCredential="):
+            name, _, path = line.removeprefix("LoadCredential=").partition(":")
+            out[name] = path
+    return out
+
+
+def test_credentials_are_what_the_exporter_reads(tmp_path: Path) -> None:
+    """As systemd hands them over, the credentials load: a password file, a web config with TLS.
+
+    The test lays the credentials out as systemd does ($CREDENTIALS_DIRECTORY/<name>) and runs
+    `power-exporter check-config` with that environment, then loads the web config from there
+    (its cert and key named relative to it, as %d/web-config.yml finds them).
+    """
+    from power_exporter import webconfig  # noqa: PLC0415
+    from tests.ops.pki import make_pki  # noqa: PLC0415
+
+    names = credentials()
+    assert {"nut-password", "web-config.yml", "tls.crt", "tls.key"} <= set(names)
+    for path in names.values():
+        assert path.startswith("/etc/power-exporter/"), path
+    assert "--web.config.file %d/web-config.yml" in CREDENTIALS.read_text(encoding="utf-8")
+    store = tmp_path / "credentials"
+    store.mkdir()
+    (store / "nut-password").write_text("s3cret\n")
+    pki = make_pki(tmp_path)
+    shutil.copy(pki.server.cert, store / "tls.crt")
+    shutil.copy(pki.server.key, store / "tls.key")
+    (store / "web-config.yml").write_text(
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "devices:\n  - name: ups\n    source: nut\n    server: 127.0.0.1:3493\n"
+        "    ups: '*'\n    username: monitor\n"
+        "    password_file: ${CREDENTIALS_DIRECTORY}/nut-password\n"
+    )
+    command = shutil.which("power-exporter", path=str(Path(sys.executable).parent))
+    assert command
+    result = subprocess.run(
+        [command, "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"CREDENTIALS_DIRECTORY": str(store), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+    elsewhere = subprocess.run(
+        [command, "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"CREDENTIALS_DIRECTORY": str(tmp_path / "none"), "PATH": "/usr/bin:/bin"},
+    )
+    assert elsewhere.returncode != 0, "the password file is not looked at"
+    assert webconfig.ssl_context(webconfig.load(store / "web-config.yml")) is not None

@@ -140,6 +140,11 @@ TASKS: Final = Spec(
     "gauge",
     "asyncio tasks alive in the exporter's event loop (flat while devices come and go).",
 )
+DEVICES_DROPPED: Final = Spec(
+    "power_exporter_devices_dropped_total",
+    "counter",
+    "Events of devices beyond their entry's max_devices, dropped: those devices are not created.",
+)
 PROBES: Final = Spec(
     "power_exporter_probes_total",
     "counter",
@@ -159,6 +164,30 @@ PROBE_DURATION: Final = Spec(
     "gauge",
     "Time from a /probe request to its answer.",
 )
+# The exporter's own, rendered per scrape after the devices (the HTTP server, reloads).
+RELOAD_OK: Final = Spec(
+    "power_exporter_config_last_reload_successful",
+    "gauge",
+    "Whether the last configuration reload succeeded (1 at start).",
+)
+RELOAD_TIME: Final = Spec(
+    "power_exporter_config_last_reload_success_timestamp_seconds",
+    "gauge",
+    "Unix time of the last successful configuration load (start or reload).",
+)
+HTTP_OPEN: Final = Spec("power_exporter_http_connections", "gauge", "HTTP connections open now.")
+HTTP_REFUSED: Final = Spec(
+    "power_exporter_http_connections_refused_total",
+    "counter",
+    "HTTP connections closed at once because --web.max-connections were open.",
+)
+HTTP_REJECTED: Final = Spec(
+    "power_exporter_http_requests_rejected_total",
+    "counter",
+    "HTTP connections closed before any handler, by reason: timeout (request too slow), "
+    "header_size, malformed, evicted (idle or slow, to make room at the connection cap).",
+)
+SERVER: Final[tuple[Spec, ...]] = (RELOAD_OK, RELOAD_TIME, HTTP_OPEN, HTTP_REFUSED, HTTP_REJECTED)
 
 # The order families appear in, before any raw family.
 ORDERED: Final[tuple[Spec, ...]] = (
@@ -176,7 +205,16 @@ FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)
 
 def _check() -> None:
     names: set[str] = set()
-    for spec in (*ORDERED, BUILD_INFO, TASKS, PROBES, PROBE_READS, PROBE_DURATION):
+    for spec in (
+        *ORDERED,
+        BUILD_INFO,
+        TASKS,
+        DEVICES_DROPPED,
+        PROBES,
+        PROBE_READS,
+        PROBE_DURATION,
+        *SERVER,
+    ):
         problem = problem_with_family(spec.name, spec.kind)
         if problem is not None:
             raise ValueError(problem)

@@ -70,6 +70,11 @@ def parse_duration(value: object) -> float:
 
 Duration: TypeAlias = Annotated[float, BeforeValidator(parse_duration)]
 
+# What a peer can make one entry hold: devices of a fan-out, variables of a device. A real
+# upsd serves a few dozen UPSes of ~100 variables each; EcoFlow stations send ~600 quotas.
+DEFAULT_MAX_DEVICES: Final = 1000
+DEFAULT_MAX_VARIABLES: Final = 1000
+
 
 class DeviceConfig(BaseModel):
     """The keys every device has; each source kind extends it with its own."""
@@ -84,6 +89,12 @@ class DeviceConfig(BaseModel):
     stale_after: Duration = 60.0
     # A device of a fan-out entry missing from the entry's device list this long is retired.
     retire_after: Duration = 3600.0
+    # A fan-out entry (ups: "*", serial: "*", path: auto) makes at most this many devices;
+    # more are not created (logged once, counted in power_exporter_devices_dropped_total).
+    max_devices: int = Field(default=DEFAULT_MAX_DEVICES, ge=1)
+    # A device keeps at most this many raw (numeric) and as many text variables of a reading;
+    # the rest are dropped (logged once).
+    max_variables: int = Field(default=DEFAULT_MAX_VARIABLES, ge=1)
     # /probe reads a polled device afresh at most this often (None: half of ``interval``);
     # probes in between share the read in flight or get the newest probe reading.
     probe_min_interval: Duration | None = None
@@ -213,9 +224,3 @@ class SourceKind:
     # `power-exporter discover [WHERE]`: device config dicts for what this kind finds (a upsd's
     # UPSes, USB HID UPSes); WHERE is the user's argument (e.g. host:port) or None.
     discover: Callable[[str | None], Awaitable[list[dict[str, object]]]] | None = None
-
-
-def read_secret_file(path: str) -> str:
-    """Read a secret from a file (``password_file:``), without its trailing newline."""
-    with open(path, encoding="utf-8") as handle:  # noqa: PTH123
-        return handle.read().rstrip("\r\n")

@@ -39,6 +39,7 @@ from power_exporter.sources.nut.lines import (
     is_error,
     split_words,
 )
+from power_exporter.sources.secret import problem_with_secret
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -119,6 +120,10 @@ class NutClient:
         tls: TlsOptions | None = None,
         timeout: float = 5.0,
     ) -> None:
+        if password is not None and problem_with_secret(password) is not None:
+            # Refused here too, not only by the configuration: quoting it for upsd would fail
+            # at every poll, in an error quoting it.
+            raise ValueError(f"the NUT password {problem_with_secret(password)}")
         self.host = host
         self.port = port
         self._username = username

@@ -9,8 +9,9 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 
-from power_exporter.sources.base import DeviceConfig, FieldError, read_secret_file
+from power_exporter.sources.base import DeviceConfig, FieldError
 from power_exporter.sources.nut.client import DEFAULT_PORT, TlsOptions
+from power_exporter.sources.secret import Secret, read_secret_file
 
 ALL_UPSES: Final = "*"
 UPS_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -47,7 +48,7 @@ class NutConfig(DeviceConfig):
     server: str = f"127.0.0.1:{DEFAULT_PORT}"
     ups: str
     username: str | None = None
-    password: SecretStr | None = None
+    password: Secret | None = None
     password_file: str | None = None
     starttls: bool = False
     ca_file: str | None = None
@@ -88,11 +89,9 @@ class NutConfig(DeviceConfig):
             raise ValueError("give password or password_file, not both")
         if self.password_file is not None:
             try:
-                self._password = SecretStr(read_secret_file(self.password_file))
-            except OSError as exc:
-                raise FieldError(
-                    "password_file", f"cannot read {self.password_file}: {exc.strerror or exc}"
-                ) from exc
+                self._password = read_secret_file(self.password_file)
+            except ValueError as exc:
+                raise FieldError("password_file", str(exc)) from None
         else:
             self._password = self.password
         if self._password is not None and self.username is None:

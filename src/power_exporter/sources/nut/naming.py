@@ -31,6 +31,7 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.sources.base import RawFamily, RawSample
+from power_exporter.sources.lru import LruCache
 from power_exporter.sources.nut.table import DEVICE_INFO_LABELS, NUT_FLAGS, STATUS_VAR
 
 if TYPE_CHECKING:
@@ -80,15 +81,16 @@ class NutNaming:
     """The RawNaming of NUT devices (and of replayed NUT dumps)."""
 
     def __init__(self) -> None:
-        self._families: dict[str, RawFamily] = {}
+        # Bounded: a upsd may invent new variable names at every poll.
+        self._families: LruCache[str, RawFamily] = LruCache()
 
     def family(self, variable: str) -> RawFamily:
-        """Return the gauge family of one variable, the same object every time for one name."""
+        """Return the gauge family of one variable, one object for one name while it is cached."""
         name = metric_name(variable)
         family = self._families.get(name)
         if family is None:
             family = RawFamily(name=name, kind="gauge", help=f"NUT variable {variable}")
-            self._families[name] = family
+            self._families.put(name, family)
         return family
 
     def samples(self, reading: Reading) -> Iterable[RawSample]:

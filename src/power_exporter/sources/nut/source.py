@@ -134,11 +134,19 @@ class NutSource:
         listed, answers = await self.client.list_ups_and_vars(self._known, budget=self._budget)
         events = self._events(self._known, answers)
         added = [ups for ups in sorted(listed) if ups not in self._known]
+        # Read no more UPSes than the entry may have: the rest are handed to the runtime as
+        # faults, which it drops and counts (it creates no device beyond max_devices).
+        room = max(0, self.cfg.max_devices - len(self._known))
+        added, beyond = added[:room], added[room:]
         if added:
-            log.info("%s: new UPS on upsd at %s: %s", self.cfg.name, self.client.where, added)
+            shown = ", ".join(added[:10]) + (f" and {len(added) - 10} more" if added[10:] else "")
+            log.info("%s: new UPS on upsd at %s: %s", self.cfg.name, self.client.where, shown)
             more = await self.client.list_vars_many(added, budget=self._budget)
             events.extend(self._events(added, more))
             self._known.extend(added)
+        if beyond:  # last: the devices within the cap are the runtime's first
+            error = SourceError(f"beyond max_devices ({self.cfg.max_devices}): not read")
+            events.extend(DeviceFault(self.device_name(ups), error) for ups in beyond)
         gone = [ups for ups in self._known if ups not in listed]
         if gone:
             log.debug("%s: UPS no longer on upsd: %s", self.cfg.name, gone)
