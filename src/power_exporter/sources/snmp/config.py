@@ -8,8 +8,9 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 
-from power_exporter.sources.base import DeviceConfig, FieldError, read_secret_file
+from power_exporter.sources.base import DeviceConfig, FieldError
 from power_exporter.sources.nut.config import beside_config, parse_server
+from power_exporter.sources.secret import Secret, read_secret_file
 
 DEFAULT_PORT: Final = 161
 SCHEME: Final = "snmp"
@@ -33,14 +34,14 @@ class SnmpConfig(DeviceConfig):
     source: Literal["snmp"]
     host: str
     version: Literal["1", "2c", "3"] = "2c"
-    community: SecretStr | None = None
+    community: Secret | None = None
     community_file: str | None = None
     username: str | None = None
     auth_protocol: AuthProtocol = "SHA256"
-    auth_key: SecretStr | None = None
+    auth_key: Secret | None = None
     auth_key_file: str | None = None
     priv_protocol: PrivProtocol = "AES"
-    priv_key: SecretStr | None = None
+    priv_key: Secret | None = None
     priv_key_file: str | None = None
     context: str = ""
     # Tries after the first, each waiting timeout / (retries + 1).
@@ -120,9 +121,9 @@ def _secret(cfg: SnmpConfig, key: str) -> SecretStr | None:
     if path is None:
         return given
     try:
-        return SecretStr(read_secret_file(path))
-    except OSError as exc:
-        raise FieldError(f"{key}_file", f"cannot read {path}: {exc.strerror or exc}") from exc
+        return read_secret_file(path)
+    except ValueError as exc:
+        raise FieldError(f"{key}_file", str(exc)) from None
 
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
