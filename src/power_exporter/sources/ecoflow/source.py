@@ -139,7 +139,7 @@ class ReadingBuilder:
             candidates = []
         else:
             candidates = families.measures(family, flat.numbers)
-        good, problems = checked_measures(candidates)
+        good, problems = checked_measures(candidates, "ecoflow")
         for problem in problems:
             self._once(name, problem, "%s: dropped implausible value: %s", name, problem)
         flags, known = (
