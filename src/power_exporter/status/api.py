@@ -50,6 +50,19 @@ UNITS: Final[Mapping[Measure, str]] = {
     Measure.NOMINAL_APPARENT_POWER: "voltamperes",
     Measure.SOLAR_INPUT_POWER: "watts",
     Measure.CHARGE_COULOMBS: "coulombs",
+    Measure.OUTLET_CURRENT: "amperes",
+    Measure.OUTLET_POWER: "watts",
+    Measure.OUTLET_APPARENT_POWER: "voltamperes",
+    Measure.OUTLET_VOLTAGE: "volts",
+    Measure.OUTLET_ON: "boolean",
+    Measure.INPUT_PHASE_VOLTAGE: "volts",
+    Measure.INPUT_PHASE_CURRENT: "amperes",
+    Measure.INPUT_PHASE_POWER: "watts",
+    Measure.INPUT_PHASE_APPARENT_POWER: "voltamperes",
+    Measure.OUTPUT_PHASE_VOLTAGE: "volts",
+    Measure.OUTPUT_PHASE_CURRENT: "amperes",
+    Measure.OUTPUT_PHASE_POWER: "watts",
+    Measure.OUTPUT_PHASE_APPARENT_POWER: "voltamperes",
 }
 assert set(UNITS) == set(Measure), "every measure needs its unit"  # noqa: S101 - checked at import
 

@@ -55,7 +55,9 @@ class TestCommands:
         out = capsys.readouterr().out
         doc = json.loads(out)
         assert doc["model"] == "Smart-UPS X 750"
-        assert doc["measures"]["power_battery_runtime_seconds"] == 109762.0
+        assert doc["measures"]["power_battery_charge_ratio"] == 1.0
+        assert "power_battery_runtime_seconds" not in doc["measures"]  # 30.5 h: implausible
+        assert doc["raw"]["upsAdvBatteryRunTimeRemaining"] == 10976200.0
         assert doc["raw"]["upsHighPrecBatteryCapacity"] == 1000.0
         assert APC not in out
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 import pytest
 
 from power_exporter.exposition.text import Renderer
-from power_exporter.model import Flag, Measure, Reading
+from power_exporter.model import Flag, Labels, Measure, Reading
 from power_exporter.sources.registry import KINDS
 from power_exporter.sources.snmp.engine import ENGINES
 from power_exporter.sources.snmp.source import SnmpSource
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from tests.peers.snmpsim import Snmpsim
 
 M = Measure
+L1: Final[Labels] = (("phase", "L1"),)
+L2: Final[Labels] = (("phase", "L2"),)
+L3: Final[Labels] = (("phase", "L3"),)
 
 
 class Expected:
@@ -37,11 +40,16 @@ class Expected:
         measures: Mapping[Measure, float],
         flags: frozenset[Flag],
         identity: tuple[str, str, str, str],
+        *,
+        labelled: Mapping[Measure, Mapping[Labels, float]] | None = None,
+        dropped: Mapping[Measure, str] | None = None,
     ) -> None:
         self.profile = profile
         self.measures = measures
         self.flags = flags
         self.identity = identity
+        self.labelled = labelled or {}
+        self.dropped = dropped or {}
 
 
 EXPECTED: Final[Mapping[str, Expected]] = {
@@ -51,7 +59,6 @@ EXPECTED: Final[Mapping[str, Expected]] = {
         {
             M.BATTERY_CHARGE: 1.0,  # upsHighPrecBatteryCapacity 1000 (tenths of %)
             M.BATTERY_TEMPERATURE: 22.8,
-            M.BATTERY_RUNTIME: 109762.0,
             M.BATTERY_VOLTAGE: 54.7,
             M.INPUT_VOLTAGE: 120.0,
             M.INPUT_FREQUENCY: 60.0,
@@ -62,6 +69,9 @@ EXPECTED: Final[Mapping[str, Expected]] = {
         },
         frozenset({Flag.ONLINE}),  # upsBasicOutputStatus 2 onLine
         ("APC", "Smart-UPS X 750", "AS1907242163", "UPS 09.8 (ID20)"),
+        # 10976200 TimeTicks = 109762 s = 30.5 h at no load: past the shared plausibility
+        # table's 24 h for a UPS, so it stays raw only.
+        dropped={M.BATTERY_RUNTIME: "out_of_range"},
     ),
     # Riello NetMan 204: UPS-MIB, 3-line tables, -1 for the unsupported input current.
     "librenms_netmanplus_204": Expected(
@@ -82,6 +92,14 @@ EXPECTED: Final[Mapping[str, Expected]] = {
         },
         frozenset({Flag.ONLINE}),  # upsOutputSource 3 normal
         ("RPS SpA", "", "", ""),
+        # Three rows in each line table (no NumLines to say fewer are used): one series each.
+        labelled={
+            M.INPUT_PHASE_VOLTAGE: {L1: 242.0, L2: 0.0, L3: 0.0},
+            M.INPUT_PHASE_POWER: {L1: 0.0, L2: 0.0, L3: 0.0},
+            M.OUTPUT_PHASE_VOLTAGE: {L1: 231.0, L2: 0.0, L3: 0.0},
+            M.OUTPUT_PHASE_CURRENT: {L1: 1.1, L2: 0.0, L3: 0.0},
+            M.OUTPUT_PHASE_POWER: {L1: 184.0, L2: 0.0, L3: 0.0},
+        },
     ),
     # CyberPower OL2200RTXL2U on an RMCARD: tenths of volts, runtime in TimeTicks.
     "librenms_cyberpower": Expected(
@@ -176,6 +194,8 @@ def check(reading: Reading, profile: str, expected: Expected) -> None:
     assert dict(reading.measures) == pytest.approx(dict(expected.measures))
     assert set(reading.measures) == set(expected.measures)
     assert reading.flags == expected.flags
+    assert {m: dict(series) for m, series in reading.labelled.items()} == expected.labelled
+    assert dict(reading.dropped) == expected.dropped
     identity = reading.identity
     assert (identity.vendor, identity.model, identity.serial, identity.firmware) == (
         expected.identity
@@ -252,6 +272,7 @@ class TestExposition:
         assert 'upsInputVoltage{device="netman",upsInputLineIndex="1"} 242\n' in text
         assert 'upsInputCurrent{device="netman",upsInputLineIndex="2"} -1\n' in text
         assert 'power_input_voltage_volts{device="netman"} 242\n' in text
+        assert 'power_output_phase_power_watts{device="netman",phase="L1"} 184\n' in text
 
     async def test_raw_names_only_camel_case_remarks(self, snmpsim: Snmpsim) -> None:
         """Promtool's only remarks on the raw page are camelCase names, all MIB object names."""
@@ -269,3 +290,20 @@ class TestExposition:
         names = {match.group(1) for line in remarks if (match := CAMEL_LINT.match(line))}
         assert len(names) == len(remarks)
         assert names <= {key.partition("|")[0] for key in reading.raw}
+
+
+class TestRowsInUse:
+    """A line table's rows past its own count (upsInputNumLines) are placeholders."""
+
+    def test_counted_rows_only(self) -> None:
+        """Three input rows, one line in use: no phase series; three in use: L1..L3."""
+        from power_exporter.sources.snmp.columns import oid  # noqa: PLC0415
+        from power_exporter.sources.snmp.profiles import UPS_MIB  # noqa: PLC0415
+        from power_exporter.sources.snmp.reading import build_reading  # noqa: PLC0415
+
+        voltages = {oid(f"1.3.6.1.2.1.33.1.3.3.1.3.{line}"): 230 for line in (1, 2, 3)}
+        for in_use, phases in ((1, {}), (3, {L1: 230.0, L2: 230.0, L3: 230.0})):
+            walk = {oid("1.3.6.1.2.1.33.1.3.2.0"): in_use, **voltages}
+            reading, _ = build_reading("ups", UPS_MIB, dict(walk), 0.0)
+            assert dict(reading.labelled.get(M.INPUT_PHASE_VOLTAGE, {})) == phases
+            assert reading.measures[M.INPUT_VOLTAGE] == 230.0

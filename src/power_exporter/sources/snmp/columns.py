@@ -11,7 +11,7 @@ NULL, noSuchObject and noSuchInstance never reach a column: they mean absent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, TypedDict
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,7 +44,8 @@ class Column:
     ``name`` is the MIB object name, which is also its raw metric name (as snmp_exporter's
     generator names it); ``index`` names the table's index object, the label of its rows.
     A column with a ``measure`` gives that normalized measure; the first column of a profile
-    that gives a measure wins, so the high-precision objects come first.
+    that gives a measure wins, so the high-precision objects come first. A table column with
+    a ``series`` gives that labelled measure per row as well (per outlet or per phase).
     """
 
     name: str
@@ -56,12 +57,37 @@ class Column:
     index: str = ""
     combine: Literal["first", "sum", "max"] = "first"
     text: bool = False  # a string: identity or description, never a number
+    # A table column may also give one series per row of a labelled measure: per outlet
+    # (``outlet="<index>"``) or per phase (``phase="L<index>"``, only when there are several).
+    series: Measure | None = None
+    per: Literal["", "outlet", "phase"] = ""
+    # The scalar that counts the table's rows in use (upsInputNumLines): rows past it are
+    # placeholders some cards keep (a single-phase UPS with a three-row table).
+    counted_by: str = ""
 
     def value(self, raw: int) -> float | None:
         """The base-unit value of a raw number, or None when it means "no data"."""
         if raw in self.unknown or (self.zero_is_absent and raw == 0):
             return None
         return round(raw * self.scale, 9)
+
+
+class SeriesKeys(TypedDict, total=False):
+    """The keywords that make a table column give a labelled measure per row."""
+
+    series: Measure
+    per: Literal["outlet", "phase"]
+    counted_by: str
+
+
+def per_phase(series: Measure, counted_by: str = "") -> SeriesKeys:
+    """Keywords of a table column that also gives ``series`` per phase."""
+    return {"series": series, "per": "phase", "counted_by": counted_by}
+
+
+def per_outlet(series: Measure) -> SeriesKeys:
+    """Keywords of a table column that also gives ``series`` per outlet."""
+    return {"series": series, "per": "outlet"}
 
 
 def scalar(name: str, dotted: str, measure: Measure | None = None, **kw: object) -> Column:

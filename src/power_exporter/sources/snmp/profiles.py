@@ -26,6 +26,8 @@ from power_exporter.sources.snmp.columns import (
     Profile,
     StatusEnum,
     oid,
+    per_outlet,
+    per_phase,
     scalar,
     table,
     text,
@@ -90,7 +92,12 @@ UPS_MIB_COLUMNS: Final[tuple[Column, ...]] = (
         unknown=INT_UNKNOWN,
     ),
     table(
-        "upsInputVoltage", U + "3.3.1.3", "upsInputLineIndex", M.INPUT_VOLTAGE, unknown=INT_UNKNOWN
+        "upsInputVoltage",
+        U + "3.3.1.3",
+        "upsInputLineIndex",
+        M.INPUT_VOLTAGE,
+        unknown=INT_UNKNOWN,
+        **per_phase(M.INPUT_PHASE_VOLTAGE, "upsInputNumLines"),
     ),
     table(
         "upsInputCurrent",
@@ -99,6 +106,7 @@ UPS_MIB_COLUMNS: Final[tuple[Column, ...]] = (
         M.INPUT_CURRENT,
         scale=TENTHS,
         unknown=INT_UNKNOWN,
+        **per_phase(M.INPUT_PHASE_CURRENT, "upsInputNumLines"),
     ),
     table(
         "upsInputTruePower",
@@ -107,6 +115,7 @@ UPS_MIB_COLUMNS: Final[tuple[Column, ...]] = (
         M.INPUT_POWER,
         unknown=INT_UNKNOWN,
         combine="sum",
+        **per_phase(M.INPUT_PHASE_POWER, "upsInputNumLines"),
     ),
     scalar("upsOutputSource", U + "4.1"),
     scalar("upsOutputFrequency", U + "4.2", M.OUTPUT_FREQUENCY, scale=TENTHS, unknown=INT_UNKNOWN),
@@ -117,6 +126,7 @@ UPS_MIB_COLUMNS: Final[tuple[Column, ...]] = (
         "upsOutputLineIndex",
         M.OUTPUT_VOLTAGE,
         unknown=INT_UNKNOWN,
+        **per_phase(M.OUTPUT_PHASE_VOLTAGE, "upsOutputNumLines"),
     ),
     table(
         "upsOutputCurrent",
@@ -125,6 +135,7 @@ UPS_MIB_COLUMNS: Final[tuple[Column, ...]] = (
         M.OUTPUT_CURRENT,
         scale=TENTHS,
         unknown=INT_UNKNOWN,
+        **per_phase(M.OUTPUT_PHASE_CURRENT, "upsOutputNumLines"),
     ),
     table(
         "upsOutputPower",
@@ -133,6 +144,7 @@ UPS_MIB_COLUMNS: Final[tuple[Column, ...]] = (
         M.OUTPUT_POWER,
         unknown=INT_UNKNOWN,
         combine="sum",
+        **per_phase(M.OUTPUT_PHASE_POWER, "upsOutputNumLines"),
     ),
     table(
         "upsOutputPercentLoad",
@@ -348,8 +360,15 @@ APC_RPDU2: Final = Profile(
             "rPDU2PhaseStatusIndex",
             M.INPUT_CURRENT,
             scale=TENTHS,
+            **per_phase(M.INPUT_PHASE_CURRENT),
         ),
-        table("rPDU2PhaseStatusVoltage", P + "6.3.1.6", "rPDU2PhaseStatusIndex", M.INPUT_VOLTAGE),
+        table(
+            "rPDU2PhaseStatusVoltage",
+            P + "6.3.1.6",
+            "rPDU2PhaseStatusIndex",
+            M.INPUT_VOLTAGE,
+            **per_phase(M.INPUT_PHASE_VOLTAGE),
+        ),
         table(
             "rPDU2PhaseStatusPower",
             P + "6.3.1.7",
@@ -357,6 +376,7 @@ APC_RPDU2: Final = Profile(
             M.INPUT_POWER,
             scale=HUNDREDTHS_KW,
             combine="sum",
+            **per_phase(M.INPUT_PHASE_POWER),
         ),
         table(
             "rPDU2OutletMeteredStatusName",
@@ -370,8 +390,14 @@ APC_RPDU2: Final = Profile(
             P + "9.4.3.1.6",
             "rPDU2OutletMeteredStatusIndex",
             scale=TENTHS,
+            **per_outlet(M.OUTLET_CURRENT),
         ),
-        table("rPDU2OutletMeteredStatusPower", P + "9.4.3.1.7", "rPDU2OutletMeteredStatusIndex"),
+        table(
+            "rPDU2OutletMeteredStatusPower",
+            P + "9.4.3.1.7",
+            "rPDU2OutletMeteredStatusIndex",
+            **per_outlet(M.OUTLET_POWER),
+        ),
     ),
     status=(
         # rPDU2DeviceStatusLoadState: lowLoad 1, normal 2, nearOverload 3, overload 4
@@ -419,6 +445,7 @@ EATON: Final = Profile(
             "xupsInputPhase",
             M.INPUT_VOLTAGE,
             unknown=INT_UNKNOWN,
+            **per_phase(M.INPUT_PHASE_VOLTAGE, "xupsInputNumPhases"),
         ),
         table(
             "xupsInputCurrent",
@@ -426,6 +453,7 @@ EATON: Final = Profile(
             "xupsInputPhase",
             M.INPUT_CURRENT,
             unknown=INT_UNKNOWN,
+            **per_phase(M.INPUT_PHASE_CURRENT, "xupsInputNumPhases"),
         ),
         table(
             "xupsInputWatts",
@@ -434,6 +462,7 @@ EATON: Final = Profile(
             M.INPUT_POWER,
             unknown=INT_UNKNOWN,
             combine="sum",
+            **per_phase(M.INPUT_PHASE_POWER, "xupsInputNumPhases"),
         ),
         scalar("xupsOutputLoad", X + "4.1", M.LOAD, scale=PERCENT, unknown=INT_UNKNOWN),
         scalar(
@@ -446,6 +475,7 @@ EATON: Final = Profile(
             "xupsOutputPhase",
             M.OUTPUT_VOLTAGE,
             unknown=INT_UNKNOWN,
+            **per_phase(M.OUTPUT_PHASE_VOLTAGE, "xupsOutputNumPhases"),
         ),
         table(
             "xupsOutputCurrent",
@@ -453,6 +483,7 @@ EATON: Final = Profile(
             "xupsOutputPhase",
             M.OUTPUT_CURRENT,
             unknown=INT_UNKNOWN,
+            **per_phase(M.OUTPUT_PHASE_CURRENT, "xupsOutputNumPhases"),
         ),
         table(
             "xupsOutputWatts",
@@ -461,6 +492,7 @@ EATON: Final = Profile(
             M.OUTPUT_POWER,
             unknown=INT_UNKNOWN,
             combine="sum",
+            **per_phase(M.OUTPUT_PHASE_POWER, "xupsOutputNumPhases"),
         ),
         scalar("xupsOutputSource", X + "4.5"),
         scalar("xupsConfigOutputVoltage", X + "10.1"),

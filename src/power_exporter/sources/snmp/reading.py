@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from power_exporter.model import DeviceIdentity, Flag, Measure, Reading, checked_measures
+from power_exporter.model import (
+    DeviceIdentity,
+    Flag,
+    Labels,
+    Measure,
+    Reading,
+    checked_measures,
+)
 from power_exporter.sources.snmp.profiles import ALARM_FLAGS, UPS_ALARM_DESCR, UPS_WELL_KNOWN_ALARMS
 
 if TYPE_CHECKING:
@@ -28,6 +35,43 @@ def raw_key(column: Column, index: tuple[int, ...]) -> str:
     if not column.index:
         return column.name
     return f"{column.name}{RAW_SEPARATOR}{column.index}={'.'.join(map(str, index))}"
+
+
+_PHASE_SERIES: Final = frozenset(
+    {
+        Measure.INPUT_PHASE_VOLTAGE,
+        Measure.INPUT_PHASE_CURRENT,
+        Measure.INPUT_PHASE_POWER,
+        Measure.INPUT_PHASE_APPARENT_POWER,
+        Measure.OUTPUT_PHASE_VOLTAGE,
+        Measure.OUTPUT_PHASE_CURRENT,
+        Measure.OUTPUT_PHASE_POWER,
+        Measure.OUTPUT_PHASE_APPARENT_POWER,
+    }
+)
+
+
+def _labelled(
+    rows: list[tuple[Column, tuple[int, ...], float]], numbers: Mapping[str, int]
+) -> dict[Measure, dict[Labels, float]]:
+    """Per-row series: rows past the table's own count left out, phases only when several."""
+    labelled: dict[Measure, dict[Labels, float]] = {}
+    for column, index, value in rows:
+        limit = numbers.get(column.counted_by) if column.counted_by else None
+        if limit is not None and index[0] > limit:
+            continue
+        if column.series is not None:
+            labelled.setdefault(column.series, {})[_row_labels(column, index)] = value
+    return {
+        measure: series
+        for measure, series in labelled.items()
+        if len(series) > 1 or measure not in _PHASE_SERIES
+    }
+
+
+def _row_labels(column: Column, index: tuple[int, ...]) -> Labels:
+    row = ".".join(map(str, index))
+    return (("phase", f"L{row}"),) if column.per == "phase" else (("outlet", row),)
 
 
 def _combine(column: Column, values: list[float]) -> float:
@@ -67,6 +111,7 @@ def build_reading(
     natives: dict[str, float] = {}
     text: dict[str, str] = {}
     rows: dict[str, list[float]] = {}
+    counted: list[tuple[Column, tuple[int, ...], float]] = []
     numbers: dict[str, int] = {}
     for found, value in walk.items():
         located = profile.column_of(found)
@@ -82,12 +127,14 @@ def build_reading(
         converted = column.value(value)
         if converted is not None and column.measure is not None:
             rows.setdefault(column.name, []).append(converted)
+        if converted is not None and column.series is not None:
+            counted.append((column, index, converted))
     candidates: dict[Measure, float] = {}
     for column in profile.columns:
         if column.measure is None or column.measure in candidates or column.name not in rows:
             continue
         candidates[column.measure] = _combine(column, rows[column.name])
-    measures, problems = checked_measures(candidates.items())
+    measures, problems = checked_measures(candidates.items(), "snmp")
     flags = _flags(profile, numbers, walk)
     if sys_descr:
         text["sysDescr"] = sys_descr
@@ -108,6 +155,7 @@ def build_reading(
         known_flags=profile.known_flags,
         raw=natives if raw else {},
         text=text,
+        labelled=_labelled(counted, numbers),
     )
     return reading, problems
 
