@@ -22,6 +22,7 @@ from power_exporter.status.words import duration
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from power_exporter.model import Labels
     from power_exporter.status.history import History, Series
     from power_exporter.store import DeviceState, Store
 
@@ -103,6 +104,7 @@ class DeviceView:
     last_reading: float | None
     age: float | None
     measures: Mapping[Measure, float]
+    labelled: Mapping[Measure, Mapping[Labels, float]]
     flags: frozenset[Flag]
     known_flags: frozenset[Flag]
     history: Series | None
@@ -132,6 +134,13 @@ class DeviceView:
             "measures": {measure.value: value for measure, value in self.measures.items()},
             "flags": {flag.value: flag in self.flags for flag in sorted(self.known_flags)},
         }
+        if self.labelled:  # per outlet, per phase...: one entry per series
+            document["labelled"] = {
+                measure.value: [
+                    {"labels": dict(labels), "value": value} for labels, value in series.items()
+                ]
+                for measure, series in self.labelled.items()
+            }
         if self.history is not None:
             series = self.history
             document["history"] = {
@@ -179,6 +188,7 @@ def view(state: DeviceState, history: History, now: float, window: float | None)
         last_reading=state.last_seen,
         age=age,
         measures=reading.measures if reading is not None else {},
+        labelled=reading.labelled if reading is not None else {},
         flags=reading.flags if reading is not None else frozenset(),
         known_flags=reading.known_flags if reading is not None else frozenset(),
         history=series,
