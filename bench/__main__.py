@@ -18,6 +18,7 @@ BENCHES = {
     "udp": "bench.bench_udp",
     "apcupsd": "bench.bench_apcupsd",
     "history": "bench.bench_history",
+    "snmp": "bench.bench_snmp",
 }
 
 
