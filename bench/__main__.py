@@ -19,6 +19,7 @@ BENCHES = {
     "apcupsd": "bench.bench_apcupsd",
     "history": "bench.bench_history",
     "snmp": "bench.bench_snmp",
+    "shard": "bench.bench_shard",
 }
 
 
