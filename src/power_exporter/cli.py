@@ -164,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept apart so the README and --help stay in step)."""
     parser = argparse.ArgumentParser(
         prog="power-exporter",
-        description="Prometheus exporter for UPSes (NUT, TrippLite HID), EcoFlow power "
-        "stations and UDP power meters. Without a command it serves.",
+        description="Prometheus exporter for UPSes and PDUs (NUT, apcupsd, SNMP, Tripp Lite "
+        "HID), EcoFlow power stations and UDP power meters. Without a command it serves.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
