@@ -16,6 +16,10 @@ BENCHES = {
     "footprint": "bench.bench_footprint",
     "scale": "bench.bench_scale",
     "udp": "bench.bench_udp",
+    "apcupsd": "bench.bench_apcupsd",
+    "history": "bench.bench_history",
+    "snmp": "bench.bench_snmp",
+    "shard": "bench.bench_shard",
 }
 
 
@@ -34,7 +38,7 @@ def machine() -> str:
     )
 
 
-RUNS = ("fuzz", "chaos", "soak")
+RUNS = ("fuzz", "chaos", "soak", "hostile", "hostile-upsd")
 
 
 def robustness() -> list[str]:

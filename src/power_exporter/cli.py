@@ -4,36 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
-import gc
 import json
 import logging
 import os
 import re
-import signal
+import socket
 import sys
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from aiohttp import web
-
-from power_exporter import __version__, logs, webconfig
-from power_exporter.config import Config, from_environment, load, parse_listen, validate
+from power_exporter import __version__, logs, sharding, webwatch
+from power_exporter.config import from_environment, load, validate
 from power_exporter.errors import ConfigError, ListenError, PowerExporterError, SourceError
 from power_exporter.exposition.contract import MEASURES
-from power_exporter.exposition.text import Renderer, rounded
-from power_exporter.http import make_app
+from power_exporter.exposition.text import rounded
+from power_exporter.lifecycle import ServeOptions, serve
 from power_exporter.model import DeviceFault, Reading
-from power_exporter.runtime import Runtime
+from power_exporter.server import Limits, parse_listen
 from power_exporter.sources.base import NoRawNaming, PolledSource, RawNaming
 from power_exporter.sources.registry import KINDS
-from power_exporter.store import Store
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Mapping, Sequence
 
-    from aiohttp.typedefs import Middleware
-
+    from power_exporter.config import Settings
     from power_exporter.model import Event
     from power_exporter.sources.base import DeviceConfig
 
@@ -49,12 +42,6 @@ EXIT_CODES: Final = f"""exit codes:
   {EXIT_FAILED}  read, discover: a device could not be read, or nothing was found
   {EXIT_CONFIG}  the configuration or the command line is wrong (every problem is listed)
   {EXIT_LISTEN}  serve: cannot listen on the address (in use, permission denied, not local)"""
-# Why a bind fails, by errno, in words an operator can act on.
-_BIND_ERRORS: Final[Mapping[int, str]] = {
-    errno.EADDRINUSE: "the address is already in use (is another exporter running there?)",
-    errno.EACCES: "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
-    errno.EADDRNOTAVAIL: "no interface of this machine has that address",
-}
 _SIZE: Final = re.compile(r"^(\d+)\s*([kmg]?)i?b?$", re.IGNORECASE)
 
 
@@ -66,19 +53,119 @@ def _size(text: str) -> int:
     return int(match.group(1)) * int(1024**exponent)
 
 
-def _listen(text: str) -> tuple[str, int]:
-    try:
-        return parse_listen(text)
-    except ValueError as exc:
-        raise ConfigError(str(exc), field="--listen") from None
+def _web_flags(serve: argparse.ArgumentParser) -> None:
+    limits = Limits()
+    web = serve.add_argument_group("HTTP server (as the Prometheus exporter-toolkit's flags)")
+    web.add_argument(
+        "--web.listen-address",
+        "--listen",
+        dest="listen",
+        action="append",
+        metavar="ADDRESS",
+        help="HOST:PORT, [IPV6]:PORT or :PORT (every address, IPv4 and IPv6) to listen on; "
+        "repeat for several (default: the config's listen, :9860)",
+    )
+    web.add_argument(
+        "--web.systemd-socket",
+        dest="systemd_socket",
+        action="store_true",
+        help="serve the sockets systemd passes (socket activation) instead of listening",
+    )
+    web.add_argument(
+        "--web.external-url",
+        dest="external_url",
+        metavar="URL",
+        help="the URL Prometheus reaches this exporter at; /sd lists it as the target "
+        "(default: this host's name and the listen port)",
+    )
+    web.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="enable POST /-/reload (SIGHUP always reloads the config)",
+    )
+    web.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=int,
+        default=limits.max_connections,
+        metavar="N",
+        help="connections open at once; when full, a new one replaces the one waiting "
+        "longest unserved, or is closed if all are being served "
+        f"(default {limits.max_connections}; keep it below the file limit)",
+    )
+    web.add_argument(
+        "--web.request-timeout",
+        dest="request_timeout",
+        type=float,
+        metavar="SECONDS",
+        default=limits.request_timeout,
+        help="seconds a client has to send a request's head, and a TLS handshake "
+        f"(default {limits.request_timeout:g})",
+    )
+    web.add_argument(
+        "--web.max-header-bytes",
+        dest="max_header_bytes",
+        type=_size,
+        metavar="SIZE",
+        default=limits.max_header_bytes,
+        help="size of a request's head, all headers together "
+        f"(default {limits.max_header_bytes // 1024}KiB)",
+    )
+    web.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        type=float,
+        metavar="SECONDS",
+        default=limits.idle_timeout,
+        help=f"seconds an idle keep-alive connection stays open (default {limits.idle_timeout:g})",
+    )
+    web.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        metavar="FILE",
+        help="exporter-toolkit web configuration: TLS and basic auth (/healthz stays open); "
+        "re-read, with its certificates, when they change",
+    )
+
+
+def _shard_flags(serve: argparse.ArgumentParser) -> None:
+    group = serve.add_argument_group(
+        "sharding: replicas sharing one config, each serving its part (docs/scaling.md)"
+    )
+    group.add_argument(
+        "--shard",
+        type=int,
+        metavar="N",
+        help=f"this replica's shard, 0 to M-1 (${sharding.ENV_SHARD}, or the config's "
+        "shard; default: the ordinal ending the hostname when --total-shards is above 1)",
+    )
+    group.add_argument(
+        "--total-shards",
+        type=int,
+        metavar="M",
+        help=f"replicas in the fleet (${sharding.ENV_TOTAL}, or the config's total_shards; "
+        "default 1: no sharding)",
+    )
+    group.add_argument(
+        "--shard-from-hostname",
+        action="store_true",
+        help="take the shard from the hostname's ordinal (a StatefulSet pod: name-2 is 2)",
+    )
+    group.add_argument(
+        "--shard-peers",
+        metavar="URL",
+        help="every replica's URL, {shard} standing for its number, for /sd?all=1, e.g. "
+        f"http://power-exporter-{{shard}}.power-exporter:9860 (${sharding.ENV_PEERS})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept apart so the README and --help stay in step)."""
     parser = argparse.ArgumentParser(
         prog="power-exporter",
-        description="Prometheus exporter for UPSes (NUT, TrippLite HID), EcoFlow power "
-        "stations and UDP power meters. Without a command it serves.",
+        description="Prometheus exporter for UPSes and PDUs (NUT, apcupsd, SNMP, Tripp Lite "
+        "HID), EcoFlow power stations and UDP power meters. Without a command it serves.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -113,12 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="YAML configuration; without it, the environment "
         "variables of the exporters this one replaces are used",
     )
-    serve.add_argument("--listen", help="HOST:PORT to listen on (default :9860)")
-    serve.add_argument(
-        "--web.config.file",
-        dest="web_config_file",
-        help="exporter-toolkit web configuration: TLS and basic auth (/healthz stays open)",
-    )
+    _web_flags(serve)
+    _shard_flags(serve)
     serve.add_argument("--device-ip", help="UDP meter address (as DEVICE_UDP_IP)")
     serve.add_argument("--device-port", help="UDP meter port (as DEVICE_UDP_PORT)")
 
@@ -128,14 +211,17 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument(
         "target",
         help="a device of --config (an entry, or one device of a fan-out entry as ENTRY/SUB, "
-        "the name /metrics shows), or a URL such as nut://[user@]host[:port]/ups, tripplite[:PATH]",
+        "the name /metrics shows), or a URL such as nut://[user@]host[:port]/ups,"
+        " apcupsd://host[:port], tripplite[:PATH]",
     )
     read.add_argument("--config", help="YAML configuration holding the device")
 
     discover = sub.add_parser(
         "discover", parents=[common, quiet], help="list what can be monitored, as config snippets"
     )
-    discover.add_argument("where", nargs="?", help="e.g. a upsd host[:port] (default localhost)")
+    discover.add_argument(
+        "where", nargs="?", help="e.g. a upsd or apcupsd host[:port] (default localhost)"
+    )
 
     check = sub.add_parser(
         "check-config",
@@ -219,54 +305,44 @@ def _naming_for(kind: str) -> RawNaming:
     return found.naming if found is not None else NoRawNaming()
 
 
+def _sharding(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """ServeOptions' shard and shard_peers: flag, then environment, then config."""
+    env_shard, env_total, env_peers = sharding.environment(os.environ)
+    shard = sharding.resolve(
+        sharding.first_int(args.shard, env_shard, settings.shard, field="shard"),
+        sharding.first_int(
+            args.total_shards, env_total, settings.total_shards, field="total_shards"
+        ),
+        hostname=os.environ.get("HOSTNAME") or socket.gethostname(),
+        from_hostname=args.shard_from_hostname,
+    )
+    peers = args.shard_peers or env_peers or settings.shard_peers
+    return {"shard": shard, "shard_peers": sharding.check_peers(peers) if peers else None}
+
+
 def _serve(args: argparse.Namespace) -> int:
+    for address in args.listen or ():
+        parse_listen(address)  # a malformed --web.listen-address is a usage error, before all
     config = load(args.config) if args.config else from_environment(_environment(args))
     if not args.log_level:
         logging.getLogger().setLevel(config.settings.log_level.upper())
-    host, port = _listen(args.listen or config.settings.listen)
-    web_config = webconfig.load(args.web_config_file) if args.web_config_file else None
-    ssl_context = webconfig.ssl_context(web_config) if web_config else None
-    middlewares: tuple[Middleware, ...] = webconfig.middlewares(web_config) if web_config else ()
-    asyncio.run(_serve_async(config, host, port, ssl_context, middlewares))
+    options = ServeOptions(
+        listen=tuple(args.listen or (config.settings.listen,)),
+        limits=Limits(
+            max_connections=max(1, args.max_connections),
+            request_timeout=args.request_timeout,
+            max_header_bytes=args.max_header_bytes,
+            idle_timeout=args.idle_timeout,
+        ),
+        systemd_socket=args.systemd_socket,
+        external_url=args.external_url,
+        enable_lifecycle=args.enable_lifecycle,
+        log_level_fixed=bool(args.log_level),
+        **_sharding(args, config.settings),
+    )
+    web_config = webwatch.LiveWebConfig(args.web_config_file) if args.web_config_file else None
+    asyncio.run(serve(config, options, _naming_for, web_config))
     return 0
-
-
-async def _serve_async(
-    config: Config,
-    host: str,
-    port: int,
-    ssl_context: ssl.SSLContext | None,
-    middlewares: tuple[Middleware, ...],
-) -> None:
-    store = Store()
-    runtime = Runtime(config.devices, store, backoff_max=config.settings.backoff_max)
-    app = make_app(store, Renderer(store, _naming_for), runtime, middlewares)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        reason = _BIND_ERRORS.get(exc.errno or 0) or str(exc.strerror or exc).lower()
-        raise ListenError(address, reason) from None
-    log.info("listening on %s:%d with %d device(s)", host, port, len(config.devices))
-    runtime.start()
-    # What start-up built (config, device tasks, renderer) lives as long as the process: keep it
-    # out of every full garbage collection (0.2 s at 10,000 devices; bench/RESULTS.md).
-    gc.collect()
-    gc.freeze()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.info("stopping")
-        await runtime.stop()
-        await runner.cleanup()
 
 
 # -- read -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The HTTP face: ``/metrics``, ``/probe``, ``/``, ``/healthz`` and ``/sd``.
+"""The HTTP face: ``/metrics``, ``/probe``, ``/healthz``, ``/sd``; the status page (``status/``).
 
 Handlers call the exposition and read the store; they never touch a device, except
 ``/probe``, which asks the runtime for one read of one device within Prometheus's scrape
@@ -7,9 +7,10 @@ budget (``fresh=0``: its background state), answered from the probe's own state.
 
 from __future__ import annotations
 
-import html
-import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 try:  # ISA-L's deflate is four times as fast as zlib's at the same ratio (bench/RESULTS.md)
     from isal.isal_zlib import DEFLATED, compressobj
@@ -18,20 +19,21 @@ except ImportError:  # pragma: no cover (a platform without isal wheels)
 
 from aiohttp import web
 
-from power_exporter import __version__
+from power_exporter.errors import ConfigError
 from power_exporter.exposition.text import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     Renderer,
 )
+from power_exporter.status.routes import add_status_routes
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from aiohttp.typedefs import Middleware
 
     from power_exporter.runtime import Runtime
-    from power_exporter.store import DeviceState, Store
+    from power_exporter.store import Store
 
 # Like blackbox_exporter's scrape_timeout_offset: leave Prometheus time to receive the answer.
 PROBE_TIMEOUT_OFFSET: Final = 0.5
@@ -39,10 +41,49 @@ DEFAULT_PROBE_BUDGET: Final = 10.0
 _GZIP_MIN: Final = 1024
 _GZIP_WBITS: Final = 31  # 16 + 15: a gzip header and trailer around a 32 KiB-window deflate
 _CHUNK: Final = 256 * 1024  # bytes per write of a page sent in pieces
+_VARY: Final = "Accept, Accept-Encoding"
+OPENMETRICS_TYPE: Final = "application/openmetrics-text"
+
+
+def _weights(header: str) -> list[tuple[str, float]]:
+    """``Accept``-style header -> [(value, q)] in the order given (RFC 9110 section 12.4.2)."""
+    out: list[tuple[str, float]] = []
+    for item in header.split(","):
+        value, *params = (part.strip() for part in item.split(";"))
+        if not value:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(1.0, max(0.0, float(number)))
+                except ValueError:
+                    q = 0.0
+        out.append((value.lower(), q))
+    return out
+
+
+def _weight(weights: list[tuple[str, float]], *names: str) -> float:
+    """The q of the first of ``names`` (most specific first) that the header lists, else -1."""
+    for name in names:
+        for value, q in weights:
+            if value == name:
+                return q
+    return -1.0
 
 
 def _wants_openmetrics(request: web.Request) -> bool:
-    return "application/openmetrics-text" in request.headers.get("Accept", "")
+    """OpenMetrics when it is asked with a q above 0 and not below the text format's."""
+    weights = _weights(request.headers.get("Accept", ""))
+    om = _weight(weights, OPENMETRICS_TYPE)
+    text = _weight(weights, "text/plain", "text/*", "*/*")
+    return om > 0 and om >= text
+
+
+def _wants_gzip(request: web.Request) -> bool:
+    """Compress when ``Accept-Encoding`` lists gzip (or ``*``) with a q above 0."""
+    return _weight(_weights(request.headers.get("Accept-Encoding", "")), "gzip", "*") > 0
 
 
 def _chunks(parts: list[bytes]) -> Iterator[bytes]:
@@ -64,9 +105,9 @@ async def _stream_exposition(
 ) -> web.StreamResponse:
     """Send a page in pieces, gzipped piece by piece when asked: never one copy of it all."""
     content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
-    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response = web.StreamResponse(headers={"Content-Type": content_type, "Vary": _VARY})
     size = sum(len(part) for part in parts)
-    if "gzip" in request.headers.get("Accept-Encoding", "") and size >= _GZIP_MIN:
+    if size >= _GZIP_MIN and _wants_gzip(request):
         compressor = compressobj(1, DEFLATED, _GZIP_WBITS)
         chunks = [compressor.compress(chunk) for chunk in _chunks(parts)]
         chunks.append(compressor.flush())
@@ -98,13 +139,99 @@ def _probe_budget(request: web.Request) -> float:
     return max(0.1, budget - PROBE_TIMEOUT_OFFSET)
 
 
+@dataclass(frozen=True, slots=True)
+class SdTarget:
+    """What ``/sd`` lists as the target: this exporter as Prometheus reaches it.
+
+    From ``--web.external-url`` or the listen address, never from a request's ``Host``
+    header (a client could make the list point anywhere).
+    """
+
+    address: str = "localhost:9860"
+    scheme: str = "http"
+    path_prefix: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> SdTarget:
+        """``https://host[:port][/prefix]`` -> target (the port defaults by scheme)."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL with a host")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return cls(f"{host}:{port}", parts.scheme, parts.path.rstrip("/"))
+
+    def labels(self) -> dict[str, str]:
+        """The target group labels besides the device's."""
+        labels = {"__metrics_path__": f"{self.path_prefix}/probe"}
+        if self.scheme != "http":
+            labels["__scheme__"] = self.scheme
+        return labels
+
+
+def _sd_group(target: SdTarget, device: str, shard: int | None) -> dict[str, object]:
+    """One ``/sd`` target group: the device's ``/probe`` at ``target``."""
+    labels = {**target.labels(), "__param_target": device, "device": device}
+    if shard is not None:  # for relabelling; Prometheus drops __meta_ labels after it
+        labels["__meta_power_exporter_shard"] = str(shard)
+    return {"targets": [target.address], "labels": labels}
+
+
+# ``POST /-/reload``: re-reads the configuration; raises ConfigError (text for the client).
+Reload = Callable[[], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """What ``/sd?all=1`` lists: every device of the fleet at the replica that owns it.
+
+    ``peers[n]`` is replica n as Prometheus reaches it (from ``--shard-peers``); ``devices``
+    gives (device, owning shard) pairs. Without peers only an unsharded exporter can answer.
+    """
+
+    shard: int
+    total: int
+    peers: tuple[SdTarget, ...]
+    devices: Callable[[], Iterable[tuple[str, int]]]
+
+    @classmethod
+    def from_template(
+        cls,
+        template: str | None,
+        shard: int,
+        total: int,
+        devices: Callable[[], Iterable[tuple[str, int]]],
+    ) -> Fleet:
+        """Peers from a URL template such as ``http://power-exporter-{shard}.pe:9860``."""
+        peers: list[SdTarget] = []
+        for index in range(total if template else 0):
+            url = template.replace("{shard}", str(index)) if template else ""
+            try:
+                peers.append(SdTarget.from_url(url))
+            except ValueError as exc:
+                raise ConfigError(str(exc), field="shard-peers") from None
+        return cls(shard, total, tuple(peers), devices)
+
+
 class Handlers:
     """The routes, bound to one store, renderer and runtime."""
 
-    def __init__(self, store: Store, renderer: Renderer, runtime: Runtime | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        renderer: Renderer,
+        runtime: Runtime | None,
+        sd_target: SdTarget,
+        *,
+        reload: Reload | None,
+        fleet: Fleet | None = None,
+    ) -> None:
         self.store = store
         self.renderer = renderer
         self.runtime = runtime
+        self.sd_target = sd_target
+        self.reload_config = reload
+        self.fleet = fleet
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
         """Every device, from the store."""
@@ -118,6 +245,9 @@ class Handlers:
         if not target:
             return web.Response(status=400, text="missing parameter: target\n")
         if target not in self.store:
+            elsewhere = self._elsewhere(target)
+            if elsewhere:
+                return web.Response(status=404, text=elsewhere)
             known = ", ".join(state.name for state in self.store)
             return web.Response(status=400, text=f"unknown target {target!r}; known: {known}\n")
         fresh = _FRESH.get(request.query.get("fresh", "1").lower())
@@ -136,62 +266,52 @@ class Handlers:
             body = self.renderer.render_device(target, openmetrics=openmetrics)
         return await _stream_exposition(request, [body], openmetrics=openmetrics)
 
+    def _elsewhere(self, target: str) -> str:
+        """Where a device another replica of the fleet owns is served ('' if not known)."""
+        fleet = self.fleet
+        if fleet is None or fleet.total <= 1:
+            return ""
+        shard = dict(fleet.devices()).get(target)
+        if shard is None or shard == fleet.shard:
+            return ""
+        where = f" at {fleet.peers[shard].address}" if fleet.peers else ""
+        return f"{target!r} is not this replica's: replica {shard} serves it{where}\n"
+
     async def healthz(self, _request: web.Request) -> web.Response:
         """The process serves; devices may be down (that is what power_device_up says)."""
         return web.Response(text="ok\n")
 
     async def sd(self, request: web.Request) -> web.Response:
-        """Prometheus HTTP service discovery: one target group per device, for ``/probe``."""
-        groups = [
-            {"targets": [request.host], "labels": {"__param_target": s.name, "device": s.name}}
-            for s in self.store
-        ]
-        return web.json_response(groups)
+        """Prometheus HTTP service discovery: one target group per device, for ``/probe``.
 
-    async def index(self, _request: web.Request) -> web.Response:
-        """A small landing page: every device, its state and the age of its last reading."""
-        now = time.time()
-        rows = "".join(self._row(state, now) for state in self.store)
-        up = sum(1 for state in self.store if state.up)
-        page = _PAGE.format(
-            version=html.escape(__version__),
-            up=up,
-            total=len(self.store),
-            rows=rows or '<tr><td colspan="6">no devices configured</td></tr>',
-        )
-        return web.Response(text=page, content_type="text/html")
+        ``?all=1``: every device of a sharded fleet, each at the replica that owns it.
+        """
+        wanted = _FRESH.get(request.query.get("all", "0").lower())
+        if wanted is None:
+            return web.Response(status=400, text="all must be 1 or 0\n")
+        fleet = self.fleet
+        if wanted and fleet is not None and fleet.total > 1:
+            if not fleet.peers:
+                return web.Response(
+                    status=400,
+                    text="/sd?all=1 needs the replicas' addresses: start every replica with "
+                    "--shard-peers URL (a template with {shard}, see docs/scaling.md)\n",
+                )
+            return web.json_response(
+                [_sd_group(fleet.peers[shard], name, shard) for name, shard in fleet.devices()]
+            )
+        shard = fleet.shard if fleet is not None and fleet.total > 1 else None
+        return web.json_response([_sd_group(self.sd_target, s.name, shard) for s in self.store])
 
-    def _row(self, state: DeviceState, now: float) -> str:
-        age = self.store.age(state, now)
-        identity = state.identity
-        what = " ".join(part for part in (identity.vendor, identity.model) if part)
-        link = html.escape(f"/probe?target={state.name}", quote=True)
-        return (
-            "<tr>"
-            f"<td>{html.escape(state.name)}</td>"
-            f"<td>{html.escape(state.source)}</td>"
-            f"<td>{html.escape(what)}</td>"
-            f'<td class="{"up" if state.up else "down"}">{"up" if state.up else "down"}</td>'
-            f"<td>{'never' if age is None else f'{age:.0f} s ago'}</td>"
-            f'<td><a href="{link}">probe</a> {html.escape(state.last_error)}</td>'
-            "</tr>"
-        )
-
-
-_PAGE: Final = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>power-exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}
-.up{{color:#0a0}}.down{{color:#c00}}</style></head>
-<body><h1>power-exporter {version}</h1>
-<p>{up} of {total} devices up.
-<a href="/metrics">metrics</a> &middot; <a href="/sd">service discovery</a> &middot;
-<a href="/healthz">health</a></p>
-<table><tr><th>device</th><th>source</th><th>model</th><th>state</th><th>last reading</th>
-<th></th></tr>
-{rows}
-</table></body></html>
-"""
+    async def reload(self, _request: web.Request) -> web.Response:
+        """``POST /-/reload`` (``--web.enable-lifecycle``), as Prometheus's."""
+        if self.reload_config is None:
+            return web.Response(status=403, text="Lifecycle API is not enabled.\n")
+        try:
+            summary = await self.reload_config()
+        except ConfigError as exc:
+            return web.Response(status=500, text=f"failed to reload config: {exc}\n")
+        return web.Response(text=f"{summary}\n")
 
 
 def make_app(
@@ -199,11 +319,18 @@ def make_app(
     renderer: Renderer,
     runtime: Runtime | None = None,
     middlewares: tuple[Middleware, ...] = (),
+    *,
+    sd_target: SdTarget | None = None,
+    reload: Reload | None = None,
+    fleet: Fleet | None = None,
 ) -> web.Application:
-    """The aiohttp application."""
-    handlers = Handlers(store, renderer, runtime)
+    """The aiohttp application; ``reload`` is None unless ``--web.enable-lifecycle``."""
+    handlers = Handlers(
+        store, renderer, runtime, sd_target or SdTarget(), reload=reload, fleet=fleet
+    )
     app = web.Application(middlewares=middlewares)
-    app.router.add_get("/", handlers.index)
+    app.router.add_post("/-/reload", handlers.reload)
+    add_status_routes(app, store)  # /, /api/v1/devices, /static/: the status page
     app.router.add_get("/metrics", handlers.metrics)
     app.router.add_get("/probe", handlers.probe)
     app.router.add_get("/healthz", handlers.healthz)

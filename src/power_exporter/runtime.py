@@ -14,7 +14,8 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import (
@@ -27,10 +28,12 @@ from power_exporter.errors import (
 )
 from power_exporter.model import Reading, Roster
 from power_exporter.probing import Prober
+from power_exporter.sharding import UNSHARDED, known, owner
 from power_exporter.sources.base import (
     NoRawNaming,
     OneDeviceSource,
     PolledSource,
+    ShardAware,
     StreamingSource,
 )
 from power_exporter.sources.registry import KINDS
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from power_exporter.model import Event
+    from power_exporter.sharding import Shard
     from power_exporter.sources.base import DeviceConfig, RawNaming, Source, SourceKind
     from power_exporter.store import Store
 
@@ -79,12 +83,32 @@ class _Unit:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     down: bool = False
     streaming: bool = False  # known once the source has been opened
+    over_limit: bool = False  # a device beyond max_devices was refused (logged once)
+    variables_capped: set[str] = field(default_factory=set)  # devices cut to max_variables
     # When each device was last in a roster of this entry or read well; None until the
     # entry's source sends its first roster (entries that never do keep their devices).
     listed: dict[str, float] | None = None
     # Devices whose failure has been logged since they were last up: the first failed read
     # of a device that never came up (a misspelled UPS name) is logged once, like a going down.
     reported: set[str] = field(default_factory=set)
+    # Sharded fan-out entries: every device of the last roster (or, without rosters, every
+    # device read), this replica's or not.
+    fleet: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Reconfigured:
+    """What ``Runtime.reconfigure`` did, by entry name."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _supervises(task: asyncio.Task[None], name: str) -> bool:
+    """Whether ``task`` is the supervising task of entry ``name`` (tasks are named so)."""
+    return task.get_name() == name and task.get_coro().__qualname__.endswith("._supervise")  # type: ignore[union-attr]
 
 
 class Runtime:
@@ -97,11 +121,15 @@ class Runtime:
         *,
         backoff_max: float = 60.0,
         kinds: Mapping[str, SourceKind] = KINDS,
+        shard: Shard = UNSHARDED,
     ) -> None:
         self.store = store
         self.backoff_max = backoff_max
         self.kinds = kinds
-        self._units = {cfg.name: _Unit(cfg) for cfg in devices}
+        self.shard = shard
+        # Every configured entry, in the file's order, run here or by another replica.
+        self.configured: tuple[DeviceConfig, ...] = tuple(devices)
+        self._units = {cfg.name: _Unit(cfg) for cfg in devices if self._runs(cfg)}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         for unit in self._units.values():
@@ -114,36 +142,113 @@ class Runtime:
 
     # -- bookkeeping ----------------------------------------------------------------------
 
+    def _runs(self, cfg: DeviceConfig) -> bool:
+        return self.shard.runs(cfg.name, fans_out=cfg.fans_out, listed=cfg.fan_out_devices)
+
     def _placeholder(self, unit: _Unit) -> None:
+        """Show the entry until its devices are read (sharded: see ``Shard.shown``)."""
         cfg = unit.config
-        self.store.register(cfg.name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+        listed = cfg.fan_out_devices if self._sharded(unit) else None
+        names = self.shard.shown(cfg.name, listed)
+        if listed is not None:  # real devices: a failed login takes them down
+            unit.devices.update(names)
+        for name in names:
+            self.store.register(
+                name,
+                source=cfg.source,
+                unit=cfg.name,
+                interval=cfg.interval,
+                labels=cfg.labels_for(name),
+            )
+
+    def _sharded(self, unit: _Unit) -> bool:
+        return self.shard.sharded and unit.config.fans_out
+
+    def _keep(self, unit: _Unit, event: Event) -> Event | None:
+        """A sharded fan-out entry's event as this replica keeps it (None: another's device)."""
+        cfg = unit.config
+        # Bounded as rosters are: a hostile peer must not grow it.
+        unit.fleet = known(unit.fleet, event, bound=2 * cfg.max_devices)
+        listed = unit.fleet if isinstance(event, Roster) else {event.device}
+        if listed - {cfg.name} and cfg.name in self.store and cfg.name not in unit.devices:
+            self.store.remove(cfg.name)  # the entry lists or reads devices: no placeholder
+        return self.shard.keep(event)
+
+    @property
+    def entries(self) -> int:
+        """The configured entries this replica runs."""
+        return len(self._units)
+
+    def fleet(self) -> list[tuple[str, int]]:
+        """Every device of the fleet this replica knows of, with the shard that owns it.
+
+        Entries by name; sharded fan-out entries by the devices of their last roster and
+        those read here (until it lists some, the entry's own name).
+        """
+        total = self.shard.total
+        out: list[tuple[str, int]] = []
+        for cfg in self.configured:
+            unit = self._units.get(cfg.name)
+            names = set(cfg.fan_out_devices or ())
+            if unit is not None and cfg.fans_out:
+                names |= unit.fleet | unit.devices
+            names.discard(cfg.name)
+            out.extend((name, owner(name, total)) for name in sorted(names or {cfg.name}))
+        return out
 
     def unit_of(self, device: str) -> _Unit | None:
         """The configured entry a device belongs to."""
         state = self.store.get(device)
         return self._units.get(state.unit) if state is not None else None
 
-    def _adopt(self, unit: _Unit, name: str) -> None:
-        """Count a device as this entry's; a real device retires the entry's placeholder."""
+    def _adopt(self, unit: _Unit, name: str) -> bool:
+        """Count a device as this entry's; a real device retires the entry's placeholder.
+
+        False for a new device beyond the entry's ``max_devices``: it is not created.
+        """
+        if name in unit.devices:
+            return True
         cfg = unit.config
+        held = len(unit.devices) - (cfg.name in unit.devices)  # the placeholder does not count
+        if name != cfg.name and held >= cfg.max_devices:
+            self.store.count_dropped_device(cfg.name)
+            if not unit.over_limit:
+                unit.over_limit = True
+                log.warning(
+                    "%s: more than max_devices (%d) devices; %s and any further are not created",
+                    cfg.name,
+                    cfg.max_devices,
+                    name,
+                )
+            return False
         if name != cfg.name and cfg.name in self.store and cfg.name not in unit.devices:
             self.store.remove(cfg.name)
         unit.devices.add(name)
         if unit.listed is not None:
             unit.listed.setdefault(name, time.monotonic())
+        return True
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
+        kept = self._keep(unit, event) if self._sharded(unit) else event
+        if kept is not None:
+            self._apply_kept(unit, kept, polled=polled)
+
+    def _apply_kept(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
         if isinstance(event, Roster):
             self._listed(unit, event)
             return
         if isinstance(event, Reading):
             name = event.device
+            was_up = (state := self.store.get(name)) is not None and state.up
+            if not self._adopt(unit, name):
+                return
             if unit.listed is not None:
                 unit.listed[name] = time.monotonic()
-            was_up = (state := self.store.get(name)) is not None and state.up
-            self._adopt(unit, name)
-            self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
+            event = self._capped(unit, event)
+            self.store.update(  # registers it
+                event, unit=cfg.name, interval=cfg.interval, labels=cfg.labels_for(name)
+            )
             unit.reported.discard(name)
             if not was_up:
                 log.info("device %s is up", name)
@@ -152,8 +257,15 @@ class Runtime:
         if name not in self.store:
             # A device of a fan-out that fails from its first poll (offline from the start)
             # still appears, with up 0, rather than hiding behind the placeholder.
-            self._adopt(unit, name)
-            self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+            if not self._adopt(unit, name):
+                return
+            self.store.register(
+                name,
+                source=cfg.source,
+                unit=cfg.name,
+                interval=cfg.interval,
+                labels=cfg.labels_for(name),
+            )
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
             if self.store.mark_down(name, error.reason, str(error)) or name not in unit.reported:
@@ -164,11 +276,37 @@ class Runtime:
             self.store.count_message(name)
             log.debug("device %s: %s: %s", name, error.reason, error)
 
+    @staticmethod
+    def _capped(unit: _Unit, reading: Reading) -> Reading:
+        """The reading with at most ``max_variables`` raw and text variables (logged once)."""
+        limit = unit.config.max_variables
+        if len(reading.raw) <= limit and len(reading.text) <= limit:
+            return reading
+        if reading.device not in unit.variables_capped:
+            unit.variables_capped.add(reading.device)
+            log.warning(
+                "device %s: more than max_variables (%d) variables (%d numeric, %d text);"
+                " only the first %d of each are kept",
+                reading.device,
+                limit,
+                len(reading.raw),
+                len(reading.text),
+                limit,
+            )
+        return replace(
+            reading,
+            raw=dict(islice(reading.raw.items(), limit)),
+            text=dict(islice(reading.text.items(), limit)),
+        )
+
     def _listed(self, unit: _Unit, roster: Roster) -> None:
         now = time.monotonic()
         if unit.listed is None:
             unit.listed = dict.fromkeys(unit.devices - {unit.config.name}, now)
+        bound = 2 * unit.config.max_devices  # a hostile roster must not grow it past the cap
         for name in roster.devices:
+            if name not in unit.devices and name not in unit.listed and len(unit.listed) >= bound:
+                continue
             if name not in unit.devices and name in unit.listed:
                 log.info("device %s is back in the device list of %s", name, unit.config.name)
             unit.listed[name] = now
@@ -261,7 +399,10 @@ class Runtime:
         fresh: Source | None = None
         while not self._stopping.is_set():
             try:
-                fresh = fresh or kind.open(cfg)
+                if fresh is None:
+                    fresh = kind.open(cfg)
+                    if self._sharded(unit) and isinstance(fresh, ShardAware):
+                        fresh.restrict(self.shard.owns)
                 async with fresh as source:
                     unit.source = source
                     unit.streaming = isinstance(source, StreamingSource)
@@ -336,6 +477,55 @@ class Runtime:
         async with unit.lock:
             events = await source.read()
         return [event for event in events if event.device == device]
+
+    # -- reconfiguration ------------------------------------------------------------------
+
+    def add_unit(self, cfg: DeviceConfig) -> None:
+        """Configure a new entry; its task starts at once if the runtime runs."""
+        if cfg.name in self._units:
+            raise ValueError(f"{cfg.name} is configured already")
+        unit = _Unit(cfg)
+        self._units[cfg.name] = unit
+        self._placeholder(unit)
+        if self._tasks:
+            self._tasks.append(asyncio.create_task(self._supervise(unit), name=cfg.name))
+
+    async def remove_unit(self, name: str) -> None:
+        """Stop an entry (its source closes) and remove its devices from the store."""
+        unit = self._units.pop(name, None)
+        if unit is None:
+            return
+        for task in [t for t in self._tasks if _supervises(t, name)]:
+            self._tasks.remove(task)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for state in self.store:
+            if state.unit == name:
+                self.store.remove(state.name)
+
+    async def reconfigure(self, devices: Sequence[DeviceConfig]) -> Reconfigured:
+        """Apply a new device list.
+
+        Entries whose config is unchanged keep their state and connections; removed ones
+        leave the store; changed ones restart; new ones start.
+        """
+        self.configured = tuple(devices)
+        wanted = {cfg.name: cfg for cfg in devices if self._runs(cfg)}
+        done = Reconfigured()
+        for name, unit in list(self._units.items()):
+            cfg = wanted.get(name)
+            if cfg is None or cfg != unit.config:
+                await self.remove_unit(name)
+                (done.removed if cfg is None else done.changed).append(name)
+            else:
+                done.kept.append(name)
+        for name, cfg in wanted.items():
+            if name not in self._units:
+                self.add_unit(cfg)
+                if name not in done.changed:
+                    done.added.append(name)
+        return done
 
     # -- life -----------------------------------------------------------------------------
 

@@ -28,11 +28,14 @@ class DeviceState:
     unit: str
     interval: float
     identity: DeviceIdentity
+    labels: tuple[tuple[str, str], ...] = ()  # static labels of every series (config's labels)
     reading: Reading | None = None
     up: bool = False
     last_seen: float | None = None
     last_error: str = ""
+    reason: str = ""  # why it is down: the reason of the failure that took it down
     errors: dict[str, int] = field(default_factory=dict)
+    implausible: dict[tuple[str, str], int] = field(default_factory=dict)  # (measure, reason)
     messages: int = 0
     read_duration: float | None = None
     reading_version: int = 0
@@ -66,6 +69,8 @@ class Store:
         self._watchers: list[Callable[[str], None]] = []
         self.version = 0  # moves on every change, for caching whole pages
         self.probes = ProbeStats()
+        # entry -> events of devices beyond its max_devices, dropped (rendered per scrape)
+        self.dropped_devices: dict[str, int] = {}
 
     def watch(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(name)`` after every change of a device (it must not raise)."""
@@ -89,7 +94,15 @@ class Store:
         """The state of a device, or None for a name we do not know."""
         return self._devices.get(name)
 
-    def register(self, name: str, *, source: str, unit: str, interval: float) -> DeviceState:
+    def register(
+        self,
+        name: str,
+        *,
+        source: str,
+        unit: str,
+        interval: float,
+        labels: tuple[tuple[str, str], ...] = (),
+    ) -> DeviceState:
         """Make a device known (down until its first good reading); idempotent."""
         state = self._devices.get(name)
         if state is None:
@@ -99,6 +112,7 @@ class Store:
                 unit=unit,
                 interval=interval,
                 identity=DeviceIdentity(name=name, source=source),
+                labels=labels,
             )
             self._devices[name] = state
             self._changed(name)
@@ -109,10 +123,21 @@ class Store:
         if self._devices.pop(name, None) is not None:
             self._changed(name)
 
-    def update(self, reading: Reading, *, unit: str, interval: float) -> DeviceState:
+    def update(
+        self,
+        reading: Reading,
+        *,
+        unit: str,
+        interval: float,
+        labels: tuple[tuple[str, str], ...] = (),
+    ) -> DeviceState:
         """Record a good reading: the device is up."""
         state = self.register(
-            reading.device, source=reading.identity.source, unit=unit, interval=interval
+            reading.device,
+            source=reading.identity.source,
+            unit=unit,
+            interval=interval,
+            labels=labels,
         )
         if state.reading != reading or not state.up:
             state.reading_version += 1
@@ -121,7 +146,11 @@ class Store:
         state.up = True
         state.last_seen = reading.taken_at
         state.last_error = ""
+        state.reason = ""
         state.messages += 1
+        for measure, reason in reading.dropped.items():
+            key = (measure.value, reason)
+            state.implausible[key] = state.implausible.get(key, 0) + 1
         state.stats_version += 1
         self._changed(state.name)
         return state
@@ -141,7 +170,10 @@ class Store:
         """Count the error and take the device down; True when it was up until now."""
         self.count_error(name, reason, message)
         state = self._devices.get(name)
-        if state is None or not state.up:
+        if state is None:
+            return False
+        state.reason = reason
+        if not state.up:
             return False
         state.up = False
         state.reading = None
@@ -149,6 +181,10 @@ class Store:
         state.stats_version += 1
         self._changed(name)
         return True
+
+    def count_dropped_device(self, entry: str) -> None:
+        """Count an event of a device the entry may not have (beyond its max_devices)."""
+        self.dropped_devices[entry] = self.dropped_devices.get(entry, 0) + 1
 
     def observe_read(self, name: str, seconds: float) -> None:
         """Record how long the device's last read took."""

@@ -15,8 +15,8 @@ Operators reuse the files they already have for node_exporter and friends::
 Differences from the Go toolkit, all because Python's ``ssl`` module cannot do otherwise:
 ``RequestClientCert`` and ``RequireAnyClientCert`` (ask for a certificate but do not verify
 it) are refused; several ``curve_preferences`` leave OpenSSL's default group list (a
-single one is pinned); ``http2`` is accepted and ignored (aiohttp speaks HTTP/1.1); the
-file is read at start-up, not on every request.
+single one is pinned); ``http2`` is accepted and ignored (aiohttp speaks HTTP/1.1). The
+file and its certificates are re-read when they change (``webwatch.py``).
 
 ``/healthz`` stays open without credentials (``OPEN_PATHS``) so that container and
 kubelet health checks need no secret; TLS still applies to it.
@@ -433,15 +433,14 @@ def middlewares(
 ) -> tuple[Middleware, ...]:
     """The aiohttp middlewares the file asks for, outermost first.
 
-    Headers go on every response (401 and 429 included); then the rate limit, the client
-    certificate's SAN check and basic auth, none of which applies to ``open_paths``.
+    Headers go on every response (401 and 429 included); then the client certificate's
+    SAN check, basic auth and the rate limit per client (after auth, so that requests
+    without good credentials spend no scraper's tokens), none of which applies to
+    ``open_paths``.
     """
     chain: list[Middleware] = []
     if config.http_server_config.headers:
         chain.append(headers_middleware(config.http_server_config.headers))
-    limit = config.rate_limit
-    if limit.interval > 0:
-        chain.append(rate_limit_middleware(limit.interval, limit.burst, open_paths=open_paths))
     sans = config.tls_server_config.client_allowed_sans
     if sans is not None:
         chain.append(allowed_sans_middleware(sans, open_paths=open_paths))
@@ -450,4 +449,7 @@ def middlewares(
             user: secret.get_secret_value() for user, secret in config.basic_auth_users.items()
         }
         chain.append(basic_auth_middleware(users, open_paths=open_paths))
+    limit = config.rate_limit
+    if limit.interval > 0:
+        chain.append(rate_limit_middleware(limit.interval, limit.burst, open_paths=open_paths))
     return tuple(chain)

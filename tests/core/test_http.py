@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from power_exporter.errors import ConnectError
 from power_exporter.exposition.text import Renderer
-from power_exporter.http import make_app
+from power_exporter.http import SdTarget, make_app
 from power_exporter.runtime import Runtime
 from power_exporter.sources.base import NoRawNaming
 from power_exporter.store import Store
@@ -45,7 +45,12 @@ async def served() -> AsyncIterator[Served]:
     SCRIPTS["dead"] = Script(steps=[ConnectError("connection refused")])
     store = Store()
     runtime = Runtime([config("rack"), config("dead")], store, kinds=scripted.KINDS)
-    app = make_app(store, Renderer(store, lambda _kind: NoRawNaming()), runtime)
+    app = make_app(
+        store,
+        Renderer(store, lambda _kind: NoRawNaming()),
+        runtime,
+        sd_target=SdTarget("exporter.example:9860"),
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -126,22 +131,26 @@ class TestEndpoints:
         assert b'power_exporter_probes_total{result="stored"} 1\n' in metrics
 
     async def test_service_discovery(self, served: Served) -> None:
-        """/sd lists one target group per device, for scraping /probe."""
-        status, _, body = await served.get("/sd")
+        """/sd lists one target group per device, for /probe, at the configured address.
+
+        A forged Host header changes nothing: targets never come from the request.
+        """
+        status, _, body = await served.get("/sd", Host="attacker.example:80")
         assert status == 200
         groups = json.loads(body)
         assert sorted(g["labels"]["__param_target"] for g in groups) == ["dead", "rack/a", "rack/b"]
         assert all(g["labels"]["device"] == g["labels"]["__param_target"] for g in groups)
-        assert all(g["targets"] == [served.base.removeprefix("http://")] for g in groups)
+        assert all(g["targets"] == ["exporter.example:9860"] for g in groups)
+        assert all(g["labels"]["__metrics_path__"] == "/probe" for g in groups)
 
     async def test_landing_page(self, served: Served) -> None:
-        """/ lists every device, up or down, with a probe link."""
+        """/ shows every device, up or down, with a probe link."""
         status, headers, body = await served.get("/")
         assert status == 200
         assert headers["Content-Type"].startswith("text/html")
         page = body.decode()
         for name in ("rack/a", "rack/b", "dead"):
-            assert f"<td>{name}</td>" in page
+            assert f"<h3>{name}</h3>" in page
         assert "2 of 3 devices up" in page
         assert "connection refused" in page
 

@@ -1,4 +1,4 @@
-"""A sentinel secret pushed through every path never shows: logs, /metrics, /, /probe, read.
+"""A sentinel secret pushed through every path never shows: logs, /metrics, /, the API, read.
 
 The exporter runs as a real process against a real upsd: one device logs in with the
 sentinel as its password, read from a file; another gives a second sentinel, from the
@@ -77,7 +77,17 @@ def test_secrets_never_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
                 ),
                 process,
             )
-            paths = ("/metrics", "/", "/sd", "/probe?target=good", "/probe?target=bad")
+            paths = (
+                "/metrics",
+                "/",
+                "/api/v1/devices",
+                "/api/v1/devices?history=1h",
+                "/api/v1/devices/good",
+                "/api/v1/devices/bad?history=1h",
+                "/sd",
+                "/probe?target=good",
+                "/probe?target=bad",
+            )
             outputs.extend(fetch(base + path) for path in paths)
         for target in ("good", "bad"):
             result = subprocess.run(
@@ -104,5 +114,9 @@ def test_secrets_never_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         upsd.stop()
     everything = "\n".join(outputs)
     assert '"battery.charge": 100' in everything or "network_ups_tools_battery_charge" in everything
+    assert '"name":"bad","entry":"bad","source":"nut","state":"down","reason":"connect"' in (
+        everything
+    )
+    assert "<h3>good</h3>" in everything
     assert RIGHT not in everything
     assert WRONG not in everything

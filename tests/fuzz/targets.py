@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Final
 
 from power_exporter.config import load
 from power_exporter.errors import ConfigError, DecodeError, SourceError
+from power_exporter.sources.apcupsd.naming import APCUPSD_NAMING
+from power_exporter.sources.apcupsd.protocol import FrameBuffer, parse_events, parse_status
+from power_exporter.sources.apcupsd.table import apcupsd_reading
 from power_exporter.sources.ecoflow import envelope
 from power_exporter.sources.ecoflow.envelope import PayloadError
 from power_exporter.sources.ecoflow.flatten import flatten
@@ -175,6 +178,30 @@ def ecoflow_json(data: bytes) -> str:
     return "accepted"
 
 
+def apcupsd_reply(data: bytes) -> str:
+    """Bytes from an apcupsd NIS: frames (cut anywhere, same replies), status, Reading, raw."""
+    whole = FrameBuffer()
+    try:
+        whole.feed(data)
+    except DecodeError as exc:
+        return reason(exc)
+    replies = whole.take()
+    cut = FrameBuffer()
+    for position in range(0, len(data), 7):
+        cut.feed(data[position : position + 7])
+    assert cut.take() == replies, "framing depends on how the bytes arrive"
+    if not replies:
+        return "no complete reply"
+    try:
+        status = parse_status(replies[0])
+        events = parse_events(replies[1]) if len(replies) > 1 else []
+        reading, _problems = apcupsd_reading("fuzz", status, events, 1.0)
+    except SourceError as exc:
+        return reason(exc)
+    assert all(math.isfinite(sample.value) for sample in APCUPSD_NAMING.samples(reading))
+    return "accepted"
+
+
 TARGETS: Final[Mapping[str, Callable[[bytes], str]]] = {
     "nut_line": nut_line,
     "nut_variables": nut_variables,
@@ -184,4 +211,5 @@ TARGETS: Final[Mapping[str, Callable[[bytes], str]]] = {
     "udp_datagram": udp_datagram,
     "ecoflow_payload": ecoflow_payload,
     "ecoflow_json": ecoflow_json,
+    "apcupsd_reply": apcupsd_reply,
 }

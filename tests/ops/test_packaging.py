@@ -163,5 +163,7 @@ class TestDist:
         with zipfile.ZipFile(wheel) as z:
             names = z.namelist()
         assert "power_exporter/cli.py" in names
+        for data in ("static/status.css", "static/status.js", "schema.json"):  # the status page's
+            assert f"power_exporter/status/{data}" in names
         assert not [n for n in names if n.startswith(("tests/", "power_exporter/tests"))]
         assert not [n for n in names if "fixtures" in n]

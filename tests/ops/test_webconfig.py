@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import ssl
+import time
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -288,10 +290,10 @@ class TestBasicAuth:
             for path in ("/", "/sd", "/metrics"):
                 assert (await get(f"{url}{path}"))[0] == 401
 
-    async def test_success_is_cached_failure_is_not(
+    async def test_results_are_cached(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Bcrypt runs once for repeated good credentials, and on every bad attempt."""
+        """Bcrypt runs once for repeated good credentials, and once for a repeated bad one."""
         calls: list[bytes] = []
         real = bcrypt.checkpw
 
@@ -309,6 +311,8 @@ class TestBasicAuth:
             assert len(calls) == 1
             for _ in range(2):
                 assert (await get(f"{url}/metrics", auth=bad))[0] == 401
+            assert len(calls) == 2
+            assert (await get(f"{url}/metrics", auth=basic("prometheus", "other")))[0] == 401
             assert len(calls) == 3
 
     async def test_cache_expires(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -325,6 +329,52 @@ class TestBasicAuth:
         assert await auth.check("prometheus", PASSWORD)
         assert await auth.check("prometheus", PASSWORD)
         assert len(calls) == 2
+
+    async def test_known_clients_check_first(self) -> None:
+        """While a check runs, an address that authenticated before goes ahead of strangers."""
+        turns = webauth._Turns()
+        order: list[str] = []
+        await turns.acquire(first=False)
+
+        async def wait(name: str, *, first: bool) -> None:
+            await turns.acquire(first=first)
+            order.append(name)
+            turns.release()
+
+        tasks = [
+            asyncio.create_task(wait("stranger 1", first=False)),
+            asyncio.create_task(wait("stranger 2", first=False)),
+            asyncio.create_task(wait("scraper", first=True)),
+        ]
+        await asyncio.sleep(0)
+        turns.release()
+        await asyncio.gather(*tasks)
+        assert order == ["scraper", "stranger 1", "stranger 2"]
+        assert not turns.busy
+
+    async def test_a_client_with_too_many_checks_waiting_gets_429(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One address: one check runs, two wait, the next is refused at once with 429."""
+        gate = asyncio.Event()
+        real = webauth._BasicAuth._verify
+
+        def slow(auth: webauth._BasicAuth, user: str, password: str) -> bool:
+            while not gate.is_set():
+                time.sleep(0.01)
+            return real(auth, user, password)
+
+        monkeypatch.setattr(webauth._BasicAuth, "_verify", slow)
+        auth = webauth._BasicAuth({"prometheus": HASH}, ttl=60.0)
+        pending = [
+            asyncio.create_task(auth.check("prometheus", f"guess {i}", "192.0.2.1"))
+            for i in range(webauth.PENDING_PER_CLIENT + 1)
+        ]
+        await asyncio.sleep(0.05)
+        with pytest.raises(web.HTTPTooManyRequests):
+            await auth.check("prometheus", "one more", "192.0.2.1")
+        gate.set()
+        assert await asyncio.gather(*pending) == [False] * len(pending)
 
     async def test_unknown_user_costs_a_bcrypt(self) -> None:
         """An unknown user is checked against a decoy of the same cost (no timing oracle)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Final
 
@@ -32,9 +32,9 @@ from power_exporter.exposition.contract import problem_with_family, problem_with
 from power_exporter.exposition.rows import BLOCK, Block, Row
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
-    from power_exporter.model import DeviceIdentity, Measure, Reading
+    from power_exporter.model import DeviceIdentity, Labels, Measure, Reading
     from power_exporter.sources.base import MetricKind, RawNaming, RawSample
     from power_exporter.store import DeviceState, Store
 
@@ -112,8 +112,10 @@ class _Family:
         )
 
 
-def _device_labels(device: str) -> str:
-    return '{device="' + escape_label(device) + '"'
+def _device_labels(device: str, static: tuple[tuple[str, str], ...] = ()) -> str:
+    """``{device="..."`` and the device's static labels: the start of each of its lines."""
+    extra = "".join(f',{key}="{escape_label(value)}"' for key, value in static)
+    return '{device="' + escape_label(device) + '"' + extra
 
 
 # The contract's families take the first slots, in the contract's order.
@@ -127,6 +129,9 @@ _FLAG_ENDS: Final = tuple(
     for flag in contract.FLAG_ORDER
 )
 _LABEL_CACHE_MAX: Final = 100_000
+# Raw families are dropped from the slot table (compacted) when it holds more than this many,
+# or twice as many as after the last compaction: a peer inventing names must not grow it.
+_RAW_FAMILIES_COMPACT: Final = 10_000
 _UP: Final = _SLOT[contract.UP.name]
 _INFO: Final = _SLOT[contract.INFO.name]
 _LAST_SEEN: Final = _SLOT[contract.LAST_SEEN.name]
@@ -134,6 +139,29 @@ _STATUS: Final = _SLOT[contract.STATUS.name]
 _DURATION: Final = _SLOT[contract.READ_DURATION.name]
 _ERRORS: Final = _SLOT[contract.READ_ERRORS.name]
 _MESSAGES: Final = _SLOT[contract.MESSAGES.name]
+_IMPLAUSIBLE: Final = _SLOT[contract.IMPLAUSIBLE.name]
+
+
+# One sample of the exporter's own: its family, its labels, its value.
+SelfSample = tuple[contract.Spec, tuple[tuple[str, str], ...], float]
+
+
+def render_self(samples: Iterable[SelfSample], *, openmetrics: bool) -> bytes:
+    """The exporter's own families (HTTP server, reloads), rendered per scrape."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for spec, labels, value in samples:
+        if spec.name not in seen:
+            seen.add(spec.name)
+            family = _Family.make(spec.name, spec.kind, spec.help)
+            out.append((family.om_header if openmetrics else family.text_header).decode())
+        text = ",".join(f'{key}="{escape_label(val)}"' for key, val in labels)
+        out.append(
+            f"{spec.name}{{{text}}} {format_value(value)}\n"
+            if text
+            else f"{spec.name} {format_value(value)}\n"
+        )
+    return "".join(out).encode()
 
 
 class Renderer:
@@ -153,6 +181,7 @@ class Renderer:
         self._page: dict[bool, tuple[int, list[bytes]]] = {}
         self._dirty: set[str] = set()
         self._flush_pending = False
+        self._compact_at = len(contract.ORDERED) + _RAW_FAMILIES_COMPACT
         for spec in contract.ORDERED:
             self._family(spec.name, spec.kind, spec.help)
         build = _Family.make(contract.BUILD_INFO.name, "info", contract.BUILD_INFO.help)
@@ -160,6 +189,8 @@ class Renderer:
         self._build_text = build.text_header + f"{build.name}{labels} 1\n".encode()
         self._build_om = build.om_header + f"{build.name}{labels} 1\n".encode()
         self._tasks = _Family.make(contract.TASKS.name, "gauge", contract.TASKS.help)
+        spec = contract.DEVICES_DROPPED
+        self._dropped = _Family.make(spec.name, "counter", spec.help)
         self._probes = _Family.make(contract.PROBES.name, "counter", contract.PROBES.help)
         self._probe_reads = _Family.make(
             contract.PROBE_READS.name, "counter", contract.PROBE_READS.help
@@ -172,6 +203,8 @@ class Renderer:
         ProcessCollector(registry=self._process)
         self._dirty.update(state.name for state in store)
         store.watch(self._changed)
+        # The HTTP server's and the reloads' own samples (set by whoever serves), per scrape.
+        self.self_samples: Callable[[], Iterable[SelfSample]] = tuple
 
     def _family(self, name: str, kind: MetricKind, help_text: str) -> _Family | None:
         family = self._by_name.get(name)
@@ -181,6 +214,8 @@ class Renderer:
             return None
         problem = problem_with_family(name, kind)
         if problem is not None:
+            if len(self._rejected) >= _LABEL_CACHE_MAX:
+                self._rejected.clear()
             self._rejected.add(name)
             log.warning("dropping raw metric family: %s", problem)
             return None
@@ -219,18 +254,51 @@ class Renderer:
             else:
                 self._blocks.remove(block)
         self._dirty_blocks.clear()
+        if len(self._families) > self._compact_at:
+            self._compact()
+
+    @property
+    def family_count(self) -> int:
+        """How many families have a slot now (the contract's and the raw ones)."""
+        return len(self._families)
+
+    def _compact(self) -> None:
+        """Drop the raw families no device has a sample in, and renumber the slots."""
+        used = set(range(len(contract.ORDERED)))
+        for device in self._devices.values():
+            used.update(slot for slot, text in enumerate(device.row) if text)
+        keep = sorted(used)
+        renumber = {old: new for new, old in enumerate(keep)}
+        self._families = [replace(self._families[old], slot=new) for new, old in enumerate(keep)]
+        self._by_name = {family.name: family for family in self._families}
+        for device in self._devices.values():
+            row = device.row
+            device.row = [row[old] if old < len(row) else "" for old in keep]
+            device.reading_slots = [renumber[s] for s in device.reading_slots if s in renumber]
+            device.stats_slots = [renumber[s] for s in device.stats_slots if s in renumber]
+        for block in self._blocks:
+            block.rebuild()
+        self._page.clear()
+        self._compact_at = max(
+            len(contract.ORDERED) + _RAW_FAMILIES_COMPACT, 2 * len(self._families)
+        )
+        log.debug("raw metric families compacted: %d kept", len(self._families))
 
     def _new_device(self, state: DeviceState, old: Row | None) -> Row:
         """A device's new cache, in the place of ``old`` or in the last block with room."""
         if old is not None:
             block = old.block
-            device = Row.make(state, block, _device_labels(state.name), len(self._families))
+            device = Row.make(
+                state, block, _device_labels(state.name, state.labels), len(self._families)
+            )
             block.devices[block.devices.index(old)] = device
         else:
             if not self._blocks or len(self._blocks[-1].devices) >= BLOCK:
                 self._blocks.append(Block())
             block = self._blocks[-1]
-            device = Row.make(state, block, _device_labels(state.name), len(self._families))
+            device = Row.make(
+                state, block, _device_labels(state.name, state.labels), len(self._families)
+            )
             block.devices.append(device)
         self._devices[state.name] = device
         return device
@@ -276,6 +344,8 @@ class Renderer:
             return None
         problem = problem_with_label(name)
         if problem is None:
+            if len(self._good_labels) >= _LABEL_CACHE_MAX:
+                self._good_labels.clear()
             self._good_labels.add(name)
         return problem
 
@@ -293,10 +363,34 @@ class Renderer:
         for measure, value in reading.measures.items():
             slot, name = _MEASURE_SLOT[measure]
             out[slot] = f"{name}{labels}}} {format_value(value)}\n"
+        for measure, series in reading.labelled.items():
+            slot, name = _MEASURE_SLOT[measure]
+            self._labelled_text(cache, name, slot, series, out)
         if reading.known_flags:
             out[_STATUS] = self._status_text(cache, reading)
         self._raw_texts(cache, naming.samples(reading), out)
         return out
+
+    def _labelled_text(
+        self,
+        cache: Row,
+        name: str,
+        slot: int,
+        series: Mapping[Labels, float],
+        out: dict[int, str],
+    ) -> None:
+        """The lines of a labelled measure (``outlet``, ``phase``...), after an unlabelled one."""
+        texts = self._label_texts
+        lines = [out[slot]] if slot in out else []
+        for key, value in series.items():
+            text = texts.get(key)
+            if text is None:
+                text = self._label_text(name, key)
+                if text is None:
+                    continue
+            lines.append(f"{name}{cache.labels}{text}}} {format_value(value)}\n")
+        if lines:
+            out[slot] = "".join(lines)
 
     @staticmethod
     def _status_text(cache: Row, reading: Reading) -> str:
@@ -340,6 +434,12 @@ class Renderer:
                 f'{name}{labels},reason="{escape_label(reason)}"}} {count}\n'
                 for reason, count in sorted(state.errors.items())
             )
+        if state.implausible:
+            name = contract.IMPLAUSIBLE.name
+            out[_IMPLAUSIBLE] = "".join(
+                f'{name}{labels},measure="{measure}",reason="{reason}"}} {count}\n'
+                for (measure, reason), count in sorted(state.implausible.items())
+            )
         out[_MESSAGES] = f"{contract.MESSAGES.name}{labels}}} {state.messages}\n"
         return out
 
@@ -374,6 +474,8 @@ class Renderer:
         tasks = self._tasks_text(openmetrics=openmetrics) + self._probes_text(
             openmetrics=openmetrics
         )
+        tasks += render_self(self.self_samples(), openmetrics=openmetrics)
+        tasks += self._dropped_text(openmetrics)
         if openmetrics:
             om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
             process = om.removesuffix(b"# EOF\n")
@@ -387,7 +489,22 @@ class Renderer:
         except RuntimeError:
             return b""
         header = self._tasks.om_header if openmetrics else self._tasks.text_header
-        return header + f"{contract.TASKS.name} {count}\n".encode()
+        return (
+            header + f"{contract.TASKS.name} {count}\n".encode() + self._dropped_text(openmetrics)
+        )
+
+    def _dropped_text(self, openmetrics: bool) -> bytes:  # noqa: FBT001
+        """``power_exporter_devices_dropped_total{entry}``, where an entry dropped any."""
+        dropped = self._store.dropped_devices
+        if not dropped:
+            return b""
+        header = self._dropped.om_header if openmetrics else self._dropped.text_header
+        name = contract.DEVICES_DROPPED.name
+        lines = "".join(
+            f'{name}{{entry="{escape_label(entry)}"}} {count}\n'
+            for entry, count in sorted(dropped.items())
+        )
+        return header + lines.encode()
 
     def _probes_text(self, *, openmetrics: bool) -> bytes:
         """``/probe``'s own counters (the store's ProbeStats), counted now."""

@@ -12,9 +12,11 @@ if TYPE_CHECKING:
 
 def _kinds() -> Mapping[str, SourceKind]:
     from power_exporter.sources import (  # noqa: PLC0415 (kinds import sources.base)
+        apcupsd,
         ecoflow,
         nut,
         replay,
+        snmp,
         tripplite,
         udp_meter,
     )
@@ -25,6 +27,8 @@ def _kinds() -> Mapping[str, SourceKind]:
         tripplite.KIND,
         ecoflow.KIND,
         udp_meter.KIND,
+        apcupsd.KIND,
+        snmp.KIND,
     )
     return {kind.name: kind for kind in kinds}
 

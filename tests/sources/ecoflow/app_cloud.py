@@ -3,7 +3,8 @@
 It speaks the shapes of ecoflow.md section 2 A2 (the responses seed 002's tests use): ``POST
 /auth/login`` checks the base64 password, ``scene`` and ``userType``; ``GET
 /iot-auth/app/certification`` checks the bearer token and hands out the MQTT credentials the
-test's broker accepts. Tokens and certification passwords can be expired by the test.
+test's broker accepts; ``GET /app/user/device`` lists the account's
+devices. Tokens and certification passwords can be expired by the test.
 :func:`add_app_routes` puts the routes on any aiohttp application (the developer-API stand-in's
 too).
 """
@@ -40,6 +41,9 @@ class AppCloud:
     certifications: int = 0
     refused_logins: int = 0
     seen_headers: list[CIMultiDict[str]] = field(default_factory=list)
+    # The account's devices, as the app's device list gives them (rows of sn, deviceName...).
+    devices: list[dict[str, object]] = field(default_factory=list)
+    device_lists: int = 0
     # Called with the new MQTT password when certification rotates it (to update the broker).
     on_rotate: Callable[[str], None] | None = None
 
@@ -104,8 +108,18 @@ async def _certification(request: web.Request) -> web.Response:
     )
 
 
+async def _device_list(request: web.Request) -> web.Response:
+    cloud = request.app[APP_CLOUD_KEY]
+    token = request.headers.get("authorization", "").removeprefix("Bearer ")
+    if token not in cloud.tokens:
+        return web.json_response({"code": "401", "message": "token expired"}, status=401)
+    cloud.device_lists += 1
+    return _answer(list(cloud.devices))
+
+
 def add_app_routes(app: web.Application, cloud: AppCloud) -> None:
     """Serve the app-account endpoints of ``cloud`` on ``app``."""
     app[APP_CLOUD_KEY] = cloud
     app.router.add_post("/auth/login", _login)
     app.router.add_get("/iot-auth/app/certification", _certification)
+    app.router.add_get("/app/user/device", _device_list)

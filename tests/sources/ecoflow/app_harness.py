@@ -59,7 +59,7 @@ class World:
     certificates: TlsFiles
     user: str
 
-    def config(self, serial: str, api: str = "device", **keys: object) -> EcoflowConfig:
+    def config(self, serial: str | list[str], api: str = "device", **keys: object) -> EcoflowConfig:
         """An ``ecoflow`` entry for this world (``keys`` override the fast defaults)."""
         data: dict[str, object] = {
             "name": "garage",

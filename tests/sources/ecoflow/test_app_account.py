@@ -13,7 +13,8 @@ from pydantic import SecretStr
 
 from power_exporter.errors import AuthError, ConnectError, ProtocolError
 from power_exporter.sources.ecoflow import account as account_module
-from power_exporter.sources.ecoflow.account import AppAccount, account_for, base_url, masked
+from power_exporter.sources.ecoflow.account import AppAccount, base_url, masked
+from power_exporter.sources.ecoflow.accounts import Accounts
 from tests.sources.ecoflow.app_cloud import AppCloud, add_app_routes
 
 if TYPE_CHECKING:
@@ -98,9 +99,11 @@ class TestLogin:
 
     async def test_process_wide_account_object(self, server: TestServer) -> None:
         """Reopened sources share one account object per user and host."""
-        one = account_for(url_of(server), "shared@example.com", SecretStr("a"))
-        assert account_for(url_of(server) + "/", "shared@example.com", SecretStr("a")) is one
-        assert account_for(url_of(server), "other@example.com", SecretStr("a")) is not one
+        accounts = Accounts()
+        one = accounts.app_account(url_of(server), "shared@example.com", SecretStr("a"))
+        again = accounts.app_account(url_of(server) + "/", "shared@example.com", SecretStr("a"))
+        assert again is one
+        assert accounts.app_account(url_of(server), "other@example.com", SecretStr("a")) is not one
 
 
 class TestRefusals:

@@ -49,7 +49,8 @@ class TestKeys:
     @pytest.mark.parametrize(
         ("keys", "message"),
         [
-            ({"serial": "*"}, "serves one device"),
+            ({"serial": ["R651PC0CXGCA0798", "R651PC0CXGCA0798"]}, "without repeats"),
+            ({"serial": [], "api": "mqtt"}, "non-empty"),
             ({"assume_offline_after": "20m"}, "assume_offline_after"),
             ({"password": None}, "needs user and password"),
             ({"access_key": "a", "secret_key": "b"}, "are both set"),

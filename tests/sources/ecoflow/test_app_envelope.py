@@ -63,6 +63,23 @@ class TestDerivedVector:
         assert decoded.base64
         assert decoded.sections[0].values == {"bms_batt_soc": 80.0}
 
+    @pytest.mark.parametrize("length_byte", [b"[", b"{"])
+    def test_header_of_91_or_123_bytes_is_protobuf(self, length_byte: bytes) -> None:
+        """A first header 91 or 123 bytes long starts the payload with 0x0a then [ or {."""
+        target = length_byte[0]
+        pdata = b""
+        while True:
+            plain = envelope_pb2.Header(
+                pdata=pdata, src=32, cmd_func=254, cmd_id=21, seq=42, device_sn="X"
+            )
+            size = len(plain.SerializeToString())
+            if size >= target:
+                break
+            pdata += b"\x90\x0f\x50" if not pdata else b"\x00"
+        payload = build_envelope(plain)
+        assert payload[:2] == b"\n" + length_byte
+        assert isinstance(envelope.decode(payload), ProtoPayload)
+
     def test_src_32_is_not_unmasked(self) -> None:
         """With src=32 the pdata is taken as it is: the plain bytes 90 0f 50 decode to 80."""
         plain = envelope_pb2.Header(

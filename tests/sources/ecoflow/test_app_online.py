@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from power_exporter.sources.ecoflow.online import OnlineModel, Presence
@@ -44,8 +46,11 @@ class TestStates:
 
 
 class TestNudges:
-    def test_device_api_asks_a_silent_device_every_interval(self) -> None:
-        """api: device: a nudge at once (no data yet), then every interval while silent."""
+    def test_device_api_asks_a_silent_device_less_and_less(self) -> None:
+        """api: device: a nudge at once, then after 30, 60, 120 s... while none is answered.
+
+        Data resets the gap to the interval.
+        """
         model = OnlineModel(started=0.0, nudge_every=30.0)
         sent = []
         for now in range(200):
@@ -54,7 +59,7 @@ class TestNudges:
                 sent.append(now)
             if now == 100:
                 model.data(100.0)
-        assert sent == [0, 30, 60, 90, 130, 160, 190]
+        assert sent == [0, 30, 90, 130, 160]
 
     def test_device_api_skips_while_pushes_arrive(self) -> None:
         """Pushes every 2 s: no nudge is ever due."""
@@ -63,6 +68,17 @@ class TestNudges:
         for now in range(2, 600, 2):
             model.data(float(now))
             assert not model.nudge_due(float(now) + 1.0)
+
+    def test_backoff_is_capped_at_assume_offline(self) -> None:
+        """A device that never answers is still asked every assume_offline_after (300 s)."""
+        model = OnlineModel(started=0.0, nudge_every=30.0)
+        sent = []
+        for now in range(3000):
+            if model.nudge_due(float(now)):
+                model.nudged(float(now))
+                sent.append(now)
+        assert sent[:5] == [0, 30, 90, 210, 450]
+        assert {b - a for a, b in itertools.pairwise(sent[4:])} == {300}
 
     def test_passive_mqtt_nudges_once_per_silence(self) -> None:
         """api: mqtt: one nudge when the device turns assume-offline, and again after new data."""

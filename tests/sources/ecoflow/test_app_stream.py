@@ -237,14 +237,19 @@ class TestDeviceApi:
         assert asked_during == 0
         assert sum(isinstance(e, Reading) for e in collector.events) >= 15
 
-    async def test_silent_device_is_asked_every_interval(self, app_world: World) -> None:
-        """A device that never answers is asked every quota_request_interval (0.3 s)."""
+    async def test_silent_device_is_asked_less_and_less(self, app_world: World) -> None:
+        """A device that never answers is asked less and less often.
+
+        After 0.3 s, then 0.6 s, then every 1 s (assume_offline_after): about 4 requests in
+        2.5 s, not 8.
+        """
         source = open_source(app_world.config(RIVER3_SN, stale_after="10s"))
         async with source, StandIn(app_world, RIVER3_SN) as stand_in:
             collector = Collector(source)
-            await asyncio.sleep(1.6)
+            await asyncio.sleep(2.5)
             await collector.close()
-        assert 4 <= len(stand_in.requests) <= 7
+        assert 3 <= len(stand_in.requests) <= 5
+        assert source.device.online.unanswered == len(stand_in.requests)
         assert_read_only(stand_in, app_world, RIVER3_SN)
 
 

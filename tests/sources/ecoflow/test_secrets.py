@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import sys
 from typing import TYPE_CHECKING
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
 
-from power_exporter.errors import SourceError
+from power_exporter.errors import AuthError, SourceError
 from power_exporter.runtime import Runtime
+from power_exporter.sources.ecoflow.account import AppAccount
 from power_exporter.sources.ecoflow.source import open_source, rest_client
 from power_exporter.store import Store
 from tests.sources.ecoflow import data
@@ -115,6 +121,47 @@ class TestSentinels:
                         await rest.device_list(refresh=True)
                     assert "***" in str(info.value) or "8521" in str(info.value)
                     assert_clean(str(info.value))
+
+    async def test_excerpt_is_redacted_before_it_is_cut(self) -> None:
+        """A key echoed across the 60th character of a non-JSON answer leaves no head behind."""
+        async with FakeCloud(ACCESS, SECRET) as cloud:
+            for offset in (45, 50, 55):
+                body = b"<" * offset + f"{ACCESS} {SECRET}".encode()
+                cloud.fail(DEVICE_LIST, Fault(body=body))
+            async with rest_client(config(cloud, access_key=ACCESS, secret_key=SECRET)) as rest:
+                for _ in range(3):
+                    with pytest.raises(SourceError) as info:
+                        await rest.device_list(refresh=True)
+                    assert "not JSON" in str(info.value)
+                    assert "SENTINEL" not in str(info.value)
+
+    async def test_login_error_is_redacted(self) -> None:
+        """An app-account login refused with a message echoing the password, in base64 too."""
+        password = "SENTINEL-LOGIN-${9e0f}"
+        encoded = base64.b64encode(password.encode()).decode()
+
+        async def login(request: web.Request) -> web.Response:
+            sent = await request.json()
+            message = f"bad password {sent['password']} ({password}) for {sent['email']}"
+            return web.json_response({"code": "-1", "message": message})
+
+        app = web.Application()
+        app.router.add_post("/auth/login", login)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            url = str(server.make_url("")).rstrip("/")
+            account = AppAccount(url, "me@example.com", SecretStr(password))
+            async with aiohttp.ClientSession() as session:
+                with pytest.raises(AuthError) as info:
+                    await account.credentials(session)
+        finally:
+            await server.close()
+        message = str(info.value)
+        assert "bad password ***" in message
+        assert "SENTINEL" not in message
+        assert encoded not in message
+        assert encoded[:8] not in message
 
     async def test_read_command(self, tmp_path: Path) -> None:
         """`power-exporter read` prints the reading and debug logs, never the keys."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from power_exporter.errors import AuthError, DecodeError, OfflineError, ProtocolError
-from power_exporter.model import DeviceFault, Flag, Measure, Reading
+from power_exporter.model import DeviceFault, Flag, Measure, Reading, Roster
 from power_exporter.sources.base import PolledSource
 from power_exporter.sources.ecoflow.source import open_source
 from tests.sources.ecoflow import data
@@ -136,8 +136,11 @@ class TestFanOut:
         cloud.add("R601ZZZZ0002", {"pd.soc": 50})
         cloud.fail(QUOTA_ALL, Fault(body=b"{broken"), sn="R601ZZZZ0002")
         async with open_source(config(cloud, serial="*")) as source:
-            events = {event.device: event for event in await source.read()}  # type: ignore[union-attr]
+            got = await source.read()  # type: ignore[union-attr]
+        events = {e.device: e for e in got if not isinstance(e, Roster)}
         assert set(events) == {f"station/{sn}" for sn in (DELTA2, PRO, STREAM, "R601ZZZZ0002")}
+        (roster,) = [e for e in got if isinstance(e, Roster)]
+        assert roster.devices == set(events)
         assert isinstance(_fault(events[f"station/{PRO}"]).error, OfflineError)
         stream = _reading(events[f"station/{STREAM}"])
         assert stream.identity.labels["device_name"] == "Balcony"
@@ -146,9 +149,9 @@ class TestFanOut:
         assert isinstance(_fault(events["station/R601ZZZZ0002"]).error, DecodeError)
 
     async def test_empty_account(self, cloud: FakeCloud) -> None:
-        """No devices: no events, no error."""
+        """No devices: no error, an empty roster."""
         async with open_source(config(cloud, serial="*")) as source:
-            assert await source.read() == []  # type: ignore[union-attr]
+            assert await source.read() == [Roster("station", frozenset())]  # type: ignore[union-attr]
 
     async def test_list_ttl_decides_when_offline_is_seen(self, cloud: FakeCloud) -> None:
         """The device list is cached for device_list_cache_ttl; then its offline flag counts."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from power_exporter.sources.udp_meter.counter import ChargeCounter
+from power_exporter.sources.udp_meter.counter import ChargeCounter, ImplausibleChargeError
 from power_exporter.sources.udp_meter.protocol import Measurement
 
 
@@ -74,3 +77,41 @@ class TestChargeCounter:
             counter.update(Measurement(timestamp_us=timestamp, charge_mas=charge, current_ma=0.0))
             assert counter.total_mas >= before
             before = counter.total_mas
+
+
+class TestPlausibility:
+    """With a max_current, steps beyond what the meter could count are refused."""
+
+    def test_budget_fills_with_our_time(self) -> None:
+        """At 1 A, 90 As need 30 s more than the 60 s burst; a refusal changes nothing."""
+        counter = ChargeCounter(max_current_ma=1000.0)
+        counter.update(_m(10, 5_000.0), now=0.0)
+        with pytest.raises(ImplausibleChargeError):
+            counter.update(_m(11, 5_000.0 + 90_000.0), now=1.0)
+        assert (counter.total_mas, counter.rejected) == (5_000.0, 1)
+        counter.update(_m(40, 5_000.0 + 90_000.0), now=30.0)
+        assert counter.total_mas == 95_000.0
+
+    def test_many_small_forged_steps_add_up_to_the_bound(self) -> None:
+        """A flood of steps each within the burst cannot exceed max_current over time."""
+        counter = ChargeCounter(max_current_ma=1000.0)
+        counter.update(_m(1, 0.0), now=0.0)
+        charge, accepted = 0.0, 0
+        for n in range(1, 1001):  # 1000 datagrams of 10 As within 10 s of our time
+            try:
+                counter.update(_m(1 + n, charge + 10_000.0), now=n / 100.0)
+            except ImplausibleChargeError:
+                continue
+            charge += 10_000.0
+            accepted += 1
+        assert counter.total_mas <= 1000.0 * (60.0 + 10.0)
+        assert accepted < 1000
+
+    def test_not_finite_total(self) -> None:
+        """A total that would overflow to infinity is refused even without a limit on steps."""
+        counter = ChargeCounter(max_current_ma=1e308)
+        counter.update(_m(1, 1.7e308), now=0.0)
+        counter.update(_m(0.5, 1.0), now=1.0)  # a reboot: the offset takes 1.7e308
+        with pytest.raises(ImplausibleChargeError):
+            counter.update(_m(0.6, 1.7e308), now=2.0)
+        assert math.isfinite(counter.total_mas)

@@ -270,3 +270,52 @@ async def test_bind_failure_is_a_connect_error(sender: Callable[[str], socket.so
     source = KIND.open(cfg)
     with pytest.raises(ConnectError, match=f"cannot listen on 127.0.0.1:{port}"):
         await source.__aenter__()
+
+
+class TestPoisoning:
+    """Datagrams that would move the charge counter further than the meter could count."""
+
+    async def test_forged_jumps_are_refused_and_change_nothing(
+        self, meter: StandInMeter, pushed: tuple[UdpMeterListener, Collector]
+    ) -> None:
+        """Two jumps of 10^15 As and four of 1.7e308 mAs: faults; the counter goes on as it was."""
+        source, collector = pushed
+        meter.send_to(source.local_address)
+        assert _charge(await collector.next()) == 304.0
+        poison = [
+            Measurement(2_000_000, 304_000.0 + 1e18, 1600.0),
+            Measurement(3_000_000, 304_000.0 + 2e18, 1600.0),
+            *(Measurement(4_000_000 + n, 1.7e308, 1600.0) for n in range(4)),
+        ]
+        for measurement in poison:
+            meter.send_to(source.local_address, encode_measurement(measurement))
+        faults = [_fault(event) for event in await collector.take(len(poison))]
+        assert {fault.reason for fault in faults} == {"implausible"}
+        assert "max_current (20 A)" in str(faults[0])
+        assert source.counter.rejected == len(poison)
+        # The next real datagram is measured against the last good one: 1 As more.
+        meter.measurement = Measurement(5_000_000, 305_000.0, 1600.0)
+        meter.send_to(source.local_address)
+        assert _charge(await collector.next()) == 305.0
+        assert source.counter.reboots == 0
+
+    async def test_max_current_is_configurable(self, meter: StandInMeter) -> None:
+        """With max_current 0.5 A, a step of 40 As within a second is refused."""
+        async with _listener(f"127.0.0.1:{meter.port}", max_current=0.5) as source:
+            collector = Collector(source)
+            meter.send_to(source.local_address)  # the first count: 304 As after 1 s of uptime
+            assert _charge(await collector.next()) == 304.0
+            meter.measurement = Measurement(2_000_000, 344_000.0, 400.0)
+            meter.send_to(source.local_address)
+            assert _fault(await collector.next()).reason == "implausible"
+            await collector.stop()
+
+    async def test_peer_without_port_is_hinted_once(self, caplog: pytest.LogCaptureFixture) -> None:
+        """A peer given as a host only: one hint that any port of it is taken."""
+        source = _listener("127.0.0.1")
+        with caplog.at_level(logging.INFO):
+            for _ in range(2):  # reconnecting keeps the same source: still one hint
+                async with source:
+                    pass
+        hints = [r for r in caplog.records if "has no port" in r.getMessage()]
+        assert len(hints) == 1

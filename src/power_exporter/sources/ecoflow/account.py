@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Final
 import aiohttp
 
 from power_exporter.errors import AuthError, ConnectError, ProtocolError, SourceError
+from power_exporter.sources.ecoflow.rest import DeviceInfo
+from power_exporter.sources.secret import excerpt
 
 if TYPE_CHECKING:
     import ssl
@@ -39,8 +41,16 @@ log = logging.getLogger(__name__)
 
 LOGIN_PATH: Final = "/auth/login"
 CERTIFICATION_PATH: Final = "/iot-auth/app/certification"
+# The app's list of the account's devices (the same bearer token as certification).
+DEVICE_LIST_PATH: Final = "/app/user/device"
+_WHAT: Final = {
+    LOGIN_PATH: "login",
+    CERTIFICATION_PATH: "certification",
+    DEVICE_LIST_PATH: "device list",
+}
 DEFAULT_HOST: Final = "api.ecoflow.com"  # seed 002's login default (its REST default differs)
 BACKOFF: Final = (30.0, 60.0, 180.0, 300.0)
+_MESSAGE_LIMIT: Final = 200  # characters of EcoFlow's error message an error shows
 _HTTP_OK: Final = 200
 _HTTP_REFUSED: Final = frozenset({401, 403})
 _HTTP_BUSY: Final = 429
@@ -150,6 +160,26 @@ class AppAccount:
                 raise
             return self._credentials
 
+    async def device_list(
+        self, session: aiohttp.ClientSession, *, ssl_context: ssl.SSLContext | None = None
+    ) -> dict[str, DeviceInfo]:
+        """The devices bound to the account, by serial (``GET /app/user/device``)."""
+        async with self._lock:
+            fresh = self._login is None
+            if self._login is None:
+                self._login = await self._log_in(session, ssl_context)
+            token = self._login.token
+        headers = {"authorization": f"Bearer {token}"}
+        try:
+            data = await self._call(session, "GET", DEVICE_LIST_PATH, ssl_context, headers=headers)
+        except AuthError:
+            async with self._lock:
+                self._login = None
+            if fresh:
+                raise
+            return await self.device_list(session, ssl_context=ssl_context)
+        return devices_of(data)
+
     async def _fetch(
         self, session: aiohttp.ClientSession, ssl_context: ssl.SSLContext | None
     ) -> MqttCredentials:
@@ -217,7 +247,7 @@ class AppAccount:
         headers: Mapping[str, str] | None = None,
         json_body: object = None,
     ) -> Mapping[str, object]:
-        what = "login" if path == LOGIN_PATH else "certification"
+        what = _WHAT.get(path, path)
         try:
             async with session.request(
                 method,
@@ -233,9 +263,17 @@ class AppAccount:
                 except ValueError:
                     document = None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            detail = str(exc) or type(exc).__name__
+            detail = self._shown(str(exc) or type(exc).__name__)
             raise ConnectError(f"EcoFlow {what} at {self.url}: {detail}") from None
         return self._check(what, status, document)
+
+    def _shown(self, text: object) -> str:
+        """Text from EcoFlow as an error shows it: redacted, then cut short.
+
+        It may echo the password (in base64, as the login sends it) or the token.
+        """
+        token = self._login.token if self._login is not None else None
+        return excerpt(str(text), (self.password, token, self.user), _MESSAGE_LIMIT)
 
     def _check(self, what: str, status: int, document: object) -> Mapping[str, object]:
         who = masked(self.user)
@@ -245,7 +283,7 @@ class AppAccount:
             raise ConnectError(f"EcoFlow {what} answered HTTP {status}")
         if not isinstance(document, dict):
             raise ProtocolError(f"EcoFlow {what} answered HTTP {status} without a JSON object")
-        code, message = str(document.get("code", "")), str(document.get("message", ""))
+        code, message = str(document.get("code", "")), self._shown(document.get("message", ""))
         if status != _HTTP_OK or not (code == "0" or message.lower() == "success"):
             hint = "; check the account's user and password" if what == "login" else ""
             raise AuthError(
@@ -253,26 +291,35 @@ class AppAccount:
                 f" (code {code or '?'}, HTTP {status}){hint}"
             )
         data = document.get("data")
+        if isinstance(data, list) and what == "device list":
+            return {"devices": data}
         if not isinstance(data, dict):
             raise ProtocolError(f"EcoFlow {what} answer has no data object")
         return data
 
 
-_ACCOUNTS: dict[tuple[str, str], AppAccount] = {}
+def devices_of(data: Mapping[str, object]) -> dict[str, DeviceInfo]:
+    """The rows of the app's device list, by serial.
 
-
-def account_for(host: str, user: str, password: SecretStr) -> AppAccount:
-    """The process-wide account object for ``user`` at ``host`` (one client id, one backoff).
-
-    A source is opened anew after each failure; keeping the account here keeps its client id,
-    its credentials and its backoff across those reopenings and across devices sharing it.
+    ``data`` is a list of ``{sn, ...}`` objects, or an object of categories, each a list of
+    rows or an object keyed by serial (both shapes are seen).
     """
-    url = base_url(host)
-    account = _ACCOUNTS.get((url, user))
-    if account is None:
-        account = _ACCOUNTS[(url, user)] = AppAccount(url, user, password)
-    elif account.password.get_secret_value() != password.get_secret_value():
-        account.password = password
-        account.refused()
-        account.failures = 0
-    return account
+    rows: list[tuple[str, object]] = []
+    for value in data.values():
+        if isinstance(value, list):
+            rows += [(str(row.get("sn", "")), row) for row in value if isinstance(row, dict)]
+        elif isinstance(value, dict):
+            rows += [(str(sn), row) for sn, row in value.items()]
+    found: dict[str, DeviceInfo] = {}
+    for sn, row in rows:
+        if not sn.isalnum():
+            continue
+        info = row if isinstance(row, dict) else {}
+        online = info.get("online", 1)
+        found[sn] = DeviceInfo(
+            sn=sn,
+            name=str(info.get("deviceName") or info.get("name") or ""),
+            product_name=str(info.get("productName") or ""),
+            online=str(online) not in {"0", "False", "false"},
+        )
+    return found

@@ -1,112 +1,118 @@
-"""``api: mqtt`` and ``api: device``: an EcoFlow app account's MQTT stream.
+"""``api: mqtt`` and ``api: device``: the devices of an EcoFlow app account, over its MQTT.
 
-The account logs in and is certified (``account.py``); the stream connects to the broker
-certification names (or ``broker``, e.g. ``mqtts://127.0.0.1:8883``) over TLS, as the
-client id ``ANDROID_<UUID>_<userId>`` that stays fixed for the process, and subscribes to
-``/app/device/property/{sn}`` (pushes) and ``/app/{userId}/{sn}/thing/property/get_reply``
-(answers to read requests, ours or the phone app's).
+Every entry of one account shares the account's one MQTT session (``app_hub.py``, held in
+the registry of ``accounts.py``): the entry is a subscription on it, for one serial, a list
+of serials, or ``"*"`` (every device in the account's device list, each named
+``<name>/<serial>``, with a :class:`~power_exporter.model.Roster` whenever the list is read,
+so devices gone from the account retire after ``retire_after``).
 
-- ``api: mqtt`` is passive: it asks nothing, except once when the device turns *assume
+- ``api: mqtt`` is passive: it asks nothing, except once when a device turns *assume
   offline* (the read-only nudge of the online model, ``online.py``).
-- ``api: device`` also asks a silent device for everything it knows every
-  ``quota_request_interval`` (``device_api.py``: ``latestQuotas`` for JSON devices, the
-  "get everything" header for protobuf ones), never while pushes arrive.
+- ``api: device`` also asks a silent device for everything it knows (``device_api.py``):
+  after ``quota_request_interval``, then less and less often while it never answers
+  (doubling up to ``assume_offline_after``), never while pushes arrive.
 
-The stream owns its reconnection, so that a broker restart or a dropped connection does not
-take the device down: the online model decides that (assume offline after 300 s, down after
-900 s). It reconnects with backoff (1 s doubling up to ``max_reconnect_delay``) and
-subscribes again. When the broker refuses the credentials (CONNACK 4/5), the account logs in
-again and is certified anew, at once the first time and then after 30, 60, 180 and 300 s;
-until it works the device is down with ``AuthError``.
+The hub owns reconnection, so a broker restart or a dropped connection does not take devices
+down: their online model decides (assume offline after 300 s, down after 900 s). Account-wide
+failures (login, refused credentials) take down every device of the entry with the error.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import ssl
 import time
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Self
 
-import aiohttp
-import aiomqtt
-from pydantic import SecretStr
-
-from power_exporter.errors import AuthError, ConnectError, SourceError
-from power_exporter.model import DeviceFault
-from power_exporter.sources.ecoflow import device_api
-from power_exporter.sources.ecoflow.account import account_for
+from power_exporter.model import DeviceFault, Roster
+from power_exporter.sources.base import everything
+from power_exporter.sources.ecoflow.accounts import Accounts, app_key
 from power_exporter.sources.ecoflow.app_device import AppDevice
+from power_exporter.sources.ecoflow.app_hub import (
+    AccountFault,
+    AppHub,
+    Inbox,
+    Listing,
+    Payload,
+    next_item,
+    parse_broker,
+)
 from power_exporter.sources.ecoflow.config import EcoflowConfig
 from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.source import ReadingBuilder
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
     from types import TracebackType
 
     from power_exporter.model import Event
     from power_exporter.sources.base import DeviceConfig
-    from power_exporter.sources.ecoflow.account import AppAccount, MqttCredentials
+    from power_exporter.sources.ecoflow.account import AppAccount
+    from power_exporter.sources.ecoflow.app_hub import Delivery
+    from power_exporter.sources.ecoflow.rest import DeviceInfo
+
+__all__ = ["AppMqttSource", "open_source", "parse_broker"]
 
 log = logging.getLogger(__name__)
 
-_REFUSED: Final = frozenset({4, 5, 134, 135})  # CONNACK: bad user/password, not authorised
-_FIRST_RECONNECT: Final = 1.0
-_MAX_QUEUED: Final = 1000
-
-
-def parse_broker(text: str) -> tuple[str, int]:
-    """``mqtts://host:port``, ``host:port`` or ``host`` -> (host, port); 8883 by default."""
-    rest = text.removeprefix("mqtts://")
-    host, _, port = rest.partition(":")
-    return host, int(port) if port else 8883
-
-
-def is_refusal(exc: aiomqtt.MqttError) -> bool:
-    """Whether the broker refused our credentials (rather than being unreachable)."""
-    if not isinstance(exc, aiomqtt.MqttCodeError):
-        return False
-    code = exc.rc if isinstance(exc.rc, int) else getattr(exc.rc, "value", None)
-    return code in _REFUSED
-
-
-class _ReconnectError(Exception):
-    """Internal: leave the session and connect again (idle timeout)."""
-
 
 class AppMqttSource:
-    """The stream of one device of an app account."""
+    """The devices of one ``api: mqtt``/``device`` entry, as a subscription on its account."""
 
-    def __init__(self, cfg: EcoflowConfig) -> None:
-        if cfg.serial == "*":
-            raise ValueError('api: mqtt/device serve one device: give its serial, not "*"')
+    def __init__(self, cfg: EcoflowConfig, accounts: Accounts | None = None) -> None:
         self.cfg = cfg
-        self.account: AppAccount = account_for(
-            cfg.base_url, cfg.user or "", SecretStr(cfg.account_password())
-        )
-        self._tls = ssl.create_default_context(cafile=cfg.ca_file)
-        self._session: aiohttp.ClientSession | None = None
-        self._reconnect_delay = _FIRST_RECONNECT
-        self._outage_logged = False
-        identity, family = ReadingBuilder(cfg).identity(cfg.name, cfg.serial, None)
+        self._accounts = accounts if accounts is not None else Accounts()
+        self.account: AppAccount = self._accounts.app_account_of(cfg)
+        self._builder = ReadingBuilder(cfg)
+        self.devices: dict[str, AppDevice] = {}
+        self._hub: AppHub | None = None
+        self._inbox = Inbox(wants_list=cfg.fan_out)
+        self._owns: Callable[[str], bool] = everything
+        if cfg.serial != "*":
+            for sn in cfg.wanted(()):
+                self._add_device(sn, None)
+
+    def __repr__(self) -> str:
+        return f"AppMqttSource(name={self.cfg.name!r}, api={self.cfg.api!r})"
+
+    @property
+    def device(self) -> AppDevice:
+        """The device of a single-serial entry."""
+        return self.devices[self.cfg.one_serial]
+
+    @property
+    def hub(self) -> AppHub | None:
+        """The account's shared session while the source is entered."""
+        return self._hub
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: keep (and later add) only the devices this replica owns."""
+        self._owns = owns
+        for sn in [sn for sn, device in self.devices.items() if not owns(device.name)]:
+            del self.devices[sn]
+        self._inbox.serials = frozenset(self.devices)
+
+    def _name(self, sn: str) -> str:
+        return f"{self.cfg.name}/{sn}" if self.cfg.fan_out else self.cfg.name
+
+    def _add_device(self, sn: str, info: DeviceInfo | None) -> AppDevice:
+        cfg = self.cfg
+        name = self._name(sn)
+        identity, family = self._builder.identity(name, sn, info)
         online = OnlineModel(
             started=time.monotonic(),
             assume_offline_after=cfg.assume_offline_after,
             offline_after=cfg.stale_after,
             nudge_every=cfg.quota_request_interval if cfg.api == "device" else None,
         )
-        self.device = AppDevice(
-            cfg.name, cfg.serial, identity, family, online, zero_after=cfg.zero_after
-        )
-
-    def __repr__(self) -> str:
-        return f"AppMqttSource(name={self.cfg.name!r}, api={self.cfg.api!r})"
+        device = AppDevice(name, sn, identity, family, online, zero_after=cfg.zero_after)
+        self.devices[sn] = device
+        self._inbox.serials = frozenset(self.devices)
+        return device
 
     async def __aenter__(self) -> Self:
-        timeout = aiohttp.ClientTimeout(total=self.cfg.http_timeout)
-        self._session = aiohttp.ClientSession(timeout=timeout)
+        cfg, account = self.cfg, self.account
+        self._hub = await self._accounts.acquire(app_key(cfg), AppHub, lambda: AppHub(account, cfg))
+        self._hub.add(self._inbox)
         return self
 
     async def __aexit__(
@@ -115,145 +121,70 @@ class AppMqttSource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        hub, self._hub = self._hub, None
+        if hub is not None:
+            hub.remove(self._inbox)
+            await self._accounts.release(app_key(self.cfg))
 
     def stream(self) -> AsyncIterator[Event]:
-        """Events as the device sends data, across reconnects, until cancelled."""
+        """Events as the devices send data, across reconnects, until cancelled."""
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
-        if self._session is None:
-            raise ConnectError("the source was not entered")
+        hub = self._hub
+        if hub is None:
+            raise RuntimeError("AppMqttSource used outside `async with`")
+        queue = self._inbox.queue
         while True:
-            delay = self.account.next_delay()
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                creds = await self.account.credentials(self._session, ssl_context=self._tls)
-            except SourceError as exc:
-                yield DeviceFault(self.cfg.name, exc)
-                for event in self.device.tick(time.monotonic()):
+            item = await next_item(queue, self.cfg.idle_check_interval)
+            now = time.monotonic()
+            if item is not None:
+                for event in self._on(item, now):
                     yield event
-                continue
-            async for event in self._connection(creds):
-                yield event
-
-    async def _connection(self, creds: MqttCredentials) -> AsyncIterator[Event]:
-        """One MQTT connection: connect, subscribe, relay messages; back off when it drops."""
-        cfg = self.cfg
-        host, port = parse_broker(cfg.broker) if cfg.broker else (creds.host, creds.port)
-        try:
-            async with aiomqtt.Client(
-                host,
-                port,
-                username=creds.username,
-                password=creds.password,
-                identifier=creds.client_id,
-                tls_context=self._tls,
-                keepalive=cfg.mqtt_keepalive,
-                timeout=cfg.http_timeout,
-                max_queued_incoming_messages=_MAX_QUEUED,
-            ) as client:
-                self.account.worked()
-                log.info(
-                    "%s: %s to %s:%d as %s",
-                    cfg.name,
-                    "reconnected" if self._outage_logged else "connected",
-                    host,
-                    port,
-                    creds.client_id,
-                )
-                self._outage_logged, self._reconnect_delay = False, _FIRST_RECONNECT
-                async for event in self._session_events(client, creds):
-                    yield event
-        except _ReconnectError:
-            return
-        except aiomqtt.MqttError as exc:
-            if is_refusal(exc):
-                self.account.refused()
-                log.info("%s: broker refused the credentials (%s): certify again", cfg.name, exc)
-                if self.account.failures:
-                    refused = f"the broker {host}:{port} refused the account's credentials: {exc}"
-                    yield DeviceFault(cfg.name, AuthError(refused))
-                return
-            if not self._outage_logged:
-                log.warning("%s: MQTT connection to %s:%d lost: %s", cfg.name, host, port, exc)
-                self._outage_logged = True
-            else:
-                log.debug("%s: MQTT still down: %s", cfg.name, exc)
-        await asyncio.sleep(self._reconnect_delay)
-        self._reconnect_delay = min(self._reconnect_delay * 2, cfg.max_reconnect_delay)
-        for event in self.device.tick(time.monotonic()):
-            yield event
-
-    async def _session_events(
-        self, client: aiomqtt.Client, creds: MqttCredentials
-    ) -> AsyncIterator[Event]:
-        cfg, device = self.cfg, self.device
-        push = device_api.PROPERTY_TOPIC.format(sn=cfg.serial)
-        reply = device_api.GET_REPLY_TOPIC.format(user_id=creds.user_id, sn=cfg.serial)
-        await client.subscribe([(push, 1), (reply, 1)])
-        queue: asyncio.Queue[aiomqtt.Message | BaseException] = asyncio.Queue()
-        reader = asyncio.create_task(_pump(client, queue))
-        last_message = time.monotonic()
-        try:
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), cfg.idle_check_interval)
-                except TimeoutError:
-                    item = None
-                if isinstance(item, BaseException):
-                    raise item
-                now = time.monotonic()
-                if item is not None:
-                    last_message = now
-                    topic = str(item.topic)
-                    if topic in {push, reply}:
-                        events = device.on_payload(item.payload, reply=topic == reply, now=now)
-                        for event in events:
-                            yield event
+            for device in list(self.devices.values()):
                 for event in device.tick(now):
                     yield event
-                if device.online.nudge_due(now):
-                    await self._nudge(client, creds, now)
-                if cfg.mqtt_timeout is not None and now - last_message > cfg.mqtt_timeout:
-                    idle = now - last_message
-                    log.info("%s: no message for %.0f s: reconnecting", cfg.name, idle)
-                    raise _ReconnectError
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+                if device.online.nudge_due(now) and await hub.ask(
+                    device.serial, protobuf=device.protobuf
+                ):
+                    device.online.nudged(now)
+                    device.counts["requests"] += 1
+                    log.debug("%s: asked %s for its values", device.name, device.serial)
 
-    async def _nudge(self, client: aiomqtt.Client, creds: MqttCredentials, now: float) -> None:
-        """Publish the read-only get request (checked by the guard before it goes out)."""
-        cfg, device = self.cfg, self.device
-        topic = device_api.GET_TOPIC.format(user_id=creds.user_id, sn=cfg.serial)
-        payload = device_api.request_for(
-            cfg.serial, protobuf=device.protobuf, ident=device_api.request_id()
-        )
-        device_api.check_read_only(topic, payload, user_id=creds.user_id, serial=cfg.serial)
-        await client.publish(topic, payload, qos=1)
-        device.online.nudged(now)
-        device.counts["requests"] += 1
-        log.debug("%s: asked %s for its values", cfg.name, cfg.serial)
+    def _on(self, item: Delivery, now: float) -> list[Event]:
+        if isinstance(item, Payload):
+            device = self.devices.get(item.sn)
+            return device.on_payload(item.payload, reply=item.reply, now=now) if device else []
+        if isinstance(item, Listing):
+            return self._on_listing(item.devices)
+        if isinstance(item, AccountFault):
+            names = [device.name for device in self.devices.values()] or [self.cfg.name]
+            return [DeviceFault(name, item.error) for name in names]
+        return []
+
+    def _on_listing(self, listing: dict[str, DeviceInfo]) -> list[Event]:
+        if not self.cfg.fan_out:
+            return []
+        wanted = self.cfg.wanted(listing)
+        added = [sn for sn in wanted if sn not in self.devices and self._owns(self._name(sn))]
+        for sn in added:
+            self._add_device(sn, listing.get(sn))
+        if self.cfg.serial == "*":
+            for sn in [sn for sn in self.devices if sn not in listing]:
+                del self.devices[sn]  # the roster retires it after retire_after
+            self._inbox.serials = frozenset(self.devices)
+        if added or self.cfg.serial == "*":
+            hub = self._hub
+            if hub is not None:
+                hub.changed()
+        if added:
+            log.info("%s: %d devices from the account's list", self.cfg.name, len(added))
+        listed = frozenset(self._name(sn) for sn in wanted if sn in listing)
+        return [Roster(self.cfg.name, listed)]
 
 
-async def _pump(
-    client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message | BaseException]
-) -> None:
-    """Move messages into ``queue`` (so the reader can time out without losing one)."""
-    try:
-        async for message in client.messages:
-            queue.put_nowait(message)
-    except aiomqtt.MqttError as exc:
-        queue.put_nowait(exc)
-
-
-def open_source(cfg: DeviceConfig) -> AppMqttSource:
+def open_source(cfg: DeviceConfig, accounts: Accounts | None = None) -> AppMqttSource:
     """The source of an ``api: mqtt`` or ``api: device`` entry."""
     if not isinstance(cfg, EcoflowConfig) or cfg.api not in {"mqtt", "device"}:
         raise TypeError(f"not an app-account configuration: {cfg!r}")
-    return AppMqttSource(cfg)
+    return AppMqttSource(cfg, accounts)

@@ -5,8 +5,9 @@ EcoFlow's developer MQTT stream), ``mqtt`` and ``device`` (the app account's MQT
 only or with read requests). Developer keys and account credentials exclude each other,
 as in seed 002.
 
-Secrets are ``SecretStr`` (masked in every repr, dump and error); a ``*_file`` key holds
-the *content* of the file it names once validated, never the path's secret being echoed.
+Secrets are ``Secret`` (``sources/secret.py``: masked in every repr, dump and error, no
+control characters); a ``*_file`` key holds the *content* of the file it names once
+validated (one line), and no error shows it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from pydantic import (
     model_validator,
 )
 
-from power_exporter.sources.base import DeviceConfig, Duration, read_secret_file
+from power_exporter.sources.base import DeviceConfig, Duration
 from power_exporter.sources.ecoflow import devices
+from power_exporter.sources.secret import Secret, read_secret_file
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 Api = Literal["rest", "open_mqtt", "mqtt", "device"]
 DEVELOPER_APIS: Final = frozenset({"rest", "open_mqtt"})
@@ -62,13 +64,10 @@ def _read_secret(value: object, info: ValidationInfo) -> object:
     if value is None or isinstance(value, SecretStr):
         return value
     path = _path(value, info)
-    try:
-        secret = read_secret_file(str(path))
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not secret:
+    secret = read_secret_file(str(path))
+    if not secret.get_secret_value():
         raise ValueError(f"{path} is empty")
-    return SecretStr(secret)
+    return secret
 
 
 def _existing_file(value: object, info: ValidationInfo) -> object:
@@ -81,6 +80,8 @@ def _existing_file(value: object, info: ValidationInfo) -> object:
 
 
 SecretFile = Annotated[SecretStr | None, BeforeValidator(_read_secret)]
+Serial = Annotated[str, Field(pattern=r"^(\*|[A-Za-z0-9]+)$")]
+OneSerial = Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$")]
 ExistingFile = Annotated[str | None, BeforeValidator(_existing_file)]
 
 
@@ -89,19 +90,20 @@ class EcoflowConfig(DeviceConfig):
 
     source: Literal["ecoflow"]
     api: Api = "rest"
-    serial: str = Field(pattern=r"^(\*|[A-Za-z0-9]+)$")
+    # one serial, "*" (every device of the account) or, for api: mqtt/device, a list of serials
+    serial: Serial | tuple[OneSerial, ...]
 
     # developer keys (api: rest, open_mqtt), from developer.ecoflow.com
-    access_key: SecretStr | None = None
+    access_key: Secret | None = None
     access_key_file: SecretFile = None
-    secret_key: SecretStr | None = None
+    secret_key: Secret | None = None
     secret_key_file: SecretFile = None
     host: str | None = None  # default: DEFAULT_HOST, or DEFAULT_ACCOUNT_HOST for the account
     ca_file: ExistingFile = None
 
     # app account (api: mqtt, device)
     user: str | None = Field(default=None, min_length=1)
-    password: SecretStr | None = None
+    password: Secret | None = None
     password_file: SecretFile = None
     broker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
     # app account MQTT tuning; seed 002's variable in brackets
@@ -138,8 +140,13 @@ class EcoflowConfig(DeviceConfig):
 
     @model_validator(mode="after")
     def _account_stream(self) -> EcoflowConfig:
-        if self.serial == "*" and self.api in ACCOUNT_APIS:
-            raise ValueError(f'api: {self.api} serves one device: give its serial, not "*"')
+        if isinstance(self.serial, tuple):
+            if self.api not in ACCOUNT_APIS:
+                raise ValueError(
+                    f'api: {self.api} takes one serial or "*"; a list is for api: mqtt/device'
+                )
+            if not self.serial or len(set(self.serial)) != len(self.serial):
+                raise ValueError("a list of serials must be non-empty and without repeats")
         if self.assume_offline_after > self.stale_after:
             raise ValueError("assume_offline_after must not exceed stale_after (down)")
         return self
@@ -203,11 +210,41 @@ class EcoflowConfig(DeviceConfig):
             raise ValueError(f"api: {self.api} needs user and password (or password_file)")
         if self.api == "rest" and self.broker is not None:
             raise ValueError("broker applies to the MQTT APIs, not to api: rest")
-        if self.serial == "*" and self.device_name is not None:
-            raise ValueError('device_name names one device; it cannot apply to serial: "*"')
+        if self.fan_out and self.device_name is not None:
+            raise ValueError("device_name names one device; it cannot apply to several serials")
         if self.http_timeout > self.timeout:
             raise ValueError("http_timeout must not exceed timeout (the budget of a whole read)")
         return self
+
+    @property
+    def fan_out(self) -> bool:
+        """Whether the entry serves several devices, each named ``<name>/<serial>``."""
+        return self.serial == "*" or isinstance(self.serial, tuple)
+
+    @property
+    def fans_out(self) -> bool:
+        """A fan-out entry, for sharding (see ``DeviceConfig.fans_out``)."""
+        return self.fan_out
+
+    @property
+    def fan_out_devices(self) -> frozenset[str] | None:
+        """A list of serials names its devices up front; ``"*"`` finds them in the account."""
+        if isinstance(self.serial, tuple):
+            return frozenset(f"{self.name}/{sn}" for sn in self.serial)
+        return None
+
+    @property
+    def one_serial(self) -> str:
+        """The serial of a single-device entry, or ``"*"`` (a list has none)."""
+        if isinstance(self.serial, tuple):
+            raise ValueError("this entry lists several serials")  # noqa: TRY004 (a config fact)
+        return self.serial
+
+    def wanted(self, listed: Iterable[str]) -> list[str]:
+        """The serials this entry serves, out of the account's device list."""
+        if self.serial == "*":
+            return sorted(listed)
+        return list(self.serial) if isinstance(self.serial, tuple) else [self.serial]
 
     def _secret(self, key: str) -> SecretStr | None:
         value = getattr(self, key)

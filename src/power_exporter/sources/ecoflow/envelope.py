@@ -1,6 +1,7 @@
 """Decode one MQTT payload of EcoFlow's app API: JSON, or the protobuf ``SendHeaderMsg`` envelope.
 
-JSON and protobuf are told apart by content: a JSON document starts with ``{``, a protobuf
+JSON and protobuf are told apart by the first byte as received (nothing stripped): a JSON
+document starts with ``{``, a protobuf
 envelope starts with the tag of its field 1 (``0x0a``), and some devices send the envelope
 base64-encoded, which is text and valid UTF-8 (so "does it decode as UTF-8" is not the test).
 
@@ -172,12 +173,15 @@ def decode(
     """Decode one MQTT payload; raise :class:`PayloadError` when nothing can be made of it."""
     if len(payload) > MAX_PAYLOAD:
         raise PayloadError("too_large", f"payload of {len(payload)} bytes (limit {MAX_PAYLOAD})")
-    text = payload.strip(_WHITESPACE)
-    if not text:
+    # The first byte as received decides: a protobuf envelope whose first header is 91 or
+    # 123 bytes long has ``[`` or ``{`` as its *second* byte, never its first (0x0a).
+    # Whitespace other than 0x0a (the envelope's own first byte) can only lead JSON text.
+    text = payload.lstrip(_WHITESPACE) if payload[:1] in {b" ", b"\t", b"\r"} else payload
+    if not text.strip(_WHITESPACE):
         raise PayloadError("empty", "empty payload")
     if text[:1] in {b"{", b"["}:
         return _decode_json(text)
-    raw, was_base64 = _unwrap_base64(text), True
+    raw, was_base64 = _unwrap_base64(payload.rstrip(_WHITESPACE)), True
     if raw is None:
         raw, was_base64 = payload, False
     return _decode_envelope(raw, commands, base64=was_base64)

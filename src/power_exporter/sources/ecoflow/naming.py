@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from power_exporter.sources.base import RawFamily, RawSample
 from power_exporter.sources.ecoflow import devices
+from power_exporter.sources.lru import LruCache
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -108,13 +109,17 @@ class EcoflowNaming:
     """The raw naming of the ``ecoflow`` kind (one object, shared by every device)."""
 
     def __init__(self) -> None:
-        self._families: dict[str, RawFamily] = {}
-        self._keys: dict[tuple[str, str], tuple[RawFamily, tuple[tuple[str, str], ...]]] = {}
+        # Bounded: a device (or the cloud) may send new keys at every message.
+        self._families: LruCache[str, RawFamily] = LruCache(_CACHE_LIMIT)
+        self._keys: LruCache[tuple[str, str], tuple[RawFamily, tuple[tuple[str, str], ...]]] = (
+            LruCache(_CACHE_LIMIT)
+        )
 
     def _family(self, name: str, help_text: str) -> RawFamily:
         family = self._families.get(name)
         if family is None:
-            family = self._families[name] = RawFamily(name=name, kind="gauge", help=help_text)
+            family = RawFamily(name=name, kind="gauge", help=help_text)
+            self._families.put(name, family)
         return family
 
     def online_family(self, prefix: str) -> RawFamily:
@@ -129,8 +134,7 @@ class EcoflowNaming:
             family = self._family(metric_name(prefix, key), f"Device metric {help_key}")
             labels = tuple((f"index_{i}", index) for i, index in enumerate(indices))
             found = (family, labels)
-            if len(self._keys) < _CACHE_LIMIT:
-                self._keys[(prefix, key)] = found
+            self._keys.put((prefix, key), found)
         return found
 
     @staticmethod

@@ -9,8 +9,9 @@ The model (DESIGN; tolwi/hassio-ecoflow-cloud's ``device_status``):
 - **offline** after ``offline_after`` (900 s) of silence, or at once when a reply says
   ``online: 0``; data that arrives again makes it online.
 
-Nudges: with ``api: device`` a silent device is asked every ``nudge_every`` seconds (seed 002's
-QUOTA_REQUEST_INTERVAL, skipped while pushes arrive); with ``api: mqtt`` (passive) only once
+Nudges: with ``api: device`` a silent device is asked after ``nudge_every`` seconds (seed 002's
+QUOTA_REQUEST_INTERVAL, skipped while pushes arrive), then, while no answer comes, after twice
+as long each time, up to ``assume_offline_after``; with ``api: mqtt`` (passive) only once
 per silence, when it turns *assume offline*. Times are plain floats (``time.monotonic``) so
 tests drive the model with any clock.
 """
@@ -45,6 +46,7 @@ class OnlineModel:
     last_data: float | None = None
     last_nudge: float | None = None
     cloud_offline: bool = False
+    unanswered: int = 0  # get requests sent since the last data
     _nudged_this_silence: bool = False
 
     def __post_init__(self) -> None:
@@ -60,6 +62,7 @@ class OnlineModel:
         self.last_data = now
         self.cloud_offline = False
         self._nudged_this_silence = False
+        self.unanswered = 0
         return self._enter(Presence.ONLINE)
 
     def cloud_says_offline(self) -> Presence | None:
@@ -80,13 +83,23 @@ class OnlineModel:
         """Whether to send the read-only get request now (call :meth:`nudged` when sent)."""
         if self.nudge_every is not None:
             silent = self.last_data is None or now - self.last_data >= self.nudge_every
-            rested = self.last_nudge is None or now - self.last_nudge >= self.nudge_every
+            rested = self.last_nudge is None or now - self.last_nudge >= self.nudge_gap()
             return silent and rested
         return self.state is Presence.ASSUME_OFFLINE and not self._nudged_this_silence
+
+    def nudge_gap(self) -> float:
+        """Seconds between get requests: ``nudge_every``, doubling while none is answered.
+
+        The gap grows up to ``assume_offline_after`` (or ``nudge_every`` if that is longer).
+        """
+        every = self.nudge_every or self.assume_offline_after
+        doubled = every * 2.0 ** max(0, min(self.unanswered - 1, 16))
+        return min(doubled, max(every, self.assume_offline_after))
 
     def nudged(self, now: float) -> None:
         """Record that the get request went out."""
         self.last_nudge = now
+        self.unanswered += 1
         self._nudged_this_silence = True
 
     def _enter(self, state: Presence) -> Presence | None:

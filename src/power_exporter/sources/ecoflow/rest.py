@@ -36,6 +36,7 @@ from power_exporter.errors import (
     SourceError,
 )
 from power_exporter.sources.ecoflow.signing import signed_headers
+from power_exporter.sources.secret import excerpt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -47,8 +48,17 @@ DEVICE_LIST: Final = "/iot-open/sign/device/list"
 QUOTA_ALL: Final = "/iot-open/sign/device/quota/all"
 CERTIFICATION: Final = "/iot-open/sign/certification"
 MAX_BODY: Final = 4 << 20  # bytes; a quota map is a few kB
+# What an error shows of an answer that is not JSON (redacted from this much, then cut to
+# 60 characters), and of EcoFlow's own error message.
+MAX_EXCERPT_BYTES: Final = 4096
+_MESSAGE_LIMIT: Final = 200
 _MAX_SLEEP: Final = 30.0
 _RETRY_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+
+
+class DeviceAuthError(AuthError):
+    """EcoFlow refused one device (8512), not the account: only that device is down."""
+
 
 # EcoFlow's error codes (as seen in its answers; EcoFlow documents few of them).
 _CODES: Final[Mapping[str, tuple[type[SourceError], str]]] = {
@@ -66,7 +76,10 @@ _CODES: Final[Mapping[str, tuple[type[SourceError], str]]] = {
             " region (api-e.ecoflow.com Europe, api-a.ecoflow.com Americas, api.ecoflow.com)"
         ),
     ),
-    "8512": (AuthError, "no permission: the device may not be bound to this developer account"),
+    "8512": (
+        DeviceAuthError,
+        "no permission for this device: it may not be bound to this developer account",
+    ),
     "1006": (
         ProtocolError,
         "EcoFlow does not serve this device on the developer API; try api: device",
@@ -172,6 +185,7 @@ class RestClient:
         self._session: aiohttp.ClientSession | None = None
         self._devices: dict[str, DeviceInfo] = {}
         self._devices_at: float | None = None
+        self._list_lock = asyncio.Lock()  # entries sharing the client fetch the list once
 
     def __repr__(self) -> str:
         return f"RestClient(base_url={self.base_url!r})"
@@ -256,7 +270,8 @@ class RestClient:
         except (ValueError, RecursionError):
             if status >= 400:  # noqa: PLR2004
                 raise ProtocolError(f"HTTP {status} from {self._host} on {path}") from None
-            snippet = self._redact(body[:60].decode("utf-8", "replace"))
+            # Redacted before it is cut: a cut first could leave a key's head in the excerpt.
+            snippet = excerpt(body[:MAX_EXCERPT_BYTES].decode("utf-8", "replace"), self._keys)
             raise DecodeError(f"{path}: answer is not JSON: {snippet!r}") from None
         if not isinstance(envelope, dict) or "code" not in envelope:
             if status >= 400:  # noqa: PLR2004
@@ -264,15 +279,9 @@ class RestClient:
             raise DecodeError(f"{path}: answer is not EcoFlow's {{code, message, data}}")
         code = str(envelope.get("code"))
         if code != "0":
-            raise api_error(code, self._redact(str(envelope.get("message") or "")), path)
+            message = excerpt(str(envelope.get("message") or ""), self._keys, _MESSAGE_LIMIT)
+            raise api_error(code, message, path)
         return envelope.get("data")
-
-    def _redact(self, text: str) -> str:
-        """Server text may echo what we sent; our keys never reach an error message."""
-        for key in self._keys:
-            if key:
-                text = text.replace(key, "***")
-        return text
 
     # -- endpoints ------------------------------------------------------------------------
 
@@ -282,8 +291,14 @@ class RestClient:
 
     async def device_list(self, *, refresh: bool = False) -> dict[str, DeviceInfo]:
         """The devices bound to the account, by serial (cached for ``list_ttl``)."""
-        if self.list_is_cached() and not refresh:
-            return self._devices
+        asked = time.monotonic()
+        async with self._list_lock:
+            fetched_meanwhile = self._devices_at is not None and self._devices_at >= asked
+            if (self.list_is_cached() and not refresh) or fetched_meanwhile:
+                return self._devices
+            return await self._fetch_list()
+
+    async def _fetch_list(self) -> dict[str, DeviceInfo]:
         data = await self.get(DEVICE_LIST)
         if data is None:
             data = []

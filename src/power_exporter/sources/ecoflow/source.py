@@ -26,21 +26,23 @@ from typing import TYPE_CHECKING, Final, Self
 from power_exporter.errors import (
     AuthError,
     ConnectError,
+    DeviceTimeoutError,
     OfflineError,
     ProtocolError,
     SourceError,
 )
-from power_exporter.model import DeviceFault, DeviceIdentity, Reading, checked_measures
-from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.model import DeviceFault, DeviceIdentity, Reading, Roster, checked_measures
+from power_exporter.sources.base import PolledSource, StreamingSource, everything
 from power_exporter.sources.ecoflow import devices, families
+from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
 from power_exporter.sources.ecoflow.flatten import flatten
 from power_exporter.sources.ecoflow.naming import PREFIX_LABEL
 from power_exporter.sources.ecoflow.open_mqtt import OpenMqttClient, quota_of_push, status_of_push
-from power_exporter.sources.ecoflow.rest import DeviceInfo, RestClient
+from power_exporter.sources.ecoflow.rest import DeviceAuthError, DeviceInfo, RestClient
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -50,7 +52,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ASSUME_OFFLINE: Final = 300.0  # seconds of silence before the stream nudges (DESIGN)
-_CONCURRENT_QUOTAS: Final = 4
+_CONCURRENT_QUOTAS: Final = 8  # quota/all requests in flight per entry
+# A fan-out read ends this share of the entry's timeout in: devices not answered by then are
+# down with a timeout, the others keep their values (the runtime's own timeout is the rest).
+_READ_SHARE: Final = 0.9
 _LOGGED_LIMIT: Final = 1000
 # api -> module providing ``open_source(cfg)`` for the app-account APIs.
 _ACCOUNT_MODULES: Final[Mapping[str, str]] = {
@@ -134,7 +139,7 @@ class ReadingBuilder:
             candidates = []
         else:
             candidates = families.measures(family, flat.numbers)
-        good, problems = checked_measures(candidates)
+        good, problems = checked_measures(candidates, "ecoflow")
         for problem in problems:
             self._once(name, problem, "%s: dropped implausible value: %s", name, problem)
         flags, known = (
@@ -159,19 +164,37 @@ class ReadingBuilder:
 
 
 class RestSource:
-    """``api: rest``: reads the device list (cached) and ``quota/all`` at each interval."""
+    """``api: rest``: reads the device list (cached) and ``quota/all`` at each interval.
 
-    def __init__(self, cfg: EcoflowConfig) -> None:
+    Entries on the same keys share one client, so one device-list fetch per interval serves
+    them all. Each device of a read has its own budget: quota requests run a few at a time
+    and the read ends within the entry's timeout whatever one device does; a device that
+    does not answer in time is down with ``timeout``, one EcoFlow refuses (8512) with
+    ``auth``, and the others are read as usual. Only account-wide refusals (bad keys,
+    signature) fail the whole read.
+    """
+
+    def __init__(self, cfg: EcoflowConfig, accounts: Accounts | None = None) -> None:
         self._cfg = cfg
+        self._accounts = accounts if accounts is not None else Accounts()
+        self._key = developer_key("rest", cfg)
         self._client = rest_client(cfg)
         self._builder = ReadingBuilder(cfg)
         self._limit = asyncio.Semaphore(_CONCURRENT_QUOTAS)
+        self._missing_checked: float | None = None
+        self._owns: Callable[[str], bool] = everything
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: ask ``quota/all`` only for the devices this replica owns."""
+        self._owns = owns
 
     def __repr__(self) -> str:
         return f"RestSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
 
     async def __aenter__(self) -> Self:
-        await self._client.__aenter__()
+        client = self._client
+        hub = await self._accounts.acquire(self._key, RestHub, lambda: RestHub(client))
+        self._client = hub.client
         return self
 
     async def __aexit__(
@@ -180,33 +203,48 @@ class RestSource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._client.close()
+        await self._accounts.release(self._key)
 
     async def read(self) -> Sequence[Event]:
         """One poll of every configured device."""
         cfg = self._cfg
-        cached = self._client.list_is_cached()
+        deadline = time.monotonic() + cfg.timeout * _READ_SHARE
         listing = await self._client.device_list()
         if cfg.serial == "*":
-            serials = sorted(listing)
-            if not serials:
+            serials = [sn for sn in sorted(listing) if self._owns(device_name(cfg, sn))]
+            if not listing:
                 log.debug("%s: no devices are bound to this developer account", cfg.name)
         else:
-            serials = [cfg.serial]
-            if cfg.serial not in listing and cached:  # bound since the list was fetched?
+            serials = [cfg.one_serial]
+            if cfg.one_serial not in listing and self._recheck_missing():
                 listing = await self._client.device_list(refresh=True)
-        return await asyncio.gather(*(self._one(sn, listing) for sn in serials))
+        events: list[Event] = list(
+            await asyncio.gather(*(self._one(sn, listing, deadline) for sn in serials))
+        )
+        if cfg.serial == "*":  # every listed device, whichever replica reads it
+            events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in listing)))
+        return events
 
     async def read_one(self, device: str) -> Sequence[Event]:
         """Read one device (``/probe``): the device list (cached) and that serial's quota only."""
         cfg = self._cfg
-        sn = device.removeprefix(f"{cfg.name}/") if cfg.serial == "*" else cfg.serial
+        sn = device.removeprefix(f"{cfg.name}/") if cfg.serial == "*" else cfg.one_serial
         if sn == device and cfg.serial == "*":  # the entry's placeholder: nothing listed yet
             raise ConnectError(f"{cfg.name}: no device listed by the developer account yet")
         listing = await self._client.device_list()
         return [await self._one(sn, listing)]
 
-    async def _one(self, sn: str, listing: Mapping[str, DeviceInfo]) -> Event:
+    def _recheck_missing(self) -> bool:
+        """Whether to fetch the list again for a serial it lacks (once per list TTL)."""
+        now = time.monotonic()
+        if self._missing_checked is not None and now - self._missing_checked < cfg_ttl(self._cfg):
+            return False
+        self._missing_checked = now
+        return True
+
+    async def _one(
+        self, sn: str, listing: Mapping[str, DeviceInfo], deadline: float | None = None
+    ) -> Event:
         name = device_name(self._cfg, sn)
         info = listing.get(sn)
         if info is None:
@@ -218,13 +256,32 @@ class RestSource:
         if not info.online:
             return DeviceFault(name, OfflineError(f"EcoFlow's device list says {sn} is offline"))
         try:
-            async with self._limit:
-                quota = await self._client.quota_all(sn)
+            async with asyncio.timeout_at(_loop_time(deadline)):
+                async with self._limit:
+                    quota = await self._client.quota_all(sn)
             return self._builder.build(name, sn, info, quota)
+        except TimeoutError:
+            budget = self._cfg.timeout * _READ_SHARE
+            late = DeviceTimeoutError(f"no quota/all answer for {sn} within {budget:g} s")
+            return DeviceFault(name, late)
+        except DeviceAuthError as exc:
+            return DeviceFault(name, exc)  # 8512: EcoFlow refuses this device only
         except AuthError:
             raise  # the account's keys: every device fails alike
         except SourceError as exc:
             return DeviceFault(name, exc)
+
+
+def cfg_ttl(cfg: EcoflowConfig) -> float:
+    """How long a device list is trusted."""
+    return cfg.device_list_cache_ttl
+
+
+def _loop_time(deadline: float | None) -> float | None:
+    """A ``time.monotonic`` deadline on the event loop's clock (None: no deadline)."""
+    if deadline is None:
+        return None
+    return asyncio.get_running_loop().time() + (deadline - time.monotonic())
 
 
 @dataclass(slots=True)
@@ -245,6 +302,7 @@ class OpenMqttSource:
 
     def __init__(self, cfg: EcoflowConfig, *, assume_offline: float = ASSUME_OFFLINE) -> None:
         self._cfg = cfg
+        self._owns: Callable[[str], bool] = everything
         self._rest = rest_client(cfg)
         self._builder = ReadingBuilder(cfg)
         self._assume_offline = assume_offline
@@ -271,6 +329,10 @@ class OpenMqttSource:
             await stream.aclose()
         await self._rest.close()
 
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: subscribe to the devices this replica owns only."""
+        self._owns = owns
+
     def stream(self) -> AsyncIterator[Event]:
         """Events as the devices push data, until the connection fails."""
         stream = self._events()
@@ -280,12 +342,17 @@ class OpenMqttSource:
     async def _events(self) -> AsyncGenerator[Event, None]:
         cfg = self._cfg
         listing = await self._rest.device_list(refresh=True)
-        serials = sorted(listing) if cfg.serial == "*" else [cfg.serial]
+        serials = [sn for sn in cfg.wanted(listing) if self._owns(device_name(cfg, sn))]
         self._devices = {sn: _Device(sn, device_name(cfg, sn), listing.get(sn)) for sn in serials}
         wait = max(0.05, min(30.0, self._assume_offline / 10))
         # Subscribe first, then read quota/all: no push falls between the two.
         async with OpenMqttClient(
-            self._rest, serials, ca_file=cfg.ca_file, broker=cfg.broker, timeout=cfg.http_timeout
+            self._rest,
+            serials,
+            ca_file=cfg.ca_file,
+            broker=cfg.broker,
+            timeout=cfg.http_timeout,
+            keepalive=cfg.mqtt_keepalive,
         ) as mqtt:
             for state in self._devices.values():
                 event = await self._first(state)
@@ -386,19 +453,23 @@ class OpenMqttSource:
         return events
 
 
-def open_source(cfg: DeviceConfig) -> Source:
-    """The source of one ``source: ecoflow`` entry, by its ``api``."""
+def open_source(cfg: DeviceConfig, accounts: Accounts | None = None) -> Source:
+    """The source of one ``source: ecoflow`` entry, by its ``api``.
+
+    Entries opened with the same ``accounts`` share each account's session; without one,
+    the source has a registry of its own.
+    """
     if not isinstance(cfg, EcoflowConfig):
         raise TypeError(f"not an ecoflow configuration: {cfg!r}")
     if cfg.api == "rest":
-        return RestSource(cfg)
+        return RestSource(cfg, accounts)
     if cfg.api == "open_mqtt":
         return OpenMqttSource(cfg)
     try:
         module = importlib.import_module(_ACCOUNT_MODULES[cfg.api])
     except ImportError:
         raise ProtocolError(f"api: {cfg.api} is not available in this build") from None
-    source = module.open_source(cfg)
+    source = module.open_source(cfg, accounts)
     if not isinstance(source, PolledSource | StreamingSource):
         raise TypeError(f"{module.__name__}.open_source returned {source!r}")
     return source

@@ -125,10 +125,11 @@ def parse_dev(text: str, path: str) -> DevScript:
             assignments = []
             continue
         name, _, rest = words[0].partition(":")
+        # Neither error quotes the line: the file may be a secret put here by mistake.
         if not _NAME.match(name):
-            raise DecodeError(f"{path}:{line}: {name!r} is not a NUT variable name")
+            raise DecodeError(f"{path}:{line}: the line does not start with a NUT variable name")
         if rest:
-            raise DecodeError(f"{path}:{line}: put a space after '{name}:'")
+            raise DecodeError(f"{path}:{line}: put a space after the variable name's colon")
         assignments.append((name, " ".join(words[1:])[:MAX_VALUE]))
         names += 1
     segments.append(Segment(tuple(assignments)))

@@ -2,19 +2,23 @@
 
 A relative ``file`` is taken from the config file's folder (the loader passes it as ``base_dir``).
 The file is parsed again whenever its modification time or size changes; a sequence (a file
-with ``TIMER`` lines) starts over when the file changes. Values go through the NUT tables and
+with ``TIMER`` lines) starts over when the file changes. Only a regular file of at most
+``max_file_size`` bytes is read (a FIFO would hang the reader, ``/dev/zero`` never ends), and
+it is read and parsed in a worker thread, so a large file never holds up the event loop (and
+``/healthz`` with it). Values go through the NUT tables and
 the NUT raw naming, so a replayed dump exposes exactly what the real UPS would.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import stat
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Final, Literal, Self
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ByteSize, Field, ValidationInfo, field_validator
 
 from power_exporter.errors import ConnectError, DecodeError, SourceError
 from power_exporter.model import DeviceFault, Event
@@ -29,21 +33,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_FILE_SIZE: Final = 16 * 1024 * 1024
+
 
 class ReplayConfig(DeviceConfig):
     """A NUT ``.dev``/``.seq`` dump to serve as a device."""
 
     source: Literal["replay"]
     file: str = Field(min_length=1)
+    # A larger file is refused (16 MiB: a real dump is a few kB); 16MiB, 512KiB or bytes.
+    max_file_size: ByteSize = Field(default=ByteSize(DEFAULT_MAX_FILE_SIZE), gt=0)
 
     @field_validator("file")
     @classmethod
     def _resolve_file(cls, value: str, info: ValidationInfo) -> str:
         path = beside_config(value, info)
-        try:  # a file missing at start-up is a mistake; one that goes later makes the device down
-            Path(path).open("rb").close()
+        # A file missing at start-up is a mistake; one that goes later makes the device down.
+        # stat and a non-blocking open never hang, not even on a FIFO.
+        try:
+            mode = os.stat(path).st_mode  # noqa: PTH116
+            if stat.S_ISREG(mode):
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
         except OSError as exc:
             raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{path} is not a regular file (a FIFO, device or folder)")
         return path
 
 
@@ -58,6 +72,31 @@ def _parse(data: bytes, path: str) -> DevScript:
         line = data.count(b"\n", 0, exc.start) + 1
         raise DecodeError(f"{path}:{line}: not UTF-8 text") from exc
     return parse_dev(text, path)
+
+
+def _check_file(path: str, mode: int, size: int, limit: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise ConnectError(
+            f"replay file {path} is not a regular file (a FIFO, device or folder cannot be"
+            " replayed)"
+        )
+    if size > limit:
+        raise ConnectError(
+            f"replay file {path} is {size} bytes, more than max_file_size ({limit} bytes)"
+        )
+
+
+def _read_and_parse(path: str, limit: int) -> DevScript:
+    """Read and parse a replay file (in a worker thread: never on the event loop)."""
+    # O_NONBLOCK: should the path have become a FIFO since it was checked, opening it does
+    # not wait for a writer; and the file is checked again on the descriptor read from.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        _check_file(path, info.st_mode, info.st_size, limit)
+        data = handle.read(limit + 1)
+    _check_file(path, stat.S_IFREG, len(data), limit)  # it grew while we read it
+    return _parse(data, path)
 
 
 class ReplaySource:
@@ -88,19 +127,20 @@ class ReplaySource:
     ) -> None:
         self._script = self._stamp = None
 
-    def _load(self) -> DevScript:
+    async def _load(self) -> DevScript:
         path = self.cfg.file
         try:
-            stat = os.stat(path)  # noqa: PTH116 - one stat gives both mtime and size
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            # One stat gives mtime and size; it never blocks, so it stays on the loop.
+            info = os.stat(path)  # noqa: PTH116
+            stamp = (info.st_mtime_ns, info.st_size)
             if self._script is not None and stamp == self._stamp:
                 return self._script
+            _check_file(path, info.st_mode, info.st_size, self.cfg.max_file_size)
             shared = _PARSED.get(path)
             if shared is not None and shared[0] == stamp:
                 script = shared[1]  # many devices replaying one file share one parse
             else:
-                with open(path, "rb") as handle:  # noqa: PTH123
-                    script = _parse(handle.read(), path)
+                script = await asyncio.to_thread(_read_and_parse, path, self.cfg.max_file_size)
                 _PARSED[path] = (stamp, script)
         except OSError as exc:
             raise ConnectError(f"cannot read replay file {path}: {exc.strerror or exc}") from exc
@@ -111,7 +151,7 @@ class ReplaySource:
 
     async def read(self) -> Sequence[Event]:
         """Read the dump's values as they are now (a sequence moves on with time)."""
-        script = self._load()
+        script = await self._load()
         values = script.values_at(self._clock() - self._started)
         try:
             reading, problems = nut_reading(self.cfg.name, "replay", values, self._wall_clock())

@@ -27,6 +27,9 @@ KIND: Final = "udp_meter"
 DEFAULT_INTERVAL: Final = 3.0
 DEFAULT_TIMEOUT: Final = 5.0
 DEFAULT_STALE_AFTER: Final = 10.0
+# Amperes: well above what the meter's INA3221 reads through its usual shunts (1.6 A with
+# 0.1 ohm), well below what would let a forged datagram move the counter far.
+DEFAULT_MAX_CURRENT: Final = 20.0
 
 # The name of the meter the seed's environment variables set up (the seed had no device label).
 ENV_DEVICE_NAME: Final = "udp-meter"
@@ -105,6 +108,9 @@ class UdpMeterConfig(DeviceConfig):
     listen: Annotated[HostPort, BeforeValidator(_bind)] | None = None
     peer: Annotated[HostPort, BeforeValidator(_peer)] | None = None
     subscribe: int | None = Field(default=None, ge=1, le=6)
+    # The most current the meter can measure, in amperes: a datagram moving the charge counter
+    # by more than this current could have passed since the last one is refused.
+    max_current: float = Field(default=DEFAULT_MAX_CURRENT, gt=0, allow_inf_nan=False)
     interval: Duration = DEFAULT_INTERVAL
     timeout: Duration = DEFAULT_TIMEOUT
     stale_after: Duration = DEFAULT_STALE_AFTER

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar, Final, Self
 from power_exporter.errors import ConnectError, DeviceTimeoutError, SourceError, StaleError
 from power_exporter.model import DeviceFault, DeviceIdentity, Measure, Reading
 from power_exporter.sources.udp_meter.config import KIND, HostPort, UdpMeterConfig
-from power_exporter.sources.udp_meter.counter import ChargeCounter
+from power_exporter.sources.udp_meter.counter import ChargeCounter, ImplausibleChargeError
 from power_exporter.sources.udp_meter.inbox import Address, Inbox
 from power_exporter.sources.udp_meter.protocol import (
     Measurement,
@@ -90,7 +90,7 @@ class _MeterSource:
         self._cfg = cfg
         self._identity = DeviceIdentity(name=cfg.name, source=KIND)
         # Kept over re-entries, so a reconnect does not look like a counter reset.
-        self._counter = ChargeCounter()
+        self._counter = ChargeCounter(max_current_ma=cfg.max_current * 1000.0)
         self._inbox: Inbox | None = None
 
     @property
@@ -124,10 +124,10 @@ class _MeterSource:
             self._inbox.close()
             self._inbox = None
 
-    def _count(self, measurement: Measurement) -> None:
-        """Advance the charge counter, noting a reboot."""
+    def _count(self, measurement: Measurement, now: float) -> None:
+        """Advance the charge counter, noting a reboot (ImplausibleChargeError: unchanged)."""
         counter = self._counter
-        if counter.update(measurement):
+        if counter.update(measurement, now):
             _log.info(
                 "%s: the meter rebooted (%d so far); its charge counter carries on from %.3f As",
                 self._cfg.name,
@@ -194,7 +194,7 @@ class UdpMeterPoller(_MeterSource):
             raise ConnectError(f"{self._address}: {exc}") from exc
         measurement = decode_measurement(data)
         self._check_moving(measurement)
-        self._count(measurement)
+        self._count(measurement, time.monotonic())
         return [self._reading(measurement)]
 
     def _check_moving(self, measurement: Measurement) -> None:
@@ -227,6 +227,7 @@ class UdpMeterListener(_MeterSource):
         self._peer_address: Address | None = None
         self._strangers: set[str] = set()
         self._failing = False  # a bad datagram came after the last good one
+        self._hinted = False  # the hint about a peer without a port was logged
         # One Reading per batch of good datagrams read together (see stream()); False makes
         # one per datagram (the benchmark measures both).
         self.coalesce = True
@@ -250,6 +251,14 @@ class UdpMeterListener(_MeterSource):
             sock.close()
             raise ConnectError(f"cannot listen on {self._listen}: {exc}") from exc
         self._adopt(Inbox(sock))
+        if self._peer.port is None and not self._hinted:
+            self._hinted = True
+            _log.info(
+                "%s: peer %s has no port, so datagrams from any port of it are taken;"
+                " give the meter's port (peer: host:port) to take only its own",
+                self._cfg.name,
+                self._peer,
+            )
         return self
 
     async def stream(self) -> AsyncIterator[Event]:
@@ -292,6 +301,7 @@ class UdpMeterListener(_MeterSource):
         hosts, port = self._peer_hosts, self._peer.port
         latest: Measurement | None = None
         self.datagrams += count
+        now = time.monotonic()
         for _ in range(count):
             data, address = items.popleft()
             if address[0] not in hosts or (port is not None and address[1] != port):
@@ -299,14 +309,14 @@ class UdpMeterListener(_MeterSource):
                 continue
             try:
                 measurement = decode_measurement(data)
-            except MeasurementError as exc:
+                self._count(measurement, now)
+            except (MeasurementError, ImplausibleChargeError) as exc:
                 self._note_failure(exc)
                 events.append(DeviceFault(name, exc))
                 continue
             if self._failing:
                 self._failing = False
                 _log.info("%s: good datagrams again", name)
-            self._count(measurement)
             if self.coalesce:
                 latest = measurement
             else:
@@ -335,7 +345,7 @@ class UdpMeterListener(_MeterSource):
             )
         return ForeignSenderError(f"a datagram from {sender}, not from the peer {self._peer}")
 
-    def _note_failure(self, exc: MeasurementError) -> None:
+    def _note_failure(self, exc: MeasurementError | ImplausibleChargeError) -> None:
         if not self._failing:
             self._failing = True
             _log.warning("%s: dropping bad datagrams from the meter: %s", self._cfg.name, exc)

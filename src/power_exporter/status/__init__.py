@@ -1,0 +1,1 @@
+"""The status page and the JSON API (``/``, ``/api/v1/devices``), with their history."""
