@@ -247,12 +247,13 @@ def split_values(variables: Mapping[str, str]) -> tuple[dict[str, float], dict[s
     """Split a UPS's variables into numeric ones (raw) and the rest (text)."""
     raw: dict[str, float] = {}
     text: dict[str, str] = {}
+    number = _NUMBER.match  # numeric_value(), inlined: this runs for every variable of every poll
     for name, value in variables.items():
-        number = numeric_value(name, value)
-        if number is None:
-            text[name] = value
+        stripped = value.strip()
+        if number(stripped) and not is_text_only(name):
+            raw[name] = float(stripped)
         else:
-            raw[name] = number
+            text[name] = value
     return raw, text
 
 
@@ -333,6 +334,8 @@ def labelled_of(
             measure, phase = PHASE_MEASURES[match[1], match[3]], match[2]
             rows.append((measure, (0, phase), (("phase", phase),), number))
     for name, value in text.items():
+        if not name.startswith("outlet."):
+            continue
         state = OUTLET_STATES.get(value.strip().lower())
         if state is not None and (match := OUTLET_VAR.match(name)) and match[2] == "status":
             rows.append(_outlet_row(Measure.OUTLET_ON, match[1], state))
