@@ -471,6 +471,15 @@ class Renderer:
         A page of 10,000 devices is ~35 MB; the HTTP server writes the pieces in turn rather
         than copying them into one buffer.
         """
+        page, rest = self.render_split(openmetrics=openmetrics)
+        return [*page, *rest]
+
+    def render_split(self, *, openmetrics: bool = False) -> tuple[list[bytes], list[bytes]]:
+        """The exposition in two: the devices part, then the rest (made at every call).
+
+        The devices part is the very same list object as long as no device changed, so it can
+        be compressed once (:class:`~power_exporter.exposition.gzipped.GzipCache`).
+        """
         tasks = self._tasks_text(openmetrics=openmetrics) + self._probes_text(
             openmetrics=openmetrics
         )
@@ -479,8 +488,8 @@ class Renderer:
         if openmetrics:
             om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
             process = om.removesuffix(b"# EOF\n")
-            return [*self._devices_page(openmetrics=True), tasks, process, b"# EOF\n"]
-        return [*self._devices_page(openmetrics=False), tasks, _process_text(self._process)]
+            return self._devices_page(openmetrics=True), [tasks, process, b"# EOF\n"]
+        return self._devices_page(openmetrics=False), [tasks, _process_text(self._process)]
 
     def _tasks_text(self, *, openmetrics: bool) -> bytes:
         """``power_exporter_tasks``, counted now (nothing when no event loop runs)."""
