@@ -9,7 +9,7 @@ VENV ?= .venv
 RUN_VENV ?= .venv-run
 BIN := $(VENV)/bin
 
-.PHONY: install run test pytest lint peers proto bench fuzz chaos hostile screenshots soak lock test-latest dist clean
+.PHONY: install run test pytest lint peers proto bench fuzz chaos hostile screenshots sweep soak lock test-latest dist clean
 
 # $(call venv,DIR,LOCK): make DIR anew from LOCK and install the project into it, editable.
 define venv
@@ -86,7 +86,8 @@ bench: .venv-bench/.installed-stamp peers
 fuzz: .venv-fuzz/.installed-stamp
 	.venv-fuzz/bin/python -m bench.fuzz
 
-## Kill -9 upsd CHAOS_KILLS times (default 20) under a scraped exporter, into bench/runs/chaos.md.
+## Kill -9 upsd, then mosquitto under EcoFlow devices, CHAOS_KILLS times each (default 20) under a
+## scraped exporter, into bench/runs/chaos.md.
 CHAOS_KILLS ?= 20
 chaos: install peers
 	$(BIN)/python -m bench.chaos $(CHAOS_KILLS)
@@ -95,12 +96,17 @@ chaos: install peers
 screenshots: install peers
 	$(BIN)/python scripts/screenshots
 
+## Every dump of the NUT device library through a real upsd: nothing implausible in power_*.
+sweep: install peers
+	$(BIN)/python -m bench.nut_sweep
+
 ## Hostile clients against a real serve process (half-open heads, pipelining, slow connections,
 ## wrong passwords), full size, into bench/runs/hostile.md.
 hostile: install
 	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.hostile_upsd
 
-## 50 scrapes/s of 100 devices for SOAK_SECONDS (default 600), into bench/runs/soak.md.
+## 50 scrapes/s of 100 devices for SOAK_SECONDS (default 3600), into bench/runs/soak.md.
 soak: install
 	$(BIN)/python -m bench.soak
 

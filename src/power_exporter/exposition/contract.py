@@ -69,6 +69,7 @@ _DERIVED_POWER: Final = (
     " derived as load x nominal real power."
 )
 
+_PHASE: Final = "Input of one phase (L1, L2, L3) or between two (L1-L2, L1-N): "
 # Measure -> (metric name, help). Units follow the Prometheus naming guide.
 MEASURES: Final[Mapping[Measure, Spec]] = {
     spec_measure: Spec(name, "counter" if name.endswith("_total") else "gauge", text + _CACHED)
@@ -109,7 +110,74 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
             "power_charge_coulombs_total",
             "Accumulated charge in coulombs (ampere-seconds).",
         ),
+        (Measure.OUTLET_CURRENT, "power_outlet_current_amperes", "Current of one outlet."),
+        (Measure.OUTLET_POWER, "power_outlet_power_watts", "Real power of one outlet."),
+        (
+            Measure.OUTLET_APPARENT_POWER,
+            "power_outlet_apparent_power_voltamperes",
+            "Apparent power of one outlet.",
+        ),
+        (Measure.OUTLET_VOLTAGE, "power_outlet_voltage_volts", "Voltage of one outlet."),
+        (Measure.OUTLET_ON, "power_outlet_on", "1 when the outlet is switched on, 0 when off."),
+        (Measure.INPUT_PHASE_VOLTAGE, "power_input_phase_voltage_volts", _PHASE + "voltage."),
+        (
+            Measure.INPUT_PHASE_CURRENT,
+            "power_input_phase_current_amperes",
+            _PHASE + "current (N: neutral).",
+        ),
+        (Measure.INPUT_PHASE_POWER, "power_input_phase_power_watts", _PHASE + "real power."),
+        (
+            Measure.INPUT_PHASE_APPARENT_POWER,
+            "power_input_phase_apparent_power_voltamperes",
+            _PHASE + "apparent power.",
+        ),
+        (
+            Measure.OUTPUT_PHASE_VOLTAGE,
+            "power_output_phase_voltage_volts",
+            _PHASE.replace("Input", "Output") + "voltage.",
+        ),
+        (
+            Measure.OUTPUT_PHASE_CURRENT,
+            "power_output_phase_current_amperes",
+            _PHASE.replace("Input", "Output") + "current (N: neutral).",
+        ),
+        (
+            Measure.OUTPUT_PHASE_POWER,
+            "power_output_phase_power_watts",
+            _PHASE.replace("Input", "Output") + "real power.",
+        ),
+        (
+            Measure.OUTPUT_PHASE_APPARENT_POWER,
+            "power_output_phase_apparent_power_voltamperes",
+            _PHASE.replace("Input", "Output") + "apparent power.",
+        ),
     )
+}
+# The label each labelled measure's series carry (besides device), for the docs and checks.
+MEASURE_LABELS: Final[Mapping[Measure, str]] = {
+    **dict.fromkeys(
+        (
+            Measure.OUTLET_CURRENT,
+            Measure.OUTLET_POWER,
+            Measure.OUTLET_APPARENT_POWER,
+            Measure.OUTLET_VOLTAGE,
+            Measure.OUTLET_ON,
+        ),
+        "outlet",
+    ),
+    **dict.fromkeys(
+        (
+            Measure.INPUT_PHASE_VOLTAGE,
+            Measure.INPUT_PHASE_CURRENT,
+            Measure.INPUT_PHASE_POWER,
+            Measure.INPUT_PHASE_APPARENT_POWER,
+            Measure.OUTPUT_PHASE_VOLTAGE,
+            Measure.OUTPUT_PHASE_CURRENT,
+            Measure.OUTPUT_PHASE_POWER,
+            Measure.OUTPUT_PHASE_APPARENT_POWER,
+        ),
+        "phase",
+    ),
 }
 
 STATUS: Final = Spec(
@@ -133,6 +201,12 @@ READ_DURATION: Final = Spec(
 )
 READ_ERRORS: Final = Spec(
     "power_exporter_read_errors_total", "counter", "Failed reads and rejected data, by reason."
+)
+IMPLAUSIBLE: Final = Spec(
+    "power_exporter_implausible_values_total",
+    "counter",
+    "Values the device gave that the plausibility policy kept out of power_*, by measure and"
+    " reason (sentinel, out_of_range, not_finite); the raw series keep them.",
 )
 MESSAGES: Final = Spec(
     "power_exporter_messages_total", "counter", "Readings and faults received from the device."
@@ -192,7 +266,25 @@ HTTP_REJECTED: Final = Spec(
     "HTTP connections closed before any handler, by reason: timeout (request too slow), "
     "header_size, malformed, evicted (idle or slow, to make room at the connection cap).",
 )
-SERVER: Final[tuple[Spec, ...]] = (RELOAD_OK, RELOAD_TIME, HTTP_OPEN, HTTP_REFUSED, HTTP_REJECTED)
+SHARD_INFO: Final = Spec(
+    "power_exporter_shard_info",
+    "info",
+    "This replica's shard out of total_shards (0 of 1 when not sharded).",
+)
+SHARD_DEVICES: Final = Spec(
+    "power_exporter_shard_devices",
+    "gauge",
+    "Devices this replica owns and serves (its part of the fleet).",
+)
+SERVER: Final[tuple[Spec, ...]] = (
+    RELOAD_OK,
+    RELOAD_TIME,
+    HTTP_OPEN,
+    HTTP_REFUSED,
+    HTTP_REJECTED,
+    SHARD_INFO,
+    SHARD_DEVICES,
+)
 
 # The order families appear in, before any raw family.
 ORDERED: Final[tuple[Spec, ...]] = (
@@ -203,6 +295,7 @@ ORDERED: Final[tuple[Spec, ...]] = (
     STATUS,
     READ_DURATION,
     READ_ERRORS,
+    IMPLAUSIBLE,
     MESSAGES,
 )
 FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)

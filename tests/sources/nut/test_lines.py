@@ -11,6 +11,7 @@ from power_exporter.sources.nut.lines import (
     decode_line,
     encode_request,
     error_from,
+    parse_var_block,
     quote,
     split_words,
 )
@@ -26,6 +27,58 @@ def upsd_quote(value: str) -> str:
     """Quote a value as upsd does in its answers: a backslash before backslash, quote and #."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#")
     return f'"{escaped}"'
+
+
+def upsd_parse(line: str) -> list[str] | None:  # noqa: C901, PLR0912 - a branch per parser state
+    r"""How NUT's parseconf splits one request line; None where it reports a parse error.
+
+    Outside quotes: blanks separate words, ``#`` starts a comment, ``\`` takes the next
+    character literally, ``"`` opens a quoted word, ``=`` starting a word is a word alone.
+    Inside quotes: ``"`` ends the word, ``\`` takes the next character, a bare ``#`` is an
+    error. Characters outside 0x20-0x7f are dropped from words.
+    """
+    words: list[str] = []
+    word: list[str] | None = None
+    quoted = literal = False
+    for char in line:
+        if literal:
+            literal = False
+            if 0x20 <= ord(char) <= 0x7F:
+                assert word is not None
+                word.append(char)
+        elif quoted:
+            assert word is not None
+            if char == "#":
+                return None
+            if char == '"':
+                words.append("".join(word))
+                word, quoted = None, False
+            elif char == "\\":
+                literal = True
+            elif 0x20 <= ord(char) <= 0x7F:
+                word.append(char)
+        elif char == "#":
+            break
+        elif char.isspace():
+            if word is not None:
+                words.append("".join(word))
+                word = None
+        elif char == '"' and word is None:
+            word, quoted = [], True
+        elif char == "\\":
+            word = word if word is not None else []
+            literal = True
+        elif char == "=":
+            if word is not None:
+                words.append("".join(word))
+            words.append("=")
+            word = None
+        else:
+            word = word if word is not None else []
+            word.append(char)
+    if word is not None:
+        words.append("".join(word))
+    return words
 
 
 class TestSplitWords:
@@ -85,6 +138,45 @@ class TestSplitWords:
         assert all(isinstance(word, str) for word in words)
 
 
+class TestVarBlock:
+    """A block of LIST VAR rows parsed in one scan: the same rows as line by line, or None."""
+
+    def test_plain_rows(self) -> None:
+        block = b'VAR ups battery.charge "100"\nVAR ups ups.serial "AB\x7fCD"\nVAR ups x ""\n'
+        assert parse_var_block(block, "ups") == {
+            "battery.charge": "100",
+            "ups.serial": "AB\x7fCD",
+            "x": "",
+        }
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            b'VAR ups x "a \\" b"',  # an escape: read line by line
+            b'VAR other x "1"',  # another UPS
+            b'VAR ups  x "1"',  # two blanks
+            b'VAR ups x "\x01"',  # a control character
+            b'VAR ups x "\xff"',  # not UTF-8
+            b"VAR ups x 1",  # unquoted
+            b"END LIST VAR ups",
+        ],
+    )
+    def test_not_plain_is_none(self, line: bytes) -> None:
+        assert parse_var_block(b'VAR ups a "1"\n' + line + b"\n", "ups") is None
+
+    @given(st.dictionaries(st.from_regex(r"[a-z.]{1,12}", fullmatch=True), VALUE_TEXT))
+    @settings(max_examples=200)
+    def test_same_as_line_by_line(self, rows: dict[str, str]) -> None:
+        lines = [f"VAR ups {name} {upsd_quote(value)}\n".encode() for name, value in rows.items()]
+        parsed = parse_var_block(b"".join(lines), "ups")
+        by_line: dict[str, str] = {}
+        for line in lines:
+            _var, _ups, name, value = split_words(decode_line(line))
+            by_line[name] = value
+        assert parsed is None or parsed == by_line
+        assert parsed is not None or any(b"\\" in line for line in lines)
+
+
 class TestRequests:
     """What we send."""
 
@@ -92,6 +184,27 @@ class TestRequests:
         """Names travel as they are; anything else is quoted and escaped."""
         assert encode_request(["LIST", "VAR", "eaton-5px.2000"]) == b"LIST VAR eaton-5px.2000\n"
         assert quote('pa ss"w\\d') == '"pa ss\\"w\\\\d"'
+
+    @pytest.mark.parametrize(
+        ("word", "sent"),
+        [
+            ("se#cret", '"se\\#cret"'),
+            ('pa ss"wo\\rd', '"pa ss\\"wo\\\\rd"'),
+            ("=x", '"=x"'),
+            ("a=b", '"a=b"'),
+            ("a\x7fb", '"a\x7fb"'),
+        ],
+    )
+    def test_upsd_specials_escaped(self, word: str, sent: str) -> None:
+        r"""``#``, ``"``, ``\`` and ``=`` never reach upsd's parser bare; DEL is a character."""
+        assert quote(word) == sent
+        assert upsd_parse(quote(word)) == [word]
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7F)), min_size=1))
+    def test_upsd_reads_our_words(self, words: list[str]) -> None:
+        """What we send, upsd's parser (modelled below) splits back into the same words."""
+        assert upsd_parse(encode_request(words).decode().removesuffix("\n")) == words
 
     @pytest.mark.parametrize("word", ["a\nb", "a\rb", "a\x00b", "a\tb"])
     def test_no_control_characters(self, word: str) -> None:

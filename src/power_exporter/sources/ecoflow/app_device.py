@@ -202,7 +202,7 @@ class AppDevice:
             if family is None:
                 measures = {}
             else:
-                measures, problems = checked_measures(families.measures(family, raw))
+                measures, problems = checked_measures(families.measures(family, raw), "ecoflow")
                 flags, known = families.flags(family, raw)
         for problem in problems:
             self._once(f"measure {problem.split(':', 1)[0]}", "%s: dropped %s", self.name, problem)

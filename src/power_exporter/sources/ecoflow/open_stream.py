@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final, Self
 
 from power_exporter.errors import AuthError, OfflineError, ProtocolError, SourceError
 from power_exporter.model import DeviceFault, Roster
+from power_exporter.sources.base import everything
 from power_exporter.sources.ecoflow.accounts import Accounts, developer_key
 from power_exporter.sources.ecoflow.app_hub import AccountFault, Listing
 from power_exporter.sources.ecoflow.config import EcoflowConfig
@@ -34,7 +35,7 @@ from power_exporter.sources.ecoflow.source import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -80,10 +81,15 @@ class OpenMqttSource:
         self._devices: dict[str, _Device] = {}
         self._inbox = Inbox(wants_list=cfg.serial == "*")
         self._hub: OpenMqttHub | None = None
+        self._owns: Callable[[str], bool] = everything
         self.pushes = 0  # quota pushes merged
 
     def __repr__(self) -> str:
         return f"OpenMqttSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: subscribe to the devices this replica owns only."""
+        self._owns = owns
 
     @property
     def hub(self) -> OpenMqttHub | None:
@@ -168,6 +174,8 @@ class OpenMqttSource:
         events: list[Event] = []
         new: list[_Device] = []
         for sn in cfg.wanted(listing):
+            if not self._owns(device_name(cfg, sn)):
+                continue
             if sn in self._devices:
                 self._devices[sn].info = listing.get(sn) or self._devices[sn].info
             else:
@@ -183,7 +191,7 @@ class OpenMqttSource:
             event = await self._first(state)
             if event is not None:
                 events.append(event)
-        if cfg.serial == "*":
+        if cfg.serial == "*":  # every listed device, whichever replica reads it
             events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in listing)))
         return events
 

@@ -236,7 +236,7 @@ def normalize(serial: str, raw: Mapping[str, float]) -> Normalized | None:
         for measure in _AC_INPUTS:
             if candidates.get(measure) == 0:
                 del candidates[measure]
-    measures, problems = checked_measures(candidates.items())
+    measures, problems = checked_measures(candidates.items(), "ecoflow")
     if state is None:
         return Normalized(measures, problems=tuple(problems))
     flags, known = CHARGE_STATE_FLAGS[int(state)], STATE_KNOWN_FLAGS

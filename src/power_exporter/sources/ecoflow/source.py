@@ -31,7 +31,7 @@ from power_exporter.errors import (
     SourceError,
 )
 from power_exporter.model import DeviceFault, DeviceIdentity, Reading, Roster, checked_measures
-from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.sources.base import PolledSource, StreamingSource, everything
 from power_exporter.sources.ecoflow import devices, families
 from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
@@ -40,7 +40,7 @@ from power_exporter.sources.ecoflow.naming import PREFIX_LABEL
 from power_exporter.sources.ecoflow.rest import DeviceAuthError, DeviceInfo, RestClient
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -156,7 +156,7 @@ class ReadingBuilder:
             candidates = []
         else:
             candidates = families.measures(family, flat.numbers)
-        good, problems = checked_measures(candidates)
+        good, problems = checked_measures(candidates, "ecoflow")
         for problem in problems:
             self._once(name, problem, "%s: dropped implausible value: %s", name, problem)
         flags, known = (
@@ -199,6 +199,11 @@ class RestSource:
         self._builder = ReadingBuilder(cfg)
         self._limit = asyncio.Semaphore(_CONCURRENT_QUOTAS)
         self._missing_checked: float | None = None
+        self._owns: Callable[[str], bool] = everything
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: ask ``quota/all`` only for the devices this replica owns."""
+        self._owns = owns
 
     def __repr__(self) -> str:
         return f"RestSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
@@ -223,8 +228,8 @@ class RestSource:
         deadline = time.monotonic() + cfg.timeout * _READ_SHARE
         listing = await self._client.device_list()
         if cfg.serial == "*":
-            serials = sorted(listing)
-            if not serials:
+            serials = [sn for sn in sorted(listing) if self._owns(device_name(cfg, sn))]
+            if not listing:
                 log.debug("%s: no devices are bound to this developer account", cfg.name)
         else:
             serials = [cfg.one_serial]
@@ -233,8 +238,8 @@ class RestSource:
         events: list[Event] = list(
             await asyncio.gather(*(self._one(sn, listing, deadline) for sn in serials))
         )
-        if cfg.serial == "*":
-            events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in serials)))
+        if cfg.serial == "*":  # every listed device, whichever replica reads it
+            events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in listing)))
         return events
 
     async def read_one(self, device: str) -> Sequence[Event]:

@@ -6,10 +6,18 @@ character literal, so ``\\"`` is a quote and ``\\\\`` a backslash (upsd escapes 
 and ``#`` that way). This is how NUT's own clients split lines (its ``parseconf``), except that
 we reject what upsd never sends (an unterminated quote, a dangling backslash, control
 characters) instead of guessing.
+
+NUT's parser keeps the characters 0x20 to 0x7f of a word, DEL included, and drops the others;
+so DEL is a character of a value here too, and only 0x00-0x1f (tab aside, a separator) is
+refused. In what we send, the parser treats four characters specially: ``"`` and ``\\`` (escaped
+inside quotes), ``#`` (a comment outside quotes and a parse error unescaped inside them: upsd
+then never answers) and ``=`` (a word of its own when it starts one, outside quotes). Any word
+with one of them, or with a blank, is quoted and its ``"``, ``\\`` and ``#`` escaped.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Final
 
@@ -32,7 +40,7 @@ ERR_CODES: Final[Mapping[str, type[SourceError]]] = {
 }
 """``ERR <code>`` -> our error; any other code (UNKNOWN-UPS...) is a ProtocolError."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")
 # A word: "quoted, with \" and \\ escapes", or a run of non-blanks (a quote inside one is literal).
 _WORD = re.compile(
     r'[ \t]*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>(?:[^\s"\\]|\\.)(?:[^\s\\]|\\.)*))'
@@ -43,7 +51,8 @@ _ESCAPED = re.compile(r"\\(.)")
 # greedy form exponential on a line that does not match).
 _SIMPLE_LINE = re.compile(r'(?:[ \t]*+(?:"[^"\\]*+"|[^\s"\\][^\s\\]*+))*+')
 _SIMPLE_WORD = re.compile(r'"([^"\\]*)"|([^\s"\\][^\s\\]*)')
-_PLAIN_WORD = re.compile(r"^[A-Za-z0-9._:@/+=,-]+$")
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9._:@/+,-]+$")
+_SPECIAL = re.compile(r'(["\\#])')
 
 
 def decode_line(raw: bytes) -> str:
@@ -78,14 +87,14 @@ def split_words(line: str) -> list[str]:
     return words
 
 
+@functools.lru_cache(maxsize=4096)  # the same UPS names at every poll
 def quote(word: str) -> str:
     """Quote one word of a request the way upsd's parser reads it back."""
     if _CONTROL.search(word) or "\t" in word:
         raise ValueError(f"a NUT request word cannot hold control characters: {word!r}")
     if _PLAIN_WORD.match(word):
         return word
-    escaped = word.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    return '"' + _SPECIAL.sub(r"\\\1", word) + '"'
 
 
 def encode_request(words: Sequence[str]) -> bytes:
@@ -108,3 +117,34 @@ def is_error(words: Sequence[str]) -> bool:
 def _excerpt(text: str, limit: int = 80) -> str:
     shown = text if len(text) <= limit else text[:limit] + "..."
     return repr(shown)
+
+
+# The rows of a LIST VAR answer as upsd writes them: one blank between words, the value
+# quoted, nothing escaped. A block in which every line has that form is parsed in one scan.
+# Control bytes but tab and newline: never inside a UTF-8 sequence, so checked on the bytes.
+_BLOCK_CONTROL: Final = bytes(range(0x09)) + bytes(range(0x0B, 0x20))
+
+
+@functools.lru_cache(maxsize=1024)
+def _var_rows(ups: str) -> re.Pattern[str]:
+    return re.compile(rf'^VAR {re.escape(ups)} ([^\s"\\]+) "([^"\\\n]*)"$', re.MULTILINE)
+
+
+def parse_var_block(block: bytes, ups: str) -> dict[str, str] | None:
+    """Parse whole ``VAR <ups> <name> "<value>"`` lines in one scan.
+
+    None when a line is not in that plain form (escapes, another UPS, another separator,
+    bytes that are not UTF-8, control characters): the caller then reads the block line by
+    line, which gives the exact reason.
+    """
+    if len(block.translate(None, _BLOCK_CONTROL)) != len(block):  # C speed, unlike a regex
+        return None
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    rows = _var_rows(ups).findall(text)
+    # Each match is one whole line: as many matches as lines means every line matched.
+    if len(rows) != text.count("\n"):
+        return None
+    return dict(rows)
