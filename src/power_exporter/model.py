@@ -40,6 +40,13 @@ class Measure(StrEnum):
     NOMINAL_APPARENT_POWER = "nominal_apparent_power"
     SOLAR_INPUT_POWER = "solar_input_power"
     CHARGE_COULOMBS = "charge_coulombs"
+    INPUT_ENERGY = "input_energy"
+    OUTPUT_ENERGY = "output_energy"
+    SOLAR_ENERGY = "solar_energy"
+    GRID_IMPORT_ENERGY = "grid_import_energy"
+    GRID_EXPORT_ENERGY = "grid_export_energy"
+    BATTERY_CHARGE_ENERGY = "battery_charge_energy"
+    BATTERY_DISCHARGE_ENERGY = "battery_discharge_energy"
 
 
 class Flag(StrEnum):
@@ -78,6 +85,7 @@ NON_NEGATIVE_MEASURES: Final = frozenset(
         Measure.INPUT_FREQUENCY,
         Measure.OUTPUT_FREQUENCY,
         Measure.CHARGE_COULOMBS,
+        *(measure for measure in Measure if measure.value.endswith("_energy")),
     }
 )
 

@@ -69,6 +69,11 @@ _DERIVED_POWER: Final = (
     " derived as load x nominal real power."
 )
 
+_ENERGY: Final = (
+    " From the device's own energy total, carried on over the device's resets (a daily total,"
+    " a reboot): it never goes back while the exporter runs."
+)
+
 # Measure -> (metric name, help). Units follow the Prometheus naming guide.
 MEASURES: Final[Mapping[Measure, Spec]] = {
     spec_measure: Spec(name, "counter" if name.endswith("_total") else "gauge", text + _CACHED)
@@ -103,6 +108,29 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
             Measure.CHARGE_COULOMBS,
             "power_charge_coulombs_total",
             "Accumulated charge in coulombs (ampere-seconds).",
+        ),
+        (Measure.INPUT_ENERGY, "power_input_energy_joules_total", "Energy taken in." + _ENERGY),
+        (Measure.OUTPUT_ENERGY, "power_output_energy_joules_total", "Energy given out." + _ENERGY),
+        (Measure.SOLAR_ENERGY, "power_solar_energy_joules_total", "Solar energy in." + _ENERGY),
+        (
+            Measure.GRID_IMPORT_ENERGY,
+            "power_grid_import_energy_joules_total",
+            "Energy drawn from the grid." + _ENERGY,
+        ),
+        (
+            Measure.GRID_EXPORT_ENERGY,
+            "power_grid_export_energy_joules_total",
+            "Energy fed into the grid." + _ENERGY,
+        ),
+        (
+            Measure.BATTERY_CHARGE_ENERGY,
+            "power_battery_charge_energy_joules_total",
+            "Energy charged into the battery." + _ENERGY,
+        ),
+        (
+            Measure.BATTERY_DISCHARGE_ENERGY,
+            "power_battery_discharge_energy_joules_total",
+            "Energy discharged from the battery." + _ENERGY,
         ),
     )
 }

@@ -50,6 +50,7 @@ UNITS: Final[Mapping[Measure, str]] = {
     Measure.NOMINAL_APPARENT_POWER: "voltamperes",
     Measure.SOLAR_INPUT_POWER: "watts",
     Measure.CHARGE_COULOMBS: "coulombs",
+    **{measure: "joules" for measure in Measure if measure.value.endswith("_energy")},
 }
 assert set(UNITS) == set(Measure), "every measure needs its unit"  # noqa: S101 - checked at import
 

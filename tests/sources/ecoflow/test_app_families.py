@@ -52,9 +52,9 @@ class TestSchema:
         assert schema_of(serial) is schema
 
     def test_commands_per_schema(self) -> None:
-        """Power stations: the four reports; PowerStream: 20/1; foreign schemas: nothing."""
+        """Power stations: the four reports; PowerStream: 20/1, 254/32; foreign: nothing."""
         assert set(commands_for("R651X")) == {(254, 21), (254, 22), (32, 2), (32, 50)}
-        assert set(commands_for("HW51X")) == {(20, 1)}
+        assert set(commands_for("HW51X")) == {(20, 1), (254, 32)}
         assert commands_for("BK61X") == {}
         assert set(commands_for("P521X")) == set(commands_for("R651X"))
 

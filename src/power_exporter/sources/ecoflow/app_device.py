@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from power_exporter.errors import DecodeError, OfflineError
 from power_exporter.model import DeviceFault, Reading, checked_measures
 from power_exporter.sources.ecoflow import envelope, families
+from power_exporter.sources.ecoflow.energy import EnergyCounters
 from power_exporter.sources.ecoflow.envelope import JsonPayload, PayloadError, ProtoPayload
 from power_exporter.sources.ecoflow.flatten import flatten
 from power_exporter.sources.ecoflow.online import OnlineModel, Presence
@@ -55,6 +56,7 @@ class AppDevice:
         self.commands = commands_for(serial)
         self.counts: Counter[str] = Counter()
         self.protobuf: bool | None = None  # what the device has been seen to send
+        self.energy = EnergyCounters()
         self._logged: set[str] = set()
 
     # -- payloads in --------------------------------------------------------------------
@@ -177,12 +179,16 @@ class AppDevice:
             else:
                 measures, problems = checked_measures(families.measures(family, raw))
                 flags, known = families.flags(family, raw)
-        for problem in problems:
+        # energy totals only of a device whose tables we know, as every other measure
+        tabled = normalized is not None or families.family_for(self.family, raw) is not None
+        totals = self.energy.measures(self.serial, raw) if tabled else {}
+        energy, energy_problems = checked_measures(totals.items())
+        for problem in [*problems, *energy_problems]:
             self._once(f"measure {problem.split(':', 1)[0]}", "%s: dropped %s", self.name, problem)
         return Reading(
             identity=self.identity,
             taken_at=time.time(),
-            measures=measures,
+            measures={**measures, **energy},
             flags=flags,
             known_flags=known,
             raw=raw,

@@ -31,6 +31,7 @@ from google.protobuf.message import DecodeError as ProtobufDecodeError
 
 from power_exporter.errors import DecodeError
 from power_exporter.sources.ecoflow.proto import (
+    energy_pb2,
     envelope_pb2,
     heartbeat_pb2,
     powerstream_pb2,
@@ -103,6 +104,7 @@ class Command:
     message: type[Message]
     prefix: Callable[[Message], str]
     json_names: bool = False
+    whole: bool = False  # every message is its scope entire (a report, not an increment)
 
 
 def _fixed(text: str) -> Callable[[Message], str]:
@@ -123,6 +125,13 @@ COMMANDS: Final[Mapping[tuple[int, int], Command]] = {
     (20, 1): Command(
         "inverter_heartbeat", powerstream_pb2.InverterHeartbeat, _fixed("20_1."), json_names=True
     ),
+    (254, 32): Command(
+        "energy_totals",
+        energy_pb2.BatchEnergyTotalReport,
+        _fixed("254_32."),
+        json_names=True,
+        whole=True,
+    ),
 }
 
 
@@ -139,6 +148,7 @@ class Section:
     header: HeaderInfo
     values: Mapping[str, float]
     texts: Mapping[str, str]
+    whole: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +289,7 @@ def _decode_section(
     if dropped:
         problems.append(Problem("non_finite", info, f"{command.kind}: dropped {dropped}"))
     scope = prefix.rstrip(".") or command.kind
-    return Section(command.kind, scope, info, values, texts)
+    return Section(command.kind, scope, info, values, texts, whole=command.whole)
 
 
 def _flatten(

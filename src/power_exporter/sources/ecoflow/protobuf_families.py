@@ -101,7 +101,7 @@ def commands_for(serial: str) -> Mapping[tuple[int, int], Command]:
     if schema is Schema.FOREIGN:
         return {}
     if schema is Schema.POWERSTREAM:
-        return {(20, 1): COMMANDS[(20, 1)]}
+        return {cmd: COMMANDS[cmd] for cmd in ((20, 1), (254, 32))}
     return {cmd: COMMANDS[cmd] for cmd in _POWER_STATION_COMMANDS}
 
 
@@ -270,7 +270,8 @@ class FieldCache:
     def merge_sections(self, sections: Iterable[Section], now: float, *, full: bool) -> None:
         """Merge every decoded section of one payload."""
         for section in sections:
-            self.merge(section.scope, section.values, section.texts, now, full=full)
+            whole = full or section.whole  # a whole report zeroes what it no longer holds
+            self.merge(section.scope, section.values, section.texts, now, full=whole)
 
     def expire(self, now: float) -> None:
         """Apply part 3 of the rule: stale keys of live scopes read 0, dead scopes go."""

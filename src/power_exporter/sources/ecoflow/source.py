@@ -36,10 +36,12 @@ from power_exporter.sources.base import PolledSource, StreamingSource
 from power_exporter.sources.ecoflow import devices, families
 from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
+from power_exporter.sources.ecoflow.energy import EnergyCounters
 from power_exporter.sources.ecoflow.flatten import flatten
 from power_exporter.sources.ecoflow.naming import PREFIX_LABEL
 from power_exporter.sources.ecoflow.open_mqtt import OpenMqttClient, quota_of_push, status_of_push
 from power_exporter.sources.ecoflow.rest import DeviceAuthError, DeviceInfo, RestClient
+from power_exporter.sources.lru import LruCache
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
@@ -90,6 +92,15 @@ class ReadingBuilder:
     def __init__(self, cfg: EcoflowConfig) -> None:
         self._cfg = cfg
         self._logged: set[tuple[str, str]] = set()
+        self._energy: LruCache[str, EnergyCounters] = LruCache(_LOGGED_LIMIT)
+
+    def energy(self, name: str) -> EnergyCounters:
+        """The energy counters of one device (kept across its readings)."""
+        counters = self._energy.get(name)
+        if counters is None:
+            counters = EnergyCounters()
+            self._energy.put(name, counters)
+        return counters
 
     def identity(
         self, name: str, sn: str, info: DeviceInfo | None
@@ -139,7 +150,8 @@ class ReadingBuilder:
             candidates = []
         else:
             candidates = families.measures(family, flat.numbers)
-        good, problems = checked_measures(candidates)
+        energy = self.energy(name).measures(sn, flat.numbers) if family else {}
+        good, problems = checked_measures([*candidates, *energy.items()])
         for problem in problems:
             self._once(name, problem, "%s: dropped implausible value: %s", name, problem)
         flags, known = (
