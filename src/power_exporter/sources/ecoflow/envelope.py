@@ -36,6 +36,7 @@ from power_exporter.sources.ecoflow.proto import (
     heartbeat_pb2,
     powerstream_pb2,
     property_pb2,
+    report_pb2,
 )
 
 if TYPE_CHECKING:
@@ -116,6 +117,12 @@ def _bms_pack(message: Message) -> str:
     return f"bms_heartbeat[{number}]."
 
 
+BMS_REPORTS: Final = frozenset(
+    {(3, 1), (3, 2), (3, 30), (3, 50), (32, 1), (32, 3), (32, 51), (32, 52)}
+    | {(254, number) for number in range(24, 31)}
+)
+"""Pairs besides 32/50 that carry a battery pack's heartbeat (tolwi's and foxthefox's tables)."""
+
 # (cmd_func, cmd_id) -> inner message. Facts: the project's EcoFlow field notes, section 1.
 COMMANDS: Final[Mapping[tuple[int, int], Command]] = {
     (254, 21): Command("display", property_pb2.DisplayPropertyUpload, _fixed("")),
@@ -132,6 +139,13 @@ COMMANDS: Final[Mapping[tuple[int, int], Command]] = {
         json_names=True,
         whole=True,
     ),
+    (254, 23): Command("report_254_23", report_pb2.TimestampedReport, _fixed("report_254_23.")),
+    # Battery-pack reports under other numbers (extra batteries, DELTA Pro 3): the 32/50 layout,
+    # one scope per pack whichever pair carried it. Field notes 1.2.
+    **{
+        pair: Command("bms_heartbeat", heartbeat_pb2.BMSHeartBeatReport, _bms_pack)
+        for pair in BMS_REPORTS
+    },
 }
 
 

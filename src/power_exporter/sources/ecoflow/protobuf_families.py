@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.model import Flag, Measure, checked_measures
-from power_exporter.sources.ecoflow.envelope import COMMANDS
+from power_exporter.sources.ecoflow.envelope import BMS_REPORTS, COMMANDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -84,7 +84,10 @@ SCHEMAS: Final[Mapping[str, Schema]] = {
     "F371": Schema.FOREIGN,  # Alternator Charger
 }
 
-_POWER_STATION_COMMANDS: Final = frozenset({(254, 21), (254, 22), (32, 2), (32, 50)})
+_POWER_STATION_COMMANDS: Final = frozenset({(254, 21), (254, 22), (32, 2), (32, 50)}) | {
+    (254, 23),  # DELTA Pro 3's timestamped report: raw only
+    *BMS_REPORTS,  # extra battery packs
+}
 
 
 def schema_of(serial: str) -> Schema:
