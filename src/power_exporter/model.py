@@ -40,6 +40,21 @@ class Measure(StrEnum):
     NOMINAL_APPARENT_POWER = "nominal_apparent_power"
     SOLAR_INPUT_POWER = "solar_input_power"
     CHARGE_COULOMBS = "charge_coulombs"
+    # Labelled measures: one series per outlet (label ``outlet``) or per phase (``phase``).
+    OUTLET_CURRENT = "outlet_current"
+    OUTLET_POWER = "outlet_power"
+    OUTLET_APPARENT_POWER = "outlet_apparent_power"
+    OUTLET_VOLTAGE = "outlet_voltage"
+    OUTLET_ON = "outlet_on"
+    INPUT_PHASE_VOLTAGE = "input_phase_voltage"
+    INPUT_PHASE_CURRENT = "input_phase_current"
+    INPUT_PHASE_POWER = "input_phase_power"
+    INPUT_PHASE_APPARENT_POWER = "input_phase_apparent_power"
+    OUTPUT_PHASE_VOLTAGE = "output_phase_voltage"
+    OUTPUT_PHASE_CURRENT = "output_phase_current"
+    OUTPUT_PHASE_POWER = "output_phase_power"
+    OUTPUT_PHASE_APPARENT_POWER = "output_phase_apparent_power"
+    # Energy counters (joules) from a device's own totals, carried on over its resets.
     INPUT_ENERGY = "input_energy"
     OUTPUT_ENERGY = "output_energy"
     SOLAR_ENERGY = "solar_energy"
@@ -47,6 +62,22 @@ class Measure(StrEnum):
     GRID_EXPORT_ENERGY = "grid_export_energy"
     BATTERY_CHARGE_ENERGY = "battery_charge_energy"
     BATTERY_DISCHARGE_ENERGY = "battery_discharge_energy"
+    # Labelled: one series per battery pack (label ``battery``, "0" the main pack).
+    BATTERY_PACK_CHARGE = "battery_pack_charge"
+    BATTERY_PACK_HEALTH = "battery_pack_health"
+    BATTERY_PACK_VOLTAGE = "battery_pack_voltage"
+    BATTERY_PACK_TEMPERATURE = "battery_pack_temperature"
+    BATTERY_PACK_CYCLES = "battery_pack_cycles"
+
+
+Labels: TypeAlias = tuple[tuple[str, str], ...]
+"""The labels of one series of a labelled measure, as (name, value) pairs: ``(("outlet", "3"),)``.
+"""
+
+RESERVED_LABELS: Final = frozenset(
+    {"device", "flag", "reason", "measure", "state", "job", "instance", "le", "quantile"}
+)
+"""Label names the exporter or Prometheus give a meaning to: never a measure's or a device's own."""
 
 
 class Flag(StrEnum):
@@ -71,49 +102,142 @@ class Flag(StrEnum):
     FULLY_DISCHARGED = "fully_discharged"
 
 
-# Measures that are ratios and must lie in 0..1 (a load may exceed its nominal, so it is not here).
-RATIO_MEASURES: Final = frozenset({Measure.BATTERY_CHARGE, Measure.BATTERY_HEALTH})
-# Measures that can never be negative.
-NON_NEGATIVE_MEASURES: Final = frozenset(
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What values of a measure are physically possible, and which are devices' "unknown"s.
+
+    ``low``..``high`` inclusive (``or_zero``: 0 too, as a frequency of no mains at all);
+    ``sentinels`` are values, in the measure's base unit, that devices send for "no data"
+    (65535 is 655.35 as a ratio of a percentage).
+    """
+
+    low: float
+    high: float
+    sentinels: frozenset[float] = frozenset()
+    or_zero: bool = False
+
+
+_COUNT_SENTINELS: Final = frozenset({-1.0, 65535.0, 4294967295.0})
+# The same, and 255 (a byte's "unknown"), on a percentage brought to a ratio (x 0.01).
+_PERCENT_SENTINELS: Final = frozenset({-0.01, 2.55, 655.35, 42949672.95})
+# -1 degree is a temperature: only the wider sentinels.
+_TEMPERATURE_SENTINELS: Final = frozenset({65535.0, 4294967295.0})
+_MAINS_FREQUENCY: Final = Bounds(40.0, 70.0, _COUNT_SENTINELS, or_zero=True)
+_AC_VOLTAGE: Final = Bounds(0.0, 700.0, _COUNT_SENTINELS)
+_CURRENT: Final = Bounds(0.0, 2000.0, _COUNT_SENTINELS)
+_POWER: Final = Bounds(0.0, 2e6, _COUNT_SENTINELS)
+RUNTIME_MAX: Final = 86400.0
+"""Longest battery runtime taken as real, in seconds (24 h; see docs/design.md)."""
+
+PLAUSIBLE: Final[Mapping[Measure, Bounds]] = MappingProxyType(
     {
-        Measure.BATTERY_CHARGE,
-        Measure.BATTERY_HEALTH,
-        Measure.BATTERY_RUNTIME,
-        Measure.LOAD,
-        Measure.NOMINAL_POWER,
-        Measure.NOMINAL_APPARENT_POWER,
-        Measure.INPUT_FREQUENCY,
-        Measure.OUTPUT_FREQUENCY,
-        Measure.CHARGE_COULOMBS,
-        *(measure for measure in Measure if measure.value.endswith("_energy")),
+        Measure.BATTERY_CHARGE: Bounds(0.0, 1.0, _PERCENT_SENTINELS),
+        Measure.BATTERY_HEALTH: Bounds(0.0, 1.0, _PERCENT_SENTINELS),
+        Measure.BATTERY_RUNTIME: Bounds(0.0, RUNTIME_MAX, _COUNT_SENTINELS),
+        Measure.BATTERY_VOLTAGE: Bounds(0.0, 1000.0, _COUNT_SENTINELS),
+        Measure.BATTERY_TEMPERATURE: Bounds(-40.0, 100.0, _TEMPERATURE_SENTINELS),
+        Measure.INPUT_VOLTAGE: _AC_VOLTAGE,
+        Measure.INPUT_FREQUENCY: _MAINS_FREQUENCY,
+        Measure.INPUT_CURRENT: _CURRENT,
+        Measure.INPUT_POWER: _POWER,
+        Measure.OUTPUT_VOLTAGE: _AC_VOLTAGE,
+        Measure.OUTPUT_FREQUENCY: _MAINS_FREQUENCY,
+        Measure.OUTPUT_CURRENT: _CURRENT,
+        Measure.OUTPUT_POWER: _POWER,
+        Measure.OUTPUT_APPARENT_POWER: _POWER,
+        Measure.LOAD: Bounds(0.0, math.nextafter(2.5, 0.0), _PERCENT_SENTINELS),
+        Measure.NOMINAL_POWER: _POWER,
+        Measure.NOMINAL_APPARENT_POWER: _POWER,
+        Measure.SOLAR_INPUT_POWER: Bounds(0.0, 1e5, _COUNT_SENTINELS),
+        Measure.CHARGE_COULOMBS: Bounds(0.0, math.inf),
+        Measure.OUTLET_CURRENT: _CURRENT,
+        Measure.OUTLET_POWER: _POWER,
+        Measure.OUTLET_APPARENT_POWER: _POWER,
+        Measure.OUTLET_VOLTAGE: _AC_VOLTAGE,
+        Measure.OUTLET_ON: Bounds(0.0, 1.0),
+        Measure.INPUT_PHASE_VOLTAGE: _AC_VOLTAGE,
+        Measure.INPUT_PHASE_CURRENT: _CURRENT,
+        Measure.INPUT_PHASE_POWER: _POWER,
+        Measure.INPUT_PHASE_APPARENT_POWER: _POWER,
+        Measure.OUTPUT_PHASE_VOLTAGE: _AC_VOLTAGE,
+        Measure.OUTPUT_PHASE_CURRENT: _CURRENT,
+        Measure.OUTPUT_PHASE_POWER: _POWER,
+        Measure.OUTPUT_PHASE_APPARENT_POWER: _POWER,
+        **dict.fromkeys(
+            (measure for measure in Measure if measure.value.endswith("_energy")),
+            Bounds(0.0, math.inf),
+        ),
+        Measure.BATTERY_PACK_CHARGE: Bounds(0.0, 1.0, _PERCENT_SENTINELS),
+        Measure.BATTERY_PACK_HEALTH: Bounds(0.0, 1.0, _PERCENT_SENTINELS),
+        Measure.BATTERY_PACK_VOLTAGE: Bounds(0.0, 1000.0, _COUNT_SENTINELS),
+        Measure.BATTERY_PACK_TEMPERATURE: Bounds(-40.0, 100.0, _TEMPERATURE_SENTINELS),
+        Measure.BATTERY_PACK_CYCLES: Bounds(0.0, 1e5, _COUNT_SENTINELS),
     }
 )
+"""The plausibility policy: one row per measure, for every source. A value outside its row
+never reaches ``power_*`` (the raw series keep it); it is counted by reason."""
+
+STATION_RUNTIME_MAX: Final = 5000 * 60.0
+"""A power station runs a small load for days: its runtime may go to 5000 min (EcoFlow's own
+"n/a" threshold), where a UPS's cannot pass RUNTIME_MAX."""
+
+SOURCE_PLAUSIBLE: Final[Mapping[str, Mapping[Measure, Bounds]]] = MappingProxyType(
+    {"ecoflow": {Measure.BATTERY_RUNTIME: Bounds(0.0, STATION_RUNTIME_MAX, _COUNT_SENTINELS)}}
+)
+"""Rows of PLAUSIBLE that differ for one source kind (the Reading's ``identity.source``)."""
+
+NOT_FINITE: Final = "not_finite"
+SENTINEL: Final = "sentinel"
+OUT_OF_RANGE: Final = "out_of_range"
+IMPLAUSIBLE_REASONS: Final = (NOT_FINITE, SENTINEL, OUT_OF_RANGE)
 
 
-def measure_problem(measure: Measure, value: float) -> str | None:
-    """Say why ``value`` cannot be a ``measure``, or return None when it can."""
+def bounds_of(measure: Measure, source: str = "") -> Bounds:
+    """The row of the policy for ``measure`` from a device of the ``source`` kind."""
+    override = SOURCE_PLAUSIBLE.get(source)
+    if override is not None and measure in override:
+        return override[measure]
+    return PLAUSIBLE[measure]
+
+
+def implausibility(measure: Measure, value: float, source: str = "") -> str | None:
+    """The reason ``value`` cannot be a ``measure`` (one of IMPLAUSIBLE_REASONS), or None."""
     if not math.isfinite(value):
-        return f"{measure.value} is not finite: {value!r}"
-    if measure in RATIO_MEASURES and not 0.0 <= value <= 1.0:
-        return f"{measure.value} ratio outside 0..1: {value!r}"
-    if measure in NON_NEGATIVE_MEASURES and value < 0.0:
-        return f"{measure.value} is negative: {value!r}"
-    return None
+        return NOT_FINITE
+    bounds = bounds_of(measure, source)
+    if round(value, 9) in bounds.sentinels:
+        return SENTINEL
+    if bounds.low <= value <= bounds.high or (bounds.or_zero and value == 0.0):
+        return None
+    return OUT_OF_RANGE
+
+
+def measure_problem(measure: Measure, value: float, source: str = "") -> str | None:
+    """Say why ``value`` cannot be a ``measure``, or return None when it can."""
+    reason = implausibility(measure, value, source)
+    if reason is None:
+        return None
+    bounds = bounds_of(measure, source)
+    where = f"outside {bounds.low:g}..{bounds.high:g}" if reason == OUT_OF_RANGE else reason
+    return f"{measure.value} {where}: {value:.10g}"
 
 
 def checked_measures(
-    pairs: Iterable[tuple[Measure, float]],
+    pairs: Iterable[tuple[Measure, float]], source: str = ""
 ) -> tuple[dict[Measure, float], list[str]]:
-    """Split candidate measures into the valid ones and the reasons the others were dropped."""
-    good: dict[Measure, float] = {}
+    """Collect candidate measures, and say why the policy drops any (for the source's log).
+
+    Every candidate is returned: the Reading built from them drops the implausible ones and
+    keeps them in ``Reading.dropped``, so that the store counts them, whatever the source.
+    """
+    candidates: dict[Measure, float] = {}
     problems: list[str] = []
     for measure, value in pairs:
-        problem = measure_problem(measure, value)
-        if problem is None:
-            good[measure] = value
-        else:
+        candidates[measure] = value
+        problem = measure_problem(measure, value, source)
+        if problem is not None:
             problems.append(problem)
-    return good, problems
+    return candidates, problems
 
 
 _K = TypeVar("_K")
@@ -151,10 +275,14 @@ class Reading:
     """One good reading of one device.
 
     ``measures`` are normalized, in base units; a measure the device does not give is
-    absent. ``flags`` are the status flags that are set, out of ``known_flags``, the flags
-    this source can know at all (rendered 1/0). ``raw`` keeps every numeric value the
+    absent, and one the plausibility policy (:data:`PLAUSIBLE`) refuses is moved to
+    ``dropped`` (measure -> reason) when the Reading is built, whatever the source.
+    ``flags`` are the status flags that are set, out of ``known_flags``, the flags this
+    source can know at all (rendered 1/0). ``raw`` keeps every numeric value the
     device gave under its native name; ``text`` its string values (``ups.status``,
-    ``device.mfr``...). ``taken_at`` is Unix time in seconds.
+    ``device.mfr``...). ``labelled`` holds the measures a device has several of (per outlet,
+    per phase): measure -> labels -> value, checked by the same policy. ``taken_at`` is Unix
+    time in seconds.
     """
 
     identity: DeviceIdentity
@@ -164,19 +292,29 @@ class Reading:
     known_flags: frozenset[Flag] = frozenset()
     raw: Mapping[str, float] = field(default_factory=dict)
     text: Mapping[str, str] = field(default_factory=dict)
+    labelled: Mapping[Measure, Mapping[Labels, float]] = field(default_factory=dict)
+    dropped: Mapping[Measure, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        kept: dict[Measure, float] = {}
+        dropped = dict(self.dropped)
+        source = self.identity.source
         for measure, value in self.measures.items():
-            problem = measure_problem(measure, value)
-            if problem is not None:
-                raise ValueError(problem)
+            reason = implausibility(measure, value, source)
+            if reason is None:
+                kept[measure] = value
+            else:
+                dropped[measure] = reason
+        labelled = _screened(self.labelled, source, dropped)
         for name, value in self.raw.items():
             if not math.isfinite(value):
                 raise ValueError(f"raw {name} is not finite: {value!r}")
         if not self.flags <= self.known_flags:
             unknown = ", ".join(sorted(self.flags - self.known_flags))
             raise ValueError(f"flags set that the source does not know: {unknown}")
-        object.__setattr__(self, "measures", _frozen_map(self.measures))
+        object.__setattr__(self, "measures", _frozen_map(kept))
+        object.__setattr__(self, "labelled", _frozen_map(labelled))
+        object.__setattr__(self, "dropped", _frozen_map(dropped))
         object.__setattr__(self, "raw", _frozen_map(self.raw))
         object.__setattr__(self, "text", _frozen_map(self.text))
 
@@ -184,6 +322,27 @@ class Reading:
     def device(self) -> str:
         """The configured name of the device."""
         return self.identity.name
+
+
+def _screened(
+    labelled: Mapping[Measure, Mapping[Labels, float]], source: str, dropped: dict[Measure, str]
+) -> dict[Measure, Mapping[Labels, float]]:
+    """Labelled measures through the policy; what it refuses goes to ``dropped``."""
+    kept: dict[Measure, Mapping[Labels, float]] = {}
+    for measure, series in labelled.items():
+        good: dict[Labels, float] = {}
+        for labels, value in series.items():
+            clash = RESERVED_LABELS.intersection(name for name, _ in labels)
+            if clash:
+                raise ValueError(f"{measure.value}: reserved label {min(clash)!r}")
+            reason = implausibility(measure, value, source)
+            if reason is None:
+                good[labels] = value
+            else:
+                dropped[measure] = reason
+        if good:
+            kept[measure] = _frozen_map(good)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

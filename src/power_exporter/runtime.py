@@ -134,7 +134,13 @@ class Runtime:
 
     def _placeholder(self, unit: _Unit) -> None:
         cfg = unit.config
-        self.store.register(cfg.name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+        self.store.register(
+            cfg.name,
+            source=cfg.source,
+            unit=cfg.name,
+            interval=cfg.interval,
+            labels=cfg.labels_for(cfg.name),
+        )
 
     def unit_of(self, device: str) -> _Unit | None:
         """The configured entry a device belongs to."""
@@ -181,7 +187,9 @@ class Runtime:
             if unit.listed is not None:
                 unit.listed[name] = time.monotonic()
             event = self._capped(unit, event)
-            self.store.update(event, unit=cfg.name, interval=cfg.interval)  # registers it
+            self.store.update(  # registers it
+                event, unit=cfg.name, interval=cfg.interval, labels=cfg.labels_for(name)
+            )
             unit.reported.discard(name)
             if not was_up:
                 log.info("device %s is up", name)
@@ -192,7 +200,13 @@ class Runtime:
             # still appears, with up 0, rather than hiding behind the placeholder.
             if not self._adopt(unit, name):
                 return
-            self.store.register(name, source=cfg.source, unit=cfg.name, interval=cfg.interval)
+            self.store.register(
+                name,
+                source=cfg.source,
+                unit=cfg.name,
+                interval=cfg.interval,
+                labels=cfg.labels_for(name),
+            )
         error = event.error
         if polled or isinstance(error, _STREAM_DOWN):
             if self.store.mark_down(name, error.reason, str(error)) or name not in unit.reported:

@@ -28,12 +28,14 @@ class DeviceState:
     unit: str
     interval: float
     identity: DeviceIdentity
+    labels: tuple[tuple[str, str], ...] = ()  # static labels of every series (config's labels)
     reading: Reading | None = None
     up: bool = False
     last_seen: float | None = None
     last_error: str = ""
     reason: str = ""  # why it is down: the reason of the failure that took it down
     errors: dict[str, int] = field(default_factory=dict)
+    implausible: dict[tuple[str, str], int] = field(default_factory=dict)  # (measure, reason)
     messages: int = 0
     read_duration: float | None = None
     reading_version: int = 0
@@ -92,7 +94,15 @@ class Store:
         """The state of a device, or None for a name we do not know."""
         return self._devices.get(name)
 
-    def register(self, name: str, *, source: str, unit: str, interval: float) -> DeviceState:
+    def register(
+        self,
+        name: str,
+        *,
+        source: str,
+        unit: str,
+        interval: float,
+        labels: tuple[tuple[str, str], ...] = (),
+    ) -> DeviceState:
         """Make a device known (down until its first good reading); idempotent."""
         state = self._devices.get(name)
         if state is None:
@@ -102,6 +112,7 @@ class Store:
                 unit=unit,
                 interval=interval,
                 identity=DeviceIdentity(name=name, source=source),
+                labels=labels,
             )
             self._devices[name] = state
             self._changed(name)
@@ -112,10 +123,21 @@ class Store:
         if self._devices.pop(name, None) is not None:
             self._changed(name)
 
-    def update(self, reading: Reading, *, unit: str, interval: float) -> DeviceState:
+    def update(
+        self,
+        reading: Reading,
+        *,
+        unit: str,
+        interval: float,
+        labels: tuple[tuple[str, str], ...] = (),
+    ) -> DeviceState:
         """Record a good reading: the device is up."""
         state = self.register(
-            reading.device, source=reading.identity.source, unit=unit, interval=interval
+            reading.device,
+            source=reading.identity.source,
+            unit=unit,
+            interval=interval,
+            labels=labels,
         )
         if state.reading != reading or not state.up:
             state.reading_version += 1
@@ -126,6 +148,9 @@ class Store:
         state.last_error = ""
         state.reason = ""
         state.messages += 1
+        for measure, reason in reading.dropped.items():
+            key = (measure.value, reason)
+            state.implausible[key] = state.implausible.get(key, 0) + 1
         state.stats_version += 1
         self._changed(state.name)
         return state

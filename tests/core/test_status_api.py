@@ -65,6 +65,16 @@ def on_battery(name: str, charge: float) -> Reading:
     )
 
 
+def pdu(name: str) -> Reading:
+    """A PDU with two outlets: measures it has several of, one per outlet."""
+    return Reading(
+        identity=DeviceIdentity(name=name, source="scripted", vendor="ACME", model="P2"),
+        taken_at=time.time(),
+        measures={Measure.INPUT_VOLTAGE: 230.0},
+        labelled={Measure.OUTLET_POWER: {(("outlet", "1"),): 12.5, (("outlet", "2"),): 30.0}},
+    )
+
+
 class Client:
     def __init__(self, base: str, context: ssl.SSLContext | None = None) -> None:
         self.base = base
@@ -98,7 +108,7 @@ async def start(
     )
     SCRIPTS["dead"] = Script(steps=[ConnectError("connection refused by 127.0.0.1:3493")])
     SCRIPTS[ODD] = Script(steps=[[on_battery(ODD, 0.2)]])
-    SCRIPTS["pdu"] = Script(steps=[[reading(FAN, 0.9)]])
+    SCRIPTS["pdu"] = Script(steps=[[pdu(FAN)]])
     SCRIPTS["html"] = Script(steps=[[reading(HOSTILE, 0.7)]])
     store = Store()
     devices = [config(name) for name in ("rack", "dead", ODD, "pdu", "html")]
@@ -151,6 +161,13 @@ class TestDevices:
         assert dead["last_reading"] is None
         assert (devices["rack/a"]["entry"], devices["rack/b"]["entry"]) == ("rack", "rack")
         assert devices[FAN]["entry"] == "pdu"
+        assert devices[FAN]["labelled"] == {
+            "outlet_power": [
+                {"labels": {"outlet": "1"}, "value": 12.5},
+                {"labels": {"outlet": "2"}, "value": 30.0},
+            ]
+        }
+        assert document["units"]["outlet_power"] == "watts"
         up = devices["rack/b"]
         assert (up["state"], up["reason"], up["error"]) == ("up", None, None)
         assert up["measures"] == {"battery_charge": 0.6, "input_voltage": 230.0}

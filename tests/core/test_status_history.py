@@ -124,6 +124,7 @@ def device(
         last_reading=None,
         age=None,
         measures={} if runtime is None else {Measure.BATTERY_RUNTIME: runtime},
+        labelled={},
         flags=flags,
         known_flags=frozenset({Flag.ON_BATTERY, Flag.LOW_BATTERY, Flag.ONLINE}),
         history=None,

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 CONTRACT = frozenset(spec.name for spec in (*contract.ORDERED, contract.BUILD_INFO, contract.TASKS))
 # Series Prometheus itself writes for every target: the exporter's own health.
 PROMETHEUS = frozenset({"up", "scrape_duration_seconds"})
-# Labelled families issue 13 adds to the contract (power_outlet_*{outlet}); their panels
-# show no data until then. Only these may be named beyond the contract.
-PENDING = frozenset({"power_outlet_power_watts"})
+# Families a panel may name before they are in the contract (none since issue 13 landed the
+# labelled families power_outlet_*{outlet} and power_*_phase_*{phase}).
+PENDING: frozenset[str] = frozenset()
 ALLOWED = CONTRACT | PROMETHEUS | PENDING
 # Grafana variables -> something PromQL accepts, to check the queries' syntax.
 VARIABLES = {

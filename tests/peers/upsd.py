@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 
 INSTALL: Final = "apt-get install nut-server nut-client"
 NSS_INSTALL: Final = "apt-get install libnss3-tools"
-USERS: Final = {"monuser": "secret", "other": 'pa ss"word'}
+USERS: Final = {
+    "monuser": "secret",
+    "other": 'pa ss"word',
+    "hash": "se#cret",
+    "mixed": 'pa ss"wo\\rd',
+}
+"""upsd.users: user -> password (with the NUT parser's specials and a blank)."""
 
 
 def _real_binary(name: str, *candidates: str, install: str) -> str:
@@ -75,6 +81,12 @@ def ups_name(dump: Path) -> str:
     """Make a NUT section name for a dump file (upsd wants short plain names)."""
     base = dump.stem.split("__")
     return "-".join(base[:2]).lower().replace("_", "-").replace(".", "")[:40]
+
+
+def conf_quote(value: str) -> str:
+    r"""Quote a value for NUT's config files: ``\``, ``"`` and ``#`` escaped inside quotes."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#")
+    return f'"{escaped}"'
 
 
 def _run(*args: str) -> bytes:
@@ -162,8 +174,7 @@ class Upsd:
         for name, dump in self.upses.items():
             lines = [f"[{name}]", "  driver = dummy-ups", f"  port = {dump.resolve()}"]
             if name in self.descriptions:
-                escaped = self.descriptions[name].replace("\\", "\\\\").replace('"', '\\"')
-                lines.append(f'  desc = "{escaped}"')
+                lines.append(f"  desc = {conf_quote(self.descriptions[name])}")
             sections.append("\n".join(lines))
         (etc / "ups.conf").write_text("\n".join(sections) + "\n")
         upsd_conf = [f"LISTEN 127.0.0.1 {self.port}"]
@@ -176,8 +187,7 @@ class Upsd:
         (etc / "upsd.conf").write_text("\n".join(upsd_conf) + "\n")
         users = []
         for user, password in USERS.items():
-            escaped = password.replace("\\", "\\\\").replace('"', '\\"')
-            users.append(f'[{user}]\n  password = "{escaped}"\n  upsmon secondary\n')
+            users.append(f"[{user}]\n  password = {conf_quote(password)}\n  upsmon secondary\n")
         (etc / "upsd.users").write_text("\n".join(users))
         (etc / "upsd.users").chmod(0o600)
         (etc / "nut.conf").write_text("MODE=standalone\n")
@@ -262,6 +272,18 @@ class Upsd:
                     return
             time.sleep(0.1)
         raise RuntimeError(f"upsd answered {answer!r} to {line!r}, expected {expected!r}")
+
+    def reload(self) -> None:
+        """Rewrite the config and have upsd re-read it: ``upsd -c reload`` (our upsd's PID)."""
+        assert self.upsd_process is not None, "upsd is not running"
+        self.write_config()
+        subprocess.run(
+            [upsd_binary(), *self._as_root(), "-c", "reload", "-P", str(self.upsd_process.pid)],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
 
     def stop_driver(self, name: str) -> None:
         """Stop one driver (SIGTERM) and wait for it."""

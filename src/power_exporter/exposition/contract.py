@@ -73,7 +73,7 @@ _ENERGY: Final = (
     " From the device's own energy total, carried on over the device's resets (a daily total,"
     " a reboot): it never goes back while the exporter runs."
 )
-
+_PHASE: Final = "Input of one phase (L1, L2, L3) or between two (L1-L2, L1-N): "
 # Measure -> (metric name, help). Units follow the Prometheus naming guide.
 MEASURES: Final[Mapping[Measure, Spec]] = {
     spec_measure: Spec(name, "counter" if name.endswith("_total") else "gauge", text + _CACHED)
@@ -109,6 +109,47 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
             "power_charge_coulombs_total",
             "Accumulated charge in coulombs (ampere-seconds).",
         ),
+        (Measure.OUTLET_CURRENT, "power_outlet_current_amperes", "Current of one outlet."),
+        (Measure.OUTLET_POWER, "power_outlet_power_watts", "Real power of one outlet."),
+        (
+            Measure.OUTLET_APPARENT_POWER,
+            "power_outlet_apparent_power_voltamperes",
+            "Apparent power of one outlet.",
+        ),
+        (Measure.OUTLET_VOLTAGE, "power_outlet_voltage_volts", "Voltage of one outlet."),
+        (Measure.OUTLET_ON, "power_outlet_on", "1 when the outlet is switched on, 0 when off."),
+        (Measure.INPUT_PHASE_VOLTAGE, "power_input_phase_voltage_volts", _PHASE + "voltage."),
+        (
+            Measure.INPUT_PHASE_CURRENT,
+            "power_input_phase_current_amperes",
+            _PHASE + "current (N: neutral).",
+        ),
+        (Measure.INPUT_PHASE_POWER, "power_input_phase_power_watts", _PHASE + "real power."),
+        (
+            Measure.INPUT_PHASE_APPARENT_POWER,
+            "power_input_phase_apparent_power_voltamperes",
+            _PHASE + "apparent power.",
+        ),
+        (
+            Measure.OUTPUT_PHASE_VOLTAGE,
+            "power_output_phase_voltage_volts",
+            _PHASE.replace("Input", "Output") + "voltage.",
+        ),
+        (
+            Measure.OUTPUT_PHASE_CURRENT,
+            "power_output_phase_current_amperes",
+            _PHASE.replace("Input", "Output") + "current (N: neutral).",
+        ),
+        (
+            Measure.OUTPUT_PHASE_POWER,
+            "power_output_phase_power_watts",
+            _PHASE.replace("Input", "Output") + "real power.",
+        ),
+        (
+            Measure.OUTPUT_PHASE_APPARENT_POWER,
+            "power_output_phase_apparent_power_voltamperes",
+            _PHASE.replace("Input", "Output") + "apparent power.",
+        ),
         (Measure.INPUT_ENERGY, "power_input_energy_joules_total", "Energy taken in." + _ENERGY),
         (Measure.OUTPUT_ENERGY, "power_output_energy_joules_total", "Energy given out." + _ENERGY),
         (Measure.SOLAR_ENERGY, "power_solar_energy_joules_total", "Solar energy in." + _ENERGY),
@@ -132,7 +173,68 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
             "power_battery_discharge_energy_joules_total",
             "Energy discharged from the battery." + _ENERGY,
         ),
+        (
+            Measure.BATTERY_PACK_CHARGE,
+            "power_battery_pack_charge_ratio",
+            "Charge of one battery pack (battery 0: the main pack), 0 to 1.",
+        ),
+        (
+            Measure.BATTERY_PACK_HEALTH,
+            "power_battery_pack_health_ratio",
+            "State of health of one battery pack, 0 to 1.",
+        ),
+        (
+            Measure.BATTERY_PACK_VOLTAGE,
+            "power_battery_pack_voltage_volts",
+            "Voltage of one battery pack.",
+        ),
+        (
+            Measure.BATTERY_PACK_TEMPERATURE,
+            "power_battery_pack_temperature_celsius",
+            "Temperature of one battery pack.",
+        ),
+        (
+            Measure.BATTERY_PACK_CYCLES,
+            "power_battery_pack_cycles",
+            "Full charge cycles one battery pack has counted.",
+        ),
     )
+}
+# The label each labelled measure's series carry (besides device), for the docs and checks.
+MEASURE_LABELS: Final[Mapping[Measure, str]] = {
+    **dict.fromkeys(
+        (
+            Measure.OUTLET_CURRENT,
+            Measure.OUTLET_POWER,
+            Measure.OUTLET_APPARENT_POWER,
+            Measure.OUTLET_VOLTAGE,
+            Measure.OUTLET_ON,
+        ),
+        "outlet",
+    ),
+    **dict.fromkeys(
+        (
+            Measure.INPUT_PHASE_VOLTAGE,
+            Measure.INPUT_PHASE_CURRENT,
+            Measure.INPUT_PHASE_POWER,
+            Measure.INPUT_PHASE_APPARENT_POWER,
+            Measure.OUTPUT_PHASE_VOLTAGE,
+            Measure.OUTPUT_PHASE_CURRENT,
+            Measure.OUTPUT_PHASE_POWER,
+            Measure.OUTPUT_PHASE_APPARENT_POWER,
+        ),
+        "phase",
+    ),
+    **dict.fromkeys(
+        (
+            Measure.BATTERY_PACK_CHARGE,
+            Measure.BATTERY_PACK_HEALTH,
+            Measure.BATTERY_PACK_VOLTAGE,
+            Measure.BATTERY_PACK_TEMPERATURE,
+            Measure.BATTERY_PACK_CYCLES,
+        ),
+        "battery",
+    ),
 }
 
 STATUS: Final = Spec(
@@ -156,6 +258,12 @@ READ_DURATION: Final = Spec(
 )
 READ_ERRORS: Final = Spec(
     "power_exporter_read_errors_total", "counter", "Failed reads and rejected data, by reason."
+)
+IMPLAUSIBLE: Final = Spec(
+    "power_exporter_implausible_values_total",
+    "counter",
+    "Values the device gave that the plausibility policy kept out of power_*, by measure and"
+    " reason (sentinel, out_of_range, not_finite); the raw series keep them.",
 )
 MESSAGES: Final = Spec(
     "power_exporter_messages_total", "counter", "Readings and faults received from the device."
@@ -226,6 +334,7 @@ ORDERED: Final[tuple[Spec, ...]] = (
     STATUS,
     READ_DURATION,
     READ_ERRORS,
+    IMPLAUSIBLE,
     MESSAGES,
 )
 FLAG_ORDER: Final[tuple[Flag, ...]] = tuple(Flag)

@@ -32,9 +32,9 @@ from power_exporter.exposition.contract import problem_with_family, problem_with
 from power_exporter.exposition.rows import BLOCK, Block, Row
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
-    from power_exporter.model import DeviceIdentity, Measure, Reading
+    from power_exporter.model import DeviceIdentity, Labels, Measure, Reading
     from power_exporter.sources.base import MetricKind, RawNaming, RawSample
     from power_exporter.store import DeviceState, Store
 
@@ -112,8 +112,10 @@ class _Family:
         )
 
 
-def _device_labels(device: str) -> str:
-    return '{device="' + escape_label(device) + '"'
+def _device_labels(device: str, static: tuple[tuple[str, str], ...] = ()) -> str:
+    """``{device="..."`` and the device's static labels: the start of each of its lines."""
+    extra = "".join(f',{key}="{escape_label(value)}"' for key, value in static)
+    return '{device="' + escape_label(device) + '"' + extra
 
 
 # The contract's families take the first slots, in the contract's order.
@@ -137,6 +139,7 @@ _STATUS: Final = _SLOT[contract.STATUS.name]
 _DURATION: Final = _SLOT[contract.READ_DURATION.name]
 _ERRORS: Final = _SLOT[contract.READ_ERRORS.name]
 _MESSAGES: Final = _SLOT[contract.MESSAGES.name]
+_IMPLAUSIBLE: Final = _SLOT[contract.IMPLAUSIBLE.name]
 
 
 # One sample of the exporter's own: its family, its labels, its value.
@@ -285,13 +288,17 @@ class Renderer:
         """A device's new cache, in the place of ``old`` or in the last block with room."""
         if old is not None:
             block = old.block
-            device = Row.make(state, block, _device_labels(state.name), len(self._families))
+            device = Row.make(
+                state, block, _device_labels(state.name, state.labels), len(self._families)
+            )
             block.devices[block.devices.index(old)] = device
         else:
             if not self._blocks or len(self._blocks[-1].devices) >= BLOCK:
                 self._blocks.append(Block())
             block = self._blocks[-1]
-            device = Row.make(state, block, _device_labels(state.name), len(self._families))
+            device = Row.make(
+                state, block, _device_labels(state.name, state.labels), len(self._families)
+            )
             block.devices.append(device)
         self._devices[state.name] = device
         return device
@@ -356,10 +363,34 @@ class Renderer:
         for measure, value in reading.measures.items():
             slot, name = _MEASURE_SLOT[measure]
             out[slot] = f"{name}{labels}}} {format_value(value)}\n"
+        for measure, series in reading.labelled.items():
+            slot, name = _MEASURE_SLOT[measure]
+            self._labelled_text(cache, name, slot, series, out)
         if reading.known_flags:
             out[_STATUS] = self._status_text(cache, reading)
         self._raw_texts(cache, naming.samples(reading), out)
         return out
+
+    def _labelled_text(
+        self,
+        cache: Row,
+        name: str,
+        slot: int,
+        series: Mapping[Labels, float],
+        out: dict[int, str],
+    ) -> None:
+        """The lines of a labelled measure (``outlet``, ``phase``...), after an unlabelled one."""
+        texts = self._label_texts
+        lines = [out[slot]] if slot in out else []
+        for key, value in series.items():
+            text = texts.get(key)
+            if text is None:
+                text = self._label_text(name, key)
+                if text is None:
+                    continue
+            lines.append(f"{name}{cache.labels}{text}}} {format_value(value)}\n")
+        if lines:
+            out[slot] = "".join(lines)
 
     @staticmethod
     def _status_text(cache: Row, reading: Reading) -> str:
@@ -402,6 +433,12 @@ class Renderer:
             out[_ERRORS] = "".join(
                 f'{name}{labels},reason="{escape_label(reason)}"}} {count}\n'
                 for reason, count in sorted(state.errors.items())
+            )
+        if state.implausible:
+            name = contract.IMPLAUSIBLE.name
+            out[_IMPLAUSIBLE] = "".join(
+                f'{name}{labels},measure="{measure}",reason="{reason}"}} {count}\n'
+                for (measure, reason), count in sorted(state.implausible.items())
             )
         out[_MESSAGES] = f"{contract.MESSAGES.name}{labels}}} {state.messages}\n"
         return out

@@ -24,7 +24,9 @@ from typing import (
     runtime_checkable,
 )
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from power_exporter.model import RESERVED_LABELS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -76,6 +78,25 @@ DEFAULT_MAX_DEVICES: Final = 1000
 DEFAULT_MAX_VARIABLES: Final = 1000
 
 
+_LABEL_NAME: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+TAKEN_LABELS: Final = RESERVED_LABELS | {
+    # labels of the exporter's own series and of the sources' raw series
+    "outlet", "phase", "ups", "source", "vendor", "model", "serial", "firmware", "mfr", "type",
+    "description", "contact", "location", "part", "macaddr", "device_name", "product_name",
+    "device_general_key", "hostname", "battery", "circuit",
+}  # fmt: skip
+"""Label names a device's static ``labels`` cannot use: they would clash with a series' own."""
+
+
+def static_label_problem(name: str) -> str | None:
+    """Say why ``name`` cannot be a static label of a device, or return None."""
+    if not _LABEL_NAME.match(name) or name.startswith("__"):
+        return f"{name!r} is not a Prometheus label name"
+    if name in TAKEN_LABELS or re.fullmatch(r"index_\d+", name):
+        return f"label {name!r} is taken by the exporter's own series: choose another name"
+    return None
+
+
 class DeviceConfig(BaseModel):
     """The keys every device has; each source kind extends it with its own."""
 
@@ -95,6 +116,9 @@ class DeviceConfig(BaseModel):
     # A device keeps at most this many raw (numeric) and as many text variables of a reading;
     # the rest are dropped (logged once).
     max_variables: int = Field(default=DEFAULT_MAX_VARIABLES, ge=1)
+    # Static labels on every series of the device (site, rack...).
+    labels: dict[str, str] = Field(default_factory=dict)
+
     # /probe reads a polled device afresh at most this often (None: half of ``interval``);
     # probes in between share the read in flight or get the newest probe reading.
     probe_min_interval: Duration | None = None
@@ -103,6 +127,25 @@ class DeviceConfig(BaseModel):
     def probe_spacing(self) -> float:
         """Seconds between two fresh reads made for ``/probe``."""
         return self.probe_min_interval or self.interval / 2
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            problem = static_label_problem(name)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @property
+    def static_labels(self) -> tuple[tuple[str, str], ...]:
+        """The ``labels`` as sorted (name, value) pairs."""
+        return tuple(sorted(self.labels.items()))
+
+    def labels_for(self, device: str) -> tuple[tuple[str, str], ...]:
+        """The static labels of one device of this entry (a kind may add its own)."""
+        del device
+        return self.static_labels
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ from power_exporter.status.words import duration
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from power_exporter.model import Labels
     from power_exporter.status.history import History, Series
     from power_exporter.store import DeviceState, Store
 
@@ -50,7 +51,25 @@ UNITS: Final[Mapping[Measure, str]] = {
     Measure.NOMINAL_APPARENT_POWER: "voltamperes",
     Measure.SOLAR_INPUT_POWER: "watts",
     Measure.CHARGE_COULOMBS: "coulombs",
+    Measure.OUTLET_CURRENT: "amperes",
+    Measure.OUTLET_POWER: "watts",
+    Measure.OUTLET_APPARENT_POWER: "voltamperes",
+    Measure.OUTLET_VOLTAGE: "volts",
+    Measure.OUTLET_ON: "boolean",
+    Measure.INPUT_PHASE_VOLTAGE: "volts",
+    Measure.INPUT_PHASE_CURRENT: "amperes",
+    Measure.INPUT_PHASE_POWER: "watts",
+    Measure.INPUT_PHASE_APPARENT_POWER: "voltamperes",
+    Measure.OUTPUT_PHASE_VOLTAGE: "volts",
+    Measure.OUTPUT_PHASE_CURRENT: "amperes",
+    Measure.OUTPUT_PHASE_POWER: "watts",
+    Measure.OUTPUT_PHASE_APPARENT_POWER: "voltamperes",
     **{measure: "joules" for measure in Measure if measure.value.endswith("_energy")},
+    Measure.BATTERY_PACK_CHARGE: "ratio",
+    Measure.BATTERY_PACK_HEALTH: "ratio",
+    Measure.BATTERY_PACK_VOLTAGE: "volts",
+    Measure.BATTERY_PACK_TEMPERATURE: "celsius",
+    Measure.BATTERY_PACK_CYCLES: "cycles",
 }
 assert set(UNITS) == set(Measure), "every measure needs its unit"  # noqa: S101 - checked at import
 
@@ -91,6 +110,7 @@ class DeviceView:
     last_reading: float | None
     age: float | None
     measures: Mapping[Measure, float]
+    labelled: Mapping[Measure, Mapping[Labels, float]]
     flags: frozenset[Flag]
     known_flags: frozenset[Flag]
     history: Series | None
@@ -120,6 +140,13 @@ class DeviceView:
             "measures": {measure.value: value for measure, value in self.measures.items()},
             "flags": {flag.value: flag in self.flags for flag in sorted(self.known_flags)},
         }
+        if self.labelled:  # per outlet, per phase...: one entry per series
+            document["labelled"] = {
+                measure.value: [
+                    {"labels": dict(labels), "value": value} for labels, value in series.items()
+                ]
+                for measure, series in self.labelled.items()
+            }
         if self.history is not None:
             series = self.history
             document["history"] = {
@@ -167,6 +194,7 @@ def view(state: DeviceState, history: History, now: float, window: float | None)
         last_reading=state.last_seen,
         age=age,
         measures=reading.measures if reading is not None else {},
+        labelled=reading.labelled if reading is not None else {},
         flags=reading.flags if reading is not None else frozenset(),
         known_flags=reading.known_flags if reading is not None else frozenset(),
         history=series,

@@ -112,7 +112,9 @@ class TestNormalized:
         """A state of charge above 100 % is not a measure; the reason is returned."""
         result = normalize("R651X", {"cms_batt_soc": 250.0, "pow_in_sum_w": 1.0})
         assert result is not None
-        assert Measure.BATTERY_CHARGE not in result.measures
+        reading = Reading(DeviceIdentity("d", "ecoflow"), 0.0, measures=result.measures)
+        assert Measure.BATTERY_CHARGE not in reading.measures  # the Reading drops and counts it
+        assert reading.dropped == {Measure.BATTERY_CHARGE: "out_of_range"}
         assert result.measures[Measure.INPUT_POWER] == 1.0
         assert len(result.problems) == 1
         assert "battery_charge" in result.problems[0]

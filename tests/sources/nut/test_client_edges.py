@@ -22,7 +22,7 @@ from power_exporter.errors import (
     ProtocolError,
     StaleError,
 )
-from power_exporter.model import DeviceFault, Reading
+from power_exporter.model import DeviceFault, Reading, Roster
 from power_exporter.sources.nut.client import (
     ALLOWED_REQUESTS,
     ForbiddenRequestError,
@@ -30,7 +30,7 @@ from power_exporter.sources.nut.client import (
     check_request,
 )
 from power_exporter.sources.nut.lines import MAX_LINE
-from power_exporter.sources.nut.source import NutSource
+from power_exporter.sources.nut.source import ClientPool, NutSource, loop_pool
 from tests.sources.nut.conftest import nut_config
 
 if TYPE_CHECKING:
@@ -138,16 +138,45 @@ class TestMalformedAnswers:
             b"BEGIN LIST VAR ups\nthis is not a VAR line\nEND LIST VAR ups\n",
             b'BEGIN LIST VAR ups\nVAR ups battery.charge "87\nEND LIST VAR ups\n',
             b'BEGIN LIST VAR ups\nVAR other battery.charge "87"\nEND LIST VAR ups\n',
-            b"BEGIN LIST UPS\nEND LIST UPS\n",
-            b"OK\n",
             b'BEGIN LIST VAR ups\nVAR ups x "\x01"\nEND LIST VAR ups\n',
         ],
-        ids=["garbage", "unterminated-quote", "other-ups", "wrong-list", "no-list", "control-char"],
+        ids=["garbage", "unterminated-quote", "other-ups", "control-char"],
+    )
+    async def test_bad_row_fails_that_answer_only(
+        self, fake: Callable[[Reply], Awaitable[FakeUpsd]], payload: bytes
+    ) -> None:
+        """A bad row inside a list is that answer's DecodeError; the connection stays."""
+        server = await fake(
+            answers(
+                {"LIST VAR ups": payload, "LIST VAR good": GOOD_LIST.replace(b" ups", b" good")}
+            )
+        )
+        async with NutClient("127.0.0.1", server.port, timeout=2) as client:
+            bad, good = await client.list_vars_many(["ups", "good"])
+            assert isinstance(bad, DecodeError)
+            assert "LIST VAR ups" in str(bad)
+            assert isinstance(good, dict)
+            assert good
+            with pytest.raises(DecodeError):
+                await client.list_vars("ups")
+        assert server.connections == 1
+
+    async def test_del_is_a_character(self, fake: Callable[[Reply], Awaitable[FakeUpsd]]) -> None:
+        """DEL (0x7f) is inside upsd's own range (0x20-0x7f): the value keeps it."""
+        payload = b'BEGIN LIST VAR ups\nVAR ups ups.serial "AB\x7fCD"\nEND LIST VAR ups\n'
+        server = await fake(answers({"LIST VAR ups": payload}))
+        async with NutClient("127.0.0.1", server.port) as client:
+            assert await client.list_vars("ups") == {"ups.serial": "AB\x7fCD"}
+
+    @pytest.mark.parametrize(
+        "payload",
+        [b"BEGIN LIST UPS\nEND LIST UPS\n", b"OK\n"],
+        ids=["wrong-list", "no-list"],
     )
     async def test_garbage_is_decode_error(
         self, fake: Callable[[Reply], Awaitable[FakeUpsd]], payload: bytes
     ) -> None:
-        """Any line out of place is a DecodeError; the next request uses a new connection."""
+        """An answer that is not a list is a DecodeError; the next request uses a new connection."""
         server = await fake(answers({"LIST VAR ups": payload}))
         async with NutClient("127.0.0.1", server.port, timeout=2) as client:
             with pytest.raises(DecodeError):
@@ -249,7 +278,7 @@ class TestErrAnswers:
         server = await fake(answers(table))
         cfg = nut_config(name="lab", server=f"127.0.0.1:{server.port}", ups="*")
         async with NutSource(cfg) as source:
-            events = {e.device: e for e in await source.read()}
+            events = {e.device: e for e in await source.read() if not isinstance(e, Roster)}
         assert isinstance(events["lab/ups"], Reading)
         assert events["lab/ups"].measures
         for name in ("lab/stale", "lab/wait"):
@@ -397,3 +426,40 @@ class TestReadOnly:
 async def _read_anything(client: NutClient, request: tuple[str, ...]) -> list[str]:
     del request
     return await client._read_words()
+
+
+class TestSharedConnection:
+    """One client per upsd and config: its lock wait, its SSL context, its pool."""
+
+    async def test_lock_wait_counts_against_the_budget(
+        self, fake: Callable[[Reply], Awaitable[FakeUpsd]]
+    ) -> None:
+        """A request queued behind a slow one times out within its own budget, as busy."""
+        release = asyncio.Event()
+
+        async def slow(line: str) -> bytes:
+            if line == "LIST VAR slow":
+                await release.wait()
+                return GOOD_LIST.replace(b" ups", b" slow")
+            return b"OK Goodbye\n" if line == "LOGOUT" else GOOD_LIST
+
+        server = await fake(slow)
+        async with NutClient("127.0.0.1", server.port, timeout=5) as client:
+            first = asyncio.create_task(client.list_vars("slow"))
+            await asyncio.sleep(0.05)  # the first request holds the connection
+            with pytest.raises(DeviceTimeoutError, match="busy"):
+                await client.list_vars("ups", budget=0.2)
+            release.set()
+            assert await first
+        assert server.connections == 1  # the waiting request never touched the connection
+
+    def test_one_pool_per_event_loop(self) -> None:
+        """Each event loop (each runtime) has its own pool; within one loop, the same one."""
+
+        async def pools() -> tuple[ClientPool, ClientPool]:
+            return loop_pool(), loop_pool()
+
+        first, again = asyncio.run(pools())
+        other, _ = asyncio.run(pools())
+        assert first is again
+        assert other is not first

@@ -28,6 +28,58 @@ def upsd_quote(value: str) -> str:
     return f'"{escaped}"'
 
 
+def upsd_parse(line: str) -> list[str] | None:  # noqa: C901, PLR0912 - a branch per parser state
+    r"""How NUT's parseconf splits one request line; None where it reports a parse error.
+
+    Outside quotes: blanks separate words, ``#`` starts a comment, ``\`` takes the next
+    character literally, ``"`` opens a quoted word, ``=`` starting a word is a word alone.
+    Inside quotes: ``"`` ends the word, ``\`` takes the next character, a bare ``#`` is an
+    error. Characters outside 0x20-0x7f are dropped from words.
+    """
+    words: list[str] = []
+    word: list[str] | None = None
+    quoted = literal = False
+    for char in line:
+        if literal:
+            literal = False
+            if 0x20 <= ord(char) <= 0x7F:
+                assert word is not None
+                word.append(char)
+        elif quoted:
+            assert word is not None
+            if char == "#":
+                return None
+            if char == '"':
+                words.append("".join(word))
+                word, quoted = None, False
+            elif char == "\\":
+                literal = True
+            elif 0x20 <= ord(char) <= 0x7F:
+                word.append(char)
+        elif char == "#":
+            break
+        elif char.isspace():
+            if word is not None:
+                words.append("".join(word))
+                word = None
+        elif char == '"' and word is None:
+            word, quoted = [], True
+        elif char == "\\":
+            word = word if word is not None else []
+            literal = True
+        elif char == "=":
+            if word is not None:
+                words.append("".join(word))
+            words.append("=")
+            word = None
+        else:
+            word = word if word is not None else []
+            word.append(char)
+    if word is not None:
+        words.append("".join(word))
+    return words
+
+
 class TestSplitWords:
     """Lines as upsd 2.8.0 sends them (from a recorded session)."""
 
@@ -92,6 +144,27 @@ class TestRequests:
         """Names travel as they are; anything else is quoted and escaped."""
         assert encode_request(["LIST", "VAR", "eaton-5px.2000"]) == b"LIST VAR eaton-5px.2000\n"
         assert quote('pa ss"w\\d') == '"pa ss\\"w\\\\d"'
+
+    @pytest.mark.parametrize(
+        ("word", "sent"),
+        [
+            ("se#cret", '"se\\#cret"'),
+            ('pa ss"wo\\rd', '"pa ss\\"wo\\\\rd"'),
+            ("=x", '"=x"'),
+            ("a=b", '"a=b"'),
+            ("a\x7fb", '"a\x7fb"'),
+        ],
+    )
+    def test_upsd_specials_escaped(self, word: str, sent: str) -> None:
+        r"""``#``, ``"``, ``\`` and ``=`` never reach upsd's parser bare; DEL is a character."""
+        assert quote(word) == sent
+        assert upsd_parse(quote(word)) == [word]
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7F)), min_size=1))
+    def test_upsd_reads_our_words(self, words: list[str]) -> None:
+        """What we send, upsd's parser (modelled below) splits back into the same words."""
+        assert upsd_parse(encode_request(words).decode().removesuffix("\n")) == words
 
     @pytest.mark.parametrize("word", ["a\nb", "a\rb", "a\x00b", "a\tb"])
     def test_no_control_characters(self, word: str) -> None:

@@ -170,6 +170,21 @@ class TestFlags:
         )
         assert reading.flags == {Flag.ONLINE}
 
+    @pytest.mark.parametrize("status", [None, "", "  "])
+    def test_no_status_no_flags(self, status: str | None) -> None:
+        """Without ups.status (an ePDU) no flag is known: no power_status, no raw status series."""
+        variables = {"input.voltage": "230", "outlet.1.status": "on"}
+        if status is not None:
+            variables["ups.status"] = status
+        reading, _ = nut_reading("pdu", "nut", variables, 0.0)
+        assert reading.known_flags == frozenset()
+        assert not [s for s in NUT_NAMING.samples(reading) if s.family is STATUS_FAMILY]
+        charger, _ = nut_reading(
+            "u", "nut", {**variables, "battery.charger.status": "charging"}, 0.0
+        )
+        assert charger.known_flags == {Flag.CHARGING, Flag.DISCHARGING}
+        assert charger.flags == {Flag.CHARGING}
+
     def test_known_flags_are_all_nut_can_say(self) -> None:
         """Every flag NUT can set is known (rendered 1/0); the others are not."""
         assert set(Flag) - {Flag.FULLY_CHARGED, Flag.FULLY_DISCHARGED} == KNOWN_FLAGS
@@ -255,3 +270,35 @@ class TestRawNames:
         assert dict(info.labels)["model"] == "5E"
         assert list(NUT_NAMING.down_samples(identity_of("u", "nut", {}))) != []
         assert list(NUT_NAMING.down_samples(DeviceIdentity(name="u", source="nut"))) == []
+
+
+class TestStateSets:
+    """Text variables with a closed set of values become state sets."""
+
+    def test_beeper_and_unknown_value(self) -> None:
+        """The value given is 1 (lower-cased), the other states 0; a stray value is added."""
+        reading, _ = nut_reading(
+            "u", "nut", {"ups.beeper.status": "Enabled", "ups.test.result": "NO"}, 0.0
+        )
+        samples = {
+            (s.family.name, dict(s.labels)["state"]): s.value
+            for s in NUT_NAMING.samples(reading)
+            if s.labels and s.labels[0][0] == "state"
+        }
+        beeper = {
+            k[1]: v for k, v in samples.items() if k[0] == "network_ups_tools_ups_beeper_status"
+        }
+        assert beeper == {"enabled": 1.0, "disabled": 0.0, "muted": 0.0}
+        test = {k[1]: v for k, v in samples.items() if k[0] == "network_ups_tools_ups_test_result"}
+        assert test["no"] == 1.0
+        assert sum(test.values()) == 1.0
+
+    def test_filtered_by_vars(self) -> None:
+        """The vars filter applies to state sets as to the numeric raw series."""
+        variables = {"ups.beeper.status": "enabled", "ups.load": "20"}
+        reading, _ = nut_reading(
+            "u", "nut", variables, 0.0, lambda name: name != "ups.beeper.status"
+        )
+        assert not [
+            s for s in NUT_NAMING.samples(reading) if s.labels and s.labels[0][0] == "state"
+        ]

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from power_exporter.errors import ConnectError, ProtocolError, StaleError
-from power_exporter.model import DeviceFault, Reading
+from power_exporter.model import DeviceFault, Reading, Roster
 from power_exporter.runtime import Runtime
 from power_exporter.sources.nut.client import NutClient, TlsOptions
-from power_exporter.sources.nut.source import POOL, NutSource
+from power_exporter.sources.nut.source import NutSource, loop_pool
 from power_exporter.sources.replay.source import ReplayConfig
 from power_exporter.store import Store
 from tests.peers.upsd import USERS, Upsd, make_tls
@@ -28,8 +28,14 @@ ONE, TWO, THREE = "eaton-ellipse-eco-1600", "apc-smart-ups-2200", "tripp-lite-up
 
 
 def by_device(events: Sequence[Event]) -> dict[str, Event]:
-    """Events keyed by device name."""
-    return {event.device: event for event in events}
+    """Readings and faults keyed by device name (rosters left out)."""
+    return {event.device: event for event in events if not isinstance(event, Roster)}
+
+
+def roster(events: Sequence[Event]) -> frozenset[str]:
+    """The one roster of a poll."""
+    (found,) = [event for event in events if isinstance(event, Roster)]
+    return found.devices
 
 
 class TestRestarts:
@@ -59,7 +65,7 @@ class TestRestarts:
         upsd = small_upsd([ONE, TWO])
         cfg = nut_config(name="lab", server=upsd.server, ups="*")
         async with NutSource(cfg) as source:
-            assert all(isinstance(e, Reading) for e in await source.read())
+            assert all(isinstance(e, Reading) for e in by_device(await source.read()).values())
             upsd.stop_driver(TWO)
             upsd.wait_answer(f"GET VAR {TWO} ups.status", "ERR")
             events = by_device(await source.read())
@@ -70,16 +76,18 @@ class TestRestarts:
             assert "DRIVER-NOT-CONNECTED" in str(fault.error)
             upsd.start_drivers([TWO])
             upsd.wait_ready([TWO])
-            assert all(isinstance(e, Reading) for e in await source.read())
+            assert all(isinstance(e, Reading) for e in by_device(await source.read()).values())
 
     async def test_star_follows_upses_added_and_removed(
         self, small_upsd: Callable[..., Upsd]
     ) -> None:
-        """A UPS added to upsd appears at the next poll; one removed keeps faulting."""
+        """A UPS added to upsd appears at the next poll; one removed leaves roster and polls."""
         upsd = small_upsd([ONE, TWO])
         cfg = nut_config(name="lab", server=upsd.server, ups="*")
         async with NutSource(cfg) as source:
-            assert set(by_device(await source.read())) == {f"lab/{ONE}", f"lab/{TWO}"}
+            first = await source.read()
+            assert set(by_device(first)) == {f"lab/{ONE}", f"lab/{TWO}"}
+            assert roster(first) == {f"lab/{ONE}", f"lab/{TWO}"}
             # a fresh upsd on the same port, with one more UPS
             upsd.stop_upsd()
             upsd.upses[THREE] = DUMPS[THREE]
@@ -96,12 +104,12 @@ class TestRestarts:
             upsd.write_config()
             upsd.start_upsd()
             upsd.wait_ready()
-            events = by_device(await source.read())
-            gone = events[f"lab/{TWO}"]
-            assert isinstance(gone, DeviceFault)
-            assert isinstance(gone.error, ProtocolError)
-            assert "UNKNOWN-UPS" in str(gone.error)
-            assert isinstance(events[f"lab/{THREE}"], Reading)
+            polled = await source.read()
+            assert roster(polled) == {f"lab/{ONE}", f"lab/{THREE}"}
+            events = by_device(polled)
+            assert set(events) == {f"lab/{ONE}", f"lab/{THREE}"}  # no fault for the gone one
+            assert all(isinstance(e, Reading) for e in events.values())
+            assert set(by_device(await source.read())) == {f"lab/{ONE}", f"lab/{THREE}"}
 
     async def test_unknown_ups_is_a_fault(self, ddl_upsd: Upsd) -> None:
         """A configured UPS upsd does not know is a ProtocolError fault, not a crash."""
@@ -147,7 +155,46 @@ class TestUnderTheRuntime:
             assert up("other")
         finally:
             await runtime.stop()
-        assert len(POOL) == 0
+        assert len(loop_pool()) == 0
+
+
+class TestRetirement:
+    """``upsd -c reload`` without a UPS: it leaves /metrics after retire_after, and returns."""
+
+    async def test_removed_ups_retired_then_back(self, small_upsd: Callable[..., Upsd]) -> None:
+        """The removed UPS is gone after retire_after; the others stay up; re-added, it is back."""
+        upsd = small_upsd([ONE, TWO, THREE])
+        cfg = nut_config(
+            name="lab", server=upsd.server, ups="*", interval="0.2s", timeout="2s",
+            retire_after="1s",
+        )  # fmt: skip
+        store = Store()
+        runtime = Runtime([cfg], store, backoff_max=0.5)
+        runtime.start()
+        names = {ups: f"lab/{ups}" for ups in (ONE, TWO, THREE)}
+
+        def up(name: str) -> bool:
+            state = store.get(name)
+            return state is not None and state.up
+
+        try:
+            await until(lambda: all(up(n) for n in names.values()), timeout=10)
+            dump = upsd.upses.pop(TWO)
+            upsd.reload()
+            upsd.stop_driver(TWO)
+            await until(lambda: names[TWO] not in store, timeout=10)
+            assert up(names[ONE])
+            assert up(names[THREE])
+            for other in (ONE, THREE):
+                state = store.get(names[other])
+                assert state is not None
+                assert state.errors == {}
+            upsd.upses[TWO] = dump
+            upsd.reload()
+            upsd.start_drivers([TWO])
+            await until(lambda: up(names[TWO]), timeout=15)
+        finally:
+            await runtime.stop()
 
 
 class TestAuthentication:
@@ -214,6 +261,18 @@ class TestStartTls:
             assert writer is not None
             assert writer.get_extra_info("ssl_object") is not None
 
+    async def test_one_ssl_context_per_client(self, tls_upsd: Upsd) -> None:
+        """A reconnect reuses the client's SSL context rather than building a new one."""
+        assert tls_upsd.tls is not None
+        async with NutSource(self.cfg(tls_upsd, ca_file=str(tls_upsd.tls.ca_pem))) as source:
+            await source.read()
+            context = source.client._ssl
+            await source.client._drop()  # the next read connects again
+            (event,) = await source.read()
+            assert isinstance(event, Reading)
+            assert context is not None
+            assert source.client._ssl is context
+
     async def test_hostname_checked(self, tls_upsd: Upsd) -> None:
         """tls_hostname is the name the certificate must carry: localhost is, others are not."""
         assert tls_upsd.tls is not None
@@ -248,4 +307,4 @@ class TestStartTls:
         async with NutClient("127.0.0.1", ddl_upsd.port, tls=TlsOptions()) as client:
             with pytest.raises(ProtocolError, match="FEATURE-NOT-CONFIGURED"):
                 await client.list_ups()
-        assert len(POOL) == 0
+        assert len(loop_pool()) == 0

@@ -156,7 +156,7 @@ class TestReading:
         assert again.measures[Measure.BATTERY_CHARGE] == 0.97
         warnings = [r for r in caplog.records if "dropping invalid values" in r.message]
         assert len(warnings) == 1
-        assert "battery_charge ratio outside 0..1: 2.55" in warnings[0].message
+        assert "battery_charge sentinel: 2.55" in warnings[0].message
         assert any("valid again: battery_charge" in r.message for r in caplog.records)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import DecodeError, OfflineError
 from power_exporter.model import DeviceFault, Reading, checked_measures
-from power_exporter.sources.ecoflow import envelope, families
+from power_exporter.sources.ecoflow import batteries, envelope, families
 from power_exporter.sources.ecoflow.energy import EnergyCounters
 from power_exporter.sources.ecoflow.envelope import JsonPayload, PayloadError, ProtoPayload
 from power_exporter.sources.ecoflow.flatten import flatten
@@ -177,18 +177,19 @@ class AppDevice:
             if family is None:
                 measures = {}
             else:
-                measures, problems = checked_measures(families.measures(family, raw))
+                measures, problems = checked_measures(families.measures(family, raw), "ecoflow")
                 flags, known = families.flags(family, raw)
         # energy totals only of a device whose tables we know, as every other measure
         tabled = normalized is not None or families.family_for(self.family, raw) is not None
         totals = self.energy.measures(self.serial, raw) if tabled else {}
-        energy, energy_problems = checked_measures(totals.items())
+        energy, energy_problems = checked_measures(totals.items(), "ecoflow")
         for problem in [*problems, *energy_problems]:
             self._once(f"measure {problem.split(':', 1)[0]}", "%s: dropped %s", self.name, problem)
         return Reading(
             identity=self.identity,
             taken_at=time.time(),
             measures={**measures, **energy},
+            labelled=batteries.labelled(raw) if tabled else {},
             flags=flags,
             known_flags=known,
             raw=raw,

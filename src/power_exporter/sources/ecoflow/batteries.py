@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
+from power_exporter.model import Measure
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from power_exporter.model import Labels
 
 MAX_PACKS: Final = 16  # no station takes more; a payload cannot make us keep more
 
@@ -53,6 +57,15 @@ class PackField:
             value /= 1000.0
         return value * self.scale
 
+
+# Each part -> its labelled measure (``power_battery_pack_*{battery="N"}``).
+MEASURES: Final[Mapping[Part, Measure]] = {
+    Part.CHARGE: Measure.BATTERY_PACK_CHARGE,
+    Part.HEALTH: Measure.BATTERY_PACK_HEALTH,
+    Part.VOLTAGE: Measure.BATTERY_PACK_VOLTAGE,
+    Part.TEMPERATURE: Measure.BATTERY_PACK_TEMPERATURE,
+    Part.CYCLES: Measure.BATTERY_PACK_CYCLES,
+}
 
 _CHARGE: Final = PackField(Part.CHARGE, 0.01)
 _HEALTH: Final = PackField(Part.HEALTH, 0.01, low=1.0)
@@ -109,4 +122,13 @@ def packs(raw: Mapping[str, float]) -> dict[str, dict[Part, float]]:
                 parts[row.part] = converted
         if parts:
             out[number] = parts
+    return out
+
+
+def labelled(raw: Mapping[str, float]) -> dict[Measure, dict[Labels, float]]:
+    """The packs as labelled measures: measure -> ``(("battery", "N"),)`` -> value."""
+    out: dict[Measure, dict[Labels, float]] = {}
+    for number, parts in packs(raw).items():
+        for part, value in parts.items():
+            out.setdefault(MEASURES[part], {})[(("battery", number),)] = value
     return out

@@ -214,7 +214,7 @@ def normalize(serial: str, raw: Mapping[str, float]) -> Normalized | None:
     """
     if schema_of(serial) not in {Schema.POWER_STATION, Schema.UNKNOWN}:
         return None
-    measures, problems = checked_measures(apply_table(POWER_STATION_TABLE, raw).items())
+    measures, problems = checked_measures(apply_table(POWER_STATION_TABLE, raw).items(), "ecoflow")
     flags: frozenset[Flag] = frozenset()
     known: frozenset[Flag] = frozenset()
     for key in CHARGE_STATE_KEYS:

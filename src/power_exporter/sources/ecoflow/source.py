@@ -33,7 +33,7 @@ from power_exporter.errors import (
 )
 from power_exporter.model import DeviceFault, DeviceIdentity, Reading, Roster, checked_measures
 from power_exporter.sources.base import PolledSource, StreamingSource
-from power_exporter.sources.ecoflow import devices, families
+from power_exporter.sources.ecoflow import batteries, devices, families
 from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
 from power_exporter.sources.ecoflow.energy import EnergyCounters
@@ -151,7 +151,7 @@ class ReadingBuilder:
         else:
             candidates = families.measures(family, flat.numbers)
         energy = self.energy(name).measures(sn, flat.numbers) if family else {}
-        good, problems = checked_measures([*candidates, *energy.items()])
+        good, problems = checked_measures([*candidates, *energy.items()], "ecoflow")
         for problem in problems:
             self._once(name, problem, "%s: dropped implausible value: %s", name, problem)
         flags, known = (
@@ -161,6 +161,7 @@ class ReadingBuilder:
             identity=identity,
             taken_at=time.time(),
             measures=good,
+            labelled=batteries.labelled(flat.numbers) if family else {},
             flags=flags,
             known_flags=known,
             raw=flat.numbers,

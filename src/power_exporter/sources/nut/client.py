@@ -131,6 +131,7 @@ class NutClient:
         self._tls = tls
         self.timeout = timeout
         self._lock = asyncio.Lock()
+        self._ssl: ssl.SSLContext | None = None  # built once, at the first STARTTLS
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._inflight: asyncio.Task[object] | None = None
@@ -237,10 +238,10 @@ class NutClient:
         reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_LINE)
         self._reader, self._writer = reader, writer
         if self._tls is not None:
+            if self._ssl is None:  # loading CAs takes tens of ms: off the loop, once per client
+                self._ssl = await asyncio.to_thread(self._tls.context)
             await self._exchange_ok(("STARTTLS",), "OK STARTTLS")
-            await writer.start_tls(
-                self._tls.context(), server_hostname=self._tls.hostname or self.host
-            )
+            await writer.start_tls(self._ssl, server_hostname=self._tls.hostname or self.host)
         if self._username is not None:
             await self._exchange_ok(("USERNAME", self._username), "OK")
         if self._password is not None:
@@ -281,17 +282,20 @@ class NutClient:
         await self._writer.drain()
         _quick_ack(self._writer)
 
-    async def _read_words(self) -> list[str]:
+    async def _read_line(self) -> bytes:
+        """Read one whole line; a DecodeError here leaves the stream out of step."""
         if self._reader is None:  # pragma: no cover - callers connect first
             raise _DroppedError("not connected")
         try:
-            raw = await self._reader.readuntil(b"\n")
+            return await self._reader.readuntil(b"\n")
         except asyncio.LimitOverrunError as exc:
             message = f"line from upsd at {self.where} longer than {MAX_LINE} bytes"
             raise DecodeError(message) from exc
         except asyncio.IncompleteReadError as exc:
             raise _DroppedError("connection closed by upsd") from exc
-        return split_words(decode_line(raw))
+
+    async def _read_words(self) -> list[str]:
+        return split_words(decode_line(await self._read_line()))
 
     async def _transact(
         self,
@@ -303,12 +307,19 @@ class NutClient:
             check_request(words)
             encode_request(words)
         budget = self.timeout if budget is None else budget
-        # A cancelled wait for the lock is harmless: nothing has been sent. Once the lock is
+        deadline = asyncio.get_running_loop().time() + budget
+        # Waiting for our turn on the shared connection counts against the budget; a cancelled
+        # or timed-out wait for the lock is harmless: nothing has been sent. Once the lock is
         # held, the exchange is a task of its own that releases the lock when it ends, and the
         # caller only waits for it: the caller's cancellation stops the wait, not the exchange.
-        await self._lock.acquire()
         try:
-            task = asyncio.create_task(self._exchange(requests, read_answer, budget))
+            async with asyncio.timeout_at(deadline):
+                await self._lock.acquire()
+        except TimeoutError:
+            message = f"upsd at {self.where}: the shared connection stayed busy for {budget:g}s"
+            raise DeviceTimeoutError(message) from None
+        try:
+            task = asyncio.create_task(self._exchange(requests, read_answer, budget, deadline))
         except BaseException:  # pragma: no cover - create_task does not fail in practice
             self._lock.release()
             raise
@@ -328,13 +339,14 @@ class NutClient:
         requests: Sequence[tuple[str, ...]],
         read_answer: Callable[[NutClient, tuple[str, ...]], Awaitable[_T]],
         budget: float,
+        deadline: float,
     ) -> list[_T]:
-        """Send the requests and read every answer (the lock is held for us)."""
+        """Send the requests and read every answer (the lock is held for us), by ``deadline``."""
         for attempt in (1, 2):
             fresh = self._writer is None
             try:
                 with self._mapped_errors(budget):
-                    async with asyncio.timeout(budget):
+                    async with asyncio.timeout_at(deadline):
                         if self._writer is None:
                             await self._connect()
                         await self._write(requests)
@@ -444,7 +456,11 @@ async def _read_list(
     request: tuple[str, ...],
     row: Callable[[list[str], tuple[str, ...]], tuple[str, str] | None],
 ) -> ListAnswer:
-    """``BEGIN LIST <x>`` / rows / ``END LIST <x>``, or one ``ERR`` line."""
+    """``BEGIN LIST <x>`` / rows / ``END LIST <x>``, or one ``ERR`` line.
+
+    A bad row makes the answer a DecodeError (that UPS's fault), read to its end; a bad first
+    line raises, since the stream can no longer be trusted to be in step.
+    """
     what = list(request[1:])
     shown = " ".join(request)
     first = await client._read_words()  # noqa: SLF001
@@ -453,13 +469,24 @@ async def _read_list(
     if first != ["BEGIN", "LIST", *what]:
         raise DecodeError(f"expected BEGIN LIST {' '.join(what)}, upsd sent {' '.join(first)!r}")
     rows: dict[str, str] = {}
+    problem: DecodeError | None = None
+    end = ["END", "LIST", *what]
     while True:
-        words = await client._read_words()  # noqa: SLF001
-        if words == ["END", "LIST", *what]:
-            return rows
+        # A row that does not decode spoils this answer only: the lines are whole, so the
+        # stream stays in step, and the other answers of the batch are read as usual.
+        raw = await client._read_line()  # noqa: SLF001
+        try:
+            words = split_words(decode_line(raw))
+        except DecodeError as exc:
+            problem = problem or DecodeError(f"in the answer to {shown}: {exc}")
+            continue
+        if words == end:
+            return rows if problem is None else problem
         parsed = row(words, request)
         if parsed is None:
-            raise DecodeError(f"unexpected line in the answer to {shown}: {' '.join(words)!r}")
+            message = f"unexpected line in the answer to {shown}: {' '.join(words)!r}"
+            problem = problem or DecodeError(message)
+            continue
         rows[parsed[0]] = parsed[1]
 
 

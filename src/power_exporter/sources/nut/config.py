@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Final, Literal, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from power_exporter.sources.base import DeviceConfig, FieldError
 from power_exporter.sources.nut.client import DEFAULT_PORT, TlsOptions
@@ -41,6 +50,32 @@ def parse_server(server: str) -> tuple[str, int]:
     return match.group("v6") or match.group("host"), port
 
 
+class VarFilter(BaseModel):
+    """Which NUT variables get a raw series: glob patterns (``*``, ``?``, ``[...]``) on names.
+
+    A variable is kept when it matches an ``include`` pattern (default: every variable) and no
+    ``exclude`` pattern. The normalized ``power_*`` series are never filtered.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _check_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not pattern.strip() for pattern in value):
+            raise ValueError("an empty pattern matches nothing: remove it")
+        return value
+
+    def keeps(self, variable: str) -> bool:
+        """Whether ``variable`` gets a raw series."""
+        return any(fnmatchcase(variable, p) for p in self.include) and not any(
+            fnmatchcase(variable, p) for p in self.exclude
+        )
+
+
 class NutConfig(DeviceConfig):
     """One upsd and the UPS (or every UPS, ``ups: "*"``) to read from it."""
 
@@ -55,6 +90,8 @@ class NutConfig(DeviceConfig):
     tls_verify: bool = True
     tls_hostname: str | None = None
     tls_check_hostname: bool = True
+    vars: VarFilter | None = None
+    ups_label: bool = False  # DRuggeri/nut_exporter's ups="<NUT UPS name>" on every series
 
     _password: SecretStr | None = PrivateAttr(default=None)
 
@@ -106,6 +143,19 @@ class NutConfig(DeviceConfig):
         if stray and not self.starttls:
             raise ValueError(f"{', '.join(stray)} only apply with starttls: true")
         return self
+
+    def labels_for(self, device: str) -> tuple[tuple[str, str], ...]:
+        """The static labels, and with ``ups_label`` the NUT name of the device's UPS."""
+        if not self.ups_label:
+            return self.static_labels
+        prefix = self.name + "/"
+        if self.ups != ALL_UPSES:
+            ups = self.ups
+        elif device.startswith(prefix):
+            ups = device.removeprefix(prefix)
+        else:
+            return self.static_labels  # the entry's placeholder, before its UPSes are known
+        return tuple(sorted((*self.static_labels, ("ups", ups))))
 
     @property
     def host_port(self) -> tuple[str, int]:

@@ -6,6 +6,13 @@ character literal, so ``\\"`` is a quote and ``\\\\`` a backslash (upsd escapes 
 and ``#`` that way). This is how NUT's own clients split lines (its ``parseconf``), except that
 we reject what upsd never sends (an unterminated quote, a dangling backslash, control
 characters) instead of guessing.
+
+NUT's parser keeps the characters 0x20 to 0x7f of a word, DEL included, and drops the others;
+so DEL is a character of a value here too, and only 0x00-0x1f (tab aside, a separator) is
+refused. In what we send, the parser treats four characters specially: ``"`` and ``\\`` (escaped
+inside quotes), ``#`` (a comment outside quotes and a parse error unescaped inside them: upsd
+then never answers) and ``=`` (a word of its own when it starts one, outside quotes). Any word
+with one of them, or with a blank, is quoted and its ``"``, ``\\`` and ``#`` escaped.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ ERR_CODES: Final[Mapping[str, type[SourceError]]] = {
 }
 """``ERR <code>`` -> our error; any other code (UNKNOWN-UPS...) is a ProtocolError."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")
 # A word: "quoted, with \" and \\ escapes", or a run of non-blanks (a quote inside one is literal).
 _WORD = re.compile(
     r'[ \t]*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>(?:[^\s"\\]|\\.)(?:[^\s\\]|\\.)*))'
@@ -43,7 +50,8 @@ _ESCAPED = re.compile(r"\\(.)")
 # greedy form exponential on a line that does not match).
 _SIMPLE_LINE = re.compile(r'(?:[ \t]*+(?:"[^"\\]*+"|[^\s"\\][^\s\\]*+))*+')
 _SIMPLE_WORD = re.compile(r'"([^"\\]*)"|([^\s"\\][^\s\\]*)')
-_PLAIN_WORD = re.compile(r"^[A-Za-z0-9._:@/+=,-]+$")
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9._:@/+,-]+$")
+_SPECIAL = re.compile(r'(["\\#])')
 
 
 def decode_line(raw: bytes) -> str:
@@ -84,8 +92,7 @@ def quote(word: str) -> str:
         raise ValueError(f"a NUT request word cannot hold control characters: {word!r}")
     if _PLAIN_WORD.match(word):
         return word
-    escaped = word.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    return '"' + _SPECIAL.sub(r"\\\1", word) + '"'
 
 
 def encode_request(words: Sequence[str]) -> bytes:

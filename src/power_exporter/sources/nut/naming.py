@@ -13,13 +13,20 @@
     ``network_ups_tools_outlet_count_value``, ``battery.current.total`` ->
     ``network_ups_tools_battery_current_total_value``;
   * a name with a lower-case letter followed by a capital (camelCase, which promtool rejects;
-    no standard NUT name has one) is lower-cased as a whole.
+    no standard NUT name has one) is lower-cased as a whole;
+  * a word that names a metric type (``counter``, ``gauge``, ``summary``, ``histogram``,
+    which promtool rejects inside a name) is put in the plural:
+    ``experimental.statistics.overload_counter`` ->
+    ``network_ups_tools_experimental_statistics_overload_counters``.
 
   Should two variables end up with one name, the first in sorted order is kept.
 - ``network_ups_tools_ups_status{flag="..."}``: 1 for every token in ``ups.status``, unknown
   ones included, and 0 for each of the usual flags that is absent (DRuggeri's default
   ``--nut.statuses``, plus ALARM), so the series of the common flags never vanish while the
-  UPS is up.
+  UPS is up; none at all for a device without a status (an ePDU).
+- ``network_ups_tools_<variable>{state="..."}``: a text variable with a closed set of values
+  (``ups.beeper.status``, ``ups.test.result``, ``ups.type``, ``outlet.N.status``...: table
+  ``STATE_SETS``) as a state set: 1 for the value given (lower-cased), 0 for the others.
 - ``network_ups_tools_device_info{model,mfr,serial,type,description,contact,location,part,
   macaddr}`` 1, from the ``device.*`` variables as given (blank when absent); it stays while the
   device is down, once it has been seen.
@@ -32,7 +39,7 @@ from typing import TYPE_CHECKING, Final
 
 from power_exporter.sources.base import RawFamily, RawSample
 from power_exporter.sources.lru import LruCache
-from power_exporter.sources.nut.table import DEVICE_INFO_LABELS, NUT_FLAGS, STATUS_VAR
+from power_exporter.sources.nut.table import DEVICE_INFO_LABELS, NUT_FLAGS, STATUS_VAR, states_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -51,6 +58,15 @@ RESERVED_SUFFIXES: Final = (
     "_info",
 )
 RESERVED_FIX: Final = "_value"
+# promtool rejects a metric name holding a type's name as a word ("_counter_", or at the end):
+# such a word of a NUT name is put in the plural.
+TYPE_WORDS: Final = {
+    "counter": "counters",
+    "gauge": "gauges",
+    "summary": "summaries",
+    "histogram": "histograms",
+}
+_TYPE_WORD = re.compile(r"_(" + "|".join(TYPE_WORDS) + r")(?=_|$)", re.IGNORECASE)
 
 STATUS_FAMILY: Final = RawFamily(
     name="network_ups_tools_ups_status",
@@ -72,6 +88,7 @@ def metric_name(variable: str) -> str:
     name = PREFIX + _NOT_NAME_CHAR.sub("_", variable)
     if _CAMEL.search(name):
         name = name.lower()
+    name = _TYPE_WORD.sub(lambda word: "_" + TYPE_WORDS[word.group(1).lower()], name)
     if name.endswith(RESERVED_SUFFIXES):
         name += RESERVED_FIX
     return name
@@ -103,8 +120,15 @@ class NutNaming:
                 continue
             seen.add(family.name)
             samples.append(RawSample(family, reading.raw[variable]))
-        if STATUS_VAR in reading.text:
+        if reading.text.get(STATUS_VAR, "").strip():  # no status (an ePDU): no status series
             samples.extend(status_samples(reading.text[STATUS_VAR]))
+        for variable in sorted(reading.text):
+            states = states_of(variable)
+            if states is not None:
+                family = self.family(variable)
+                if family.name not in seen:
+                    seen.add(family.name)
+                    samples.extend(state_samples(family, reading.text[variable], states))
         samples.extend(self.down_samples(reading.identity))
         return samples
 
@@ -114,6 +138,17 @@ class NutNaming:
             return ()
         labels = tuple((label, identity.labels.get(label, "")) for label in DEVICE_INFO_LABELS)
         return (RawSample(DEVICE_INFO_FAMILY, 1.0, labels),)
+
+
+def state_samples(family: RawFamily, value: str, states: tuple[str, ...]) -> list[RawSample]:
+    """A state set: ``{state="<value>"} 1`` and 0 for every other state of the set."""
+    given = value.strip().lower()
+    samples = [
+        RawSample(family, 1.0 if state == given else 0.0, (("state", state),)) for state in states
+    ]
+    if given and given not in states:
+        samples.append(RawSample(family, 1.0, (("state", given),)))
+    return samples
 
 
 def status_samples(status: str) -> list[RawSample]:

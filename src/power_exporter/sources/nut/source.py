@@ -1,22 +1,26 @@
 """The ``nut`` source: UPSes read from upsd, one pipelined round trip per poll.
 
 Every configured device on one upsd (same server, credentials and TLS settings) shares one
-persistent :class:`NutClient` from a small reference-counted pool. ``ups: "*"`` serves every
+persistent :class:`NutClient` from a small reference-counted pool, one per event loop
+(so the runtime's, never shared across loops). ``ups: "*"`` serves every
 UPS of the upsd as a device ``<name>/<ups>``: each poll sends ``LIST UPS`` along with the
 ``LIST VAR`` requests, so a UPS added later appears at the next poll (one more round trip
-then), and a UPS that leaves keeps faulting (upsd's ``UNKNOWN-UPS``) until the exporter
-restarts, so that its disappearance shows as ``power_device_up 0`` rather than as silence.
+then). Each poll also says which UPSes upsd lists now (a :class:`Roster`): a UPS that leaves
+is no longer polled, goes stale, and the runtime retires it after the entry's
+``retire_after``; it comes back if upsd lists it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
 from power_exporter.errors import ConnectError, SourceError
-from power_exporter.model import DeviceFault, Event
+from power_exporter.model import DeviceFault, Event, Roster
 from power_exporter.sources.nut.client import DEFAULT_PORT, ListAnswer, NutClient, TlsOptions
 from power_exporter.sources.nut.config import ALL_UPSES, NutConfig, parse_server
 from power_exporter.sources.nut.table import ProblemLog, nut_reading
@@ -78,7 +82,22 @@ class ClientPool:
         return len(self._clients)
 
 
-POOL = ClientPool()
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientPool] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def loop_pool() -> ClientPool:
+    """The pool of the running event loop: the runtime's, since one runtime runs one loop.
+
+    Connections (their streams, locks and SSL contexts) belong to a loop and cannot be shared
+    across loops; the pool goes with its loop.
+    """
+    loop = asyncio.get_running_loop()
+    pool = _POOLS.get(loop)
+    if pool is None:
+        pool = _POOLS[loop] = ClientPool()
+    return pool
 
 
 def client_key(cfg: NutConfig) -> ClientKey:
@@ -90,18 +109,21 @@ def client_key(cfg: NutConfig) -> ClientKey:
 class NutSource:
     """A polled source reading one UPS, or every UPS, of one upsd."""
 
-    def __init__(self, cfg: NutConfig, pool: ClientPool = POOL) -> None:
+    def __init__(self, cfg: NutConfig, pool: ClientPool | None = None) -> None:
         self.cfg = cfg
-        self._pool = pool
+        self._given_pool = pool  # None: the running loop's (loop_pool())
+        self._pool: ClientPool | None = None
         self._key = client_key(cfg)
         self._client: NutClient | None = None
         self._budget = cfg.timeout * _BUDGET_SHARE
         self._known: list[str] = [] if cfg.ups == ALL_UPSES else [cfg.ups]
         self._problems = ProblemLog()
+        self._keep = None if cfg.vars is None else cfg.vars.keeps
 
     async def __aenter__(self) -> Self:
         if self._client is not None:
             raise RuntimeError("NutSource is not reentrant")
+        self._pool = self._given_pool if self._given_pool is not None else loop_pool()
         self._client = self._pool.acquire(self._key, self._budget)
         return self
 
@@ -111,7 +133,7 @@ class NutSource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
+        if self._client is not None and self._pool is not None:
             self._client = None
             await self._pool.release(self._key)
 
@@ -132,7 +154,16 @@ class NutSource:
             answers = await self.client.list_vars_many(self._known, budget=self._budget)
             return self._events(self._known, answers)
         listed, answers = await self.client.list_ups_and_vars(self._known, budget=self._budget)
-        events = self._events(self._known, answers)
+        gone = [ups for ups in self._known if ups not in listed]
+        kept = [
+            (ups, answer) for ups, answer in zip(self._known, answers, strict=True) if ups in listed
+        ]
+        events: list[Event] = []
+        events.extend(self._events([ups for ups, _ in kept], [answer for _, answer in kept]))
+        if gone:
+            # No more polls (nor faults) for them: the runtime retires them after retire_after.
+            log.info("%s: UPS no longer on upsd at %s: %s", self.cfg.name, self.client.where, gone)
+            self._known = [ups for ups in self._known if ups in listed]
         added = [ups for ups in sorted(listed) if ups not in self._known]
         # Read no more UPSes than the entry may have: the rest are handed to the runtime as
         # faults, which it drops and counts (it creates no device beyond max_devices).
@@ -144,12 +175,11 @@ class NutSource:
             more = await self.client.list_vars_many(added, budget=self._budget)
             events.extend(self._events(added, more))
             self._known.extend(added)
+        # The roster names the UPSes read (within the cap), so the runtime keeps no others.
+        events.insert(0, Roster(self.cfg.name, frozenset(map(self.device_name, self._known))))
         if beyond:  # last: the devices within the cap are the runtime's first
             error = SourceError(f"beyond max_devices ({self.cfg.max_devices}): not read")
             events.extend(DeviceFault(self.device_name(ups), error) for ups in beyond)
-        gone = [ups for ups in self._known if ups not in listed]
-        if gone:
-            log.debug("%s: UPS no longer on upsd: %s", self.cfg.name, gone)
         return events
 
     async def read_one(self, device: str) -> Sequence[Event]:
@@ -188,7 +218,7 @@ class NutSource:
                 events.append(DeviceFault(device, answer))
                 continue
             try:
-                reading, problems = nut_reading(device, "nut", answer, taken_at)
+                reading, problems = nut_reading(device, "nut", answer, taken_at, self._keep)
             except SourceError as exc:
                 events.append(DeviceFault(device, exc))
                 continue

@@ -16,10 +16,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import StaleError
-from power_exporter.model import DeviceIdentity, Flag, Measure, Reading, checked_measures
+from power_exporter.model import (
+    DeviceIdentity,
+    Flag,
+    Labels,
+    Measure,
+    Reading,
+    checked_measures,
+    implausibility,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,71 @@ NUT_VARS: Final[Mapping[str, Field]] = {
     "ups.realpower.nominal": Field(Measure.NOMINAL_POWER),
     "ups.power.nominal": Field(Measure.NOMINAL_APPARENT_POWER),
 }
+
+
+# Per-outlet and per-phase variables -> labelled measures. ``outlet.<n>.<quantity>`` gives
+# outlet="<n>"; ``input.<phase>.<quantity>`` and ``output.<phase>.<quantity>`` give
+# phase="<phase>" (L1, L2, L3, N, or between two: L1-L2, L1-N), as NUT names them.
+OUTLET_VAR: Final = re.compile(r"^outlet\.(\d+)\.([a-z]+)$")
+PHASE_VAR: Final = re.compile(r"^(input|output)\.(L[1-3](?:-(?:L[1-3]|N))?|N)\.([a-z]+)$")
+OUTLET_MEASURES: Final[Mapping[str, Measure]] = {
+    "current": Measure.OUTLET_CURRENT,
+    "realpower": Measure.OUTLET_POWER,  # watts
+    "power": Measure.OUTLET_APPARENT_POWER,  # volt-amperes
+    "voltage": Measure.OUTLET_VOLTAGE,
+}
+PHASE_MEASURES: Final[Mapping[tuple[str, str], Measure]] = {
+    ("input", "voltage"): Measure.INPUT_PHASE_VOLTAGE,
+    ("input", "current"): Measure.INPUT_PHASE_CURRENT,
+    ("input", "realpower"): Measure.INPUT_PHASE_POWER,
+    ("input", "power"): Measure.INPUT_PHASE_APPARENT_POWER,
+    ("output", "voltage"): Measure.OUTPUT_PHASE_VOLTAGE,
+    ("output", "current"): Measure.OUTPUT_PHASE_CURRENT,
+    ("output", "realpower"): Measure.OUTPUT_PHASE_POWER,
+    ("output", "power"): Measure.OUTPUT_PHASE_APPARENT_POWER,
+}
+OUTLET_STATES: Final[Mapping[str, float]] = {"on": 1.0, "off": 0.0}
+"""``outlet.<n>.status`` -> ``power_outlet_on``; other values give no sample."""
+
+
+# Text variables with a closed set of values -> their states, as raw state sets:
+# network_ups_tools_<name>{state="<value>"} 1 for the value given (lower-cased), 0 for the
+# other states; a value outside the set is added at 1. Values from NUT's docs and the DDL.
+_LIMIT_STATES: Final = ("good", "warning-low", "critical-low", "warning-high", "critical-high")
+STATE_SETS: Final[tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = (
+    (re.compile(r"^ups\.beeper\.status$"), ("enabled", "disabled", "muted")),
+    (
+        re.compile(r"^ups\.test\.result$"),
+        (
+            "done and passed",
+            "done and warning",
+            "done and error",
+            "aborted",
+            "in progress",
+            "no test initiated",
+            "test scheduled",
+        ),
+    ),
+    (
+        re.compile(r"^ups\.type$"),
+        ("offline / line interactive", "online", "offline", "line-interactive", "standby"),
+    ),
+    (re.compile(r"^battery\.charger\.status$"), ("charging", "discharging", "floating", "resting")),
+    (re.compile(r"^outlet\.\d+\.status$"), ("on", "off")),
+    (re.compile(r"^outlet\.\d+\.switchable$"), ("yes", "no")),
+    (
+        re.compile(r"\.(current|voltage|realpower|power|frequency|load|temperature)\.status$"),
+        _LIMIT_STATES,
+    ),
+)
+
+
+def states_of(variable: str) -> tuple[str, ...] | None:
+    """The closed set of values of a text variable, or None when it has none."""
+    for pattern, states in STATE_SETS:
+        if pattern.search(variable):
+            return states
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +185,7 @@ CHARGER_FLAGS: Final[Mapping[str, Flag]] = {
 }
 
 KNOWN_FLAGS: Final = frozenset(NUT_FLAGS.values()) | frozenset(CHARGER_FLAGS.values())
-"""Every flag NUT can know: all of them are exposed 1/0 while a NUT device is up."""
+"""Every flag NUT can know: all of them are exposed 1/0 while a NUT UPS with a status is up."""
 
 STATUS_VAR: Final = "ups.status"
 WAIT_TOKEN: Final = "WAIT"  # noqa: S105 - a NUT status token, not a password
@@ -185,6 +258,20 @@ def status_tokens(variables: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(variables.get(STATUS_VAR, "").split()))
 
 
+def has_status(variables: Mapping[str, str]) -> bool:
+    """Whether the device gives a status at all (an ePDU gives none, or a blank one)."""
+    return bool(variables.get(STATUS_VAR, "").strip())
+
+
+def known_flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
+    """The flags this device can tell: all of NUT's with a status, its charger's, or none."""
+    if has_status(variables):
+        return KNOWN_FLAGS
+    if variables.get("battery.charger.status", "").strip():
+        return frozenset(CHARGER_FLAGS.values())
+    return frozenset()
+
+
 def flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
     """Return the known flags set by ``ups.status`` and ``battery.charger.status``."""
     flags = {NUT_FLAGS[token] for token in status_tokens(variables) if token in NUT_FLAGS}
@@ -195,18 +282,65 @@ def flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
 
 
 def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[str]]:
-    """Measures from the numeric variables by NUT_VARS then DERIVATIONS; and what was dropped."""
+    """Measures from the numeric variables by NUT_VARS then DERIVATIONS; and what is dropped.
+
+    Where two variables give one measure, the first *plausible* one wins (a sentinel in
+    output.realpower gives way to ups.realpower); if none is, the first stands, for the
+    Reading to drop and count. A derivation is made only from plausible factors.
+    """
     candidates: dict[Measure, float] = {}
+    implausible: set[str] = set()  # variables
+    shaky: set[Measure] = set()  # measures whose candidate so far is implausible
     for name, field in NUT_VARS.items():
-        if name in raw and field.measure not in candidates:
-            candidates[field.measure] = raw[name] * field.scale
+        if name not in raw:
+            continue
+        value = raw[name] * field.scale
+        if implausibility(field.measure, value) is not None:
+            implausible.add(name)
+            if field.measure not in candidates:
+                candidates[field.measure] = value
+                shaky.add(field.measure)
+        elif field.measure not in candidates or field.measure in shaky:
+            candidates[field.measure] = value
+            shaky.discard(field.measure)
     for rule in DERIVATIONS:
-        if rule.measure not in candidates and all(name in raw for name in rule.factors):
+        if (
+            rule.measure not in candidates
+            and all(name in raw for name in rule.factors)
+            and not implausible.intersection(rule.factors)
+        ):
             product = rule.scale
             for name in rule.factors:
                 product *= raw[name]
             candidates[rule.measure] = product
     return checked_measures(candidates.items())
+
+
+def labelled_of(
+    raw: Mapping[str, float], text: Mapping[str, str]
+) -> dict[Measure, dict[Labels, float]]:
+    """Per-outlet and per-phase measures (tables above), outlets in number order."""
+    rows: list[tuple[Measure, tuple[int, str], Labels, float]] = []
+    for name, number in raw.items():
+        if (match := OUTLET_VAR.match(name)) and match[2] in OUTLET_MEASURES:
+            rows.append(_outlet_row(OUTLET_MEASURES[match[2]], match[1], number))
+        elif (match := PHASE_VAR.match(name)) and (match[1], match[3]) in PHASE_MEASURES:
+            measure, phase = PHASE_MEASURES[match[1], match[3]], match[2]
+            rows.append((measure, (0, phase), (("phase", phase),), number))
+    for name, value in text.items():
+        state = OUTLET_STATES.get(value.strip().lower())
+        if state is not None and (match := OUTLET_VAR.match(name)) and match[2] == "status":
+            rows.append(_outlet_row(Measure.OUTLET_ON, match[1], state))
+    labelled: dict[Measure, dict[Labels, float]] = {}
+    for measure, _order, labels, number in sorted(rows, key=lambda row: (row[0], row[1])):
+        labelled.setdefault(measure, {})[labels] = number
+    return labelled
+
+
+def _outlet_row(
+    measure: Measure, outlet: str, value: float
+) -> tuple[Measure, tuple[int, str], Labels, float]:
+    return measure, (int(outlet), ""), (("outlet", outlet),), value
 
 
 def _first(variables: Mapping[str, str], chain: tuple[str, ...], *, serial: bool = False) -> str:
@@ -233,11 +367,17 @@ def identity_of(name: str, source: str, variables: Mapping[str, str]) -> DeviceI
 
 
 def nut_reading(
-    name: str, source: str, variables: Mapping[str, str], taken_at: float
+    name: str,
+    source: str,
+    variables: Mapping[str, str],
+    taken_at: float,
+    keep: Callable[[str], bool] | None = None,
 ) -> tuple[Reading, list[str]]:
     """Build a Reading of one UPS from its variables, and say why any measure was dropped.
 
-    Raises StaleError when ``ups.status`` says WAIT: the driver has no data from the UPS yet.
+    ``keep`` says which numeric variables stay in ``raw`` (the ``vars`` filter); the measures
+    are made from all of them. Raises StaleError when ``ups.status`` says WAIT: the driver has
+    no data from the UPS yet.
     """
     if WAIT_TOKEN in status_tokens(variables):
         raise StaleError(f"{name}: ups.status is WAIT, the NUT driver has no data yet")
@@ -248,9 +388,12 @@ def nut_reading(
         taken_at=taken_at,
         measures=measures,
         flags=flags_of(variables),
-        known_flags=KNOWN_FLAGS,
-        raw=raw,
-        text=text,
+        known_flags=known_flags_of(variables),
+        raw=raw if keep is None else {k: v for k, v in raw.items() if keep(k)},
+        text=text
+        if keep is None
+        else {k: v for k, v in text.items() if keep(k) or not states_of(k)},
+        labelled=labelled_of(raw, text),
     )
     return reading, problems
 

@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Self
 
 from power_exporter.errors import ConnectError, DecodeError, SourceError
-from power_exporter.model import DeviceFault, DeviceIdentity, Measure, Reading, Roster
+from power_exporter.model import (
+    DeviceFault,
+    DeviceIdentity,
+    Measure,
+    Reading,
+    Roster,
+    implausibility,
+)
 from power_exporter.sources.tripplite.config import AUTO, TrippliteConfig
 from power_exporter.sources.tripplite.identity import (
     key_name,
@@ -345,7 +352,9 @@ class TrippliteSource:
         measures: dict[Measure, float],
         problems: list[str],
     ) -> None:
-        dropped = frozenset(f.measure for n, f in MEASURES.items() if n in raw) - measures.keys()
+        present = frozenset(f.measure for n, f in MEASURES.items() if n in raw)
+        # measures holds every candidate: the Reading drops (and counts) the implausible ones
+        dropped = present - {m for m, v in measures.items() if implausibility(m, v) is None}
         self.dropped_values[ups.name] += len(problems)
         if dropped - ups.dropped:
             log.warning("%s: dropping invalid values: %s", ups.name, "; ".join(problems))
