@@ -68,6 +68,10 @@ class Measure(StrEnum):
     BATTERY_PACK_VOLTAGE = "battery_pack_voltage"
     BATTERY_PACK_TEMPERATURE = "battery_pack_temperature"
     BATTERY_PACK_CYCLES = "battery_pack_cycles"
+    # Signed: positive while the site draws from the grid, negative while it feeds the grid.
+    GRID_POWER = "grid_power"
+    # Labelled: one series per circuit of a home panel (label ``circuit``).
+    CIRCUIT_POWER = "circuit_power"
 
 
 Labels: TypeAlias = tuple[tuple[str, str], ...]
@@ -172,6 +176,8 @@ PLAUSIBLE: Final[Mapping[Measure, Bounds]] = MappingProxyType(
         Measure.BATTERY_PACK_VOLTAGE: Bounds(0.0, 1000.0, _COUNT_SENTINELS),
         Measure.BATTERY_PACK_TEMPERATURE: Bounds(-40.0, 100.0, _TEMPERATURE_SENTINELS),
         Measure.BATTERY_PACK_CYCLES: Bounds(0.0, 1e5, _COUNT_SENTINELS),
+        Measure.GRID_POWER: Bounds(-2e6, 2e6, _COUNT_SENTINELS),
+        Measure.CIRCUIT_POWER: _POWER,
     }
 )
 """The plausibility policy: one row per measure, for every source. A value outside its row

@@ -198,6 +198,12 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
             "power_battery_pack_cycles",
             "Full charge cycles one battery pack has counted.",
         ),
+        (
+            Measure.GRID_POWER,
+            "power_grid_power_watts",
+            "Power exchanged with the grid: positive drawn from it, negative fed into it.",
+        ),
+        (Measure.CIRCUIT_POWER, "power_circuit_power_watts", "Power of one circuit of a panel."),
     )
 }
 # The label each labelled measure's series carry (besides device), for the docs and checks.
@@ -235,6 +241,7 @@ MEASURE_LABELS: Final[Mapping[Measure, str]] = {
         ),
         "battery",
     ),
+    Measure.CIRCUIT_POWER: "circuit",
 }
 
 STATUS: Final = Spec(

@@ -70,6 +70,8 @@ UNITS: Final[Mapping[Measure, str]] = {
     Measure.BATTERY_PACK_VOLTAGE: "volts",
     Measure.BATTERY_PACK_TEMPERATURE: "celsius",
     Measure.BATTERY_PACK_CYCLES: "cycles",
+    Measure.GRID_POWER: "watts",
+    Measure.CIRCUIT_POWER: "watts",
 }
 assert set(UNITS) == set(Measure), "every measure needs its unit"  # noqa: S101 - checked at import
 

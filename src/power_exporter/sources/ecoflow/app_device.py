@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import DecodeError, OfflineError
 from power_exporter.model import DeviceFault, Reading, checked_measures
-from power_exporter.sources.ecoflow import batteries, envelope, families
+from power_exporter.sources.ecoflow import envelope, families, more_families
 from power_exporter.sources.ecoflow.energy import EnergyCounters
 from power_exporter.sources.ecoflow.envelope import JsonPayload, PayloadError, ProtoPayload
 from power_exporter.sources.ecoflow.flatten import flatten
@@ -173,14 +173,15 @@ class AppDevice:
             measures, flags, known = normalized.measures, normalized.flags, normalized.known_flags
             problems = list(normalized.problems)
         else:
-            family = families.family_for(self.family, raw)
+            family = more_families.family_for(self.family, raw)
             if family is None:
                 measures = {}
             else:
                 measures, problems = checked_measures(families.measures(family, raw), "ecoflow")
                 flags, known = families.flags(family, raw)
         # energy totals only of a device whose tables we know, as every other measure
-        tabled = normalized is not None or families.family_for(self.family, raw) is not None
+        family = more_families.family_for(self.family, raw)
+        tabled = normalized is not None or family is not None
         totals = self.energy.measures(self.serial, raw) if tabled else {}
         energy, energy_problems = checked_measures(totals.items(), "ecoflow")
         for problem in [*problems, *energy_problems]:
@@ -189,7 +190,7 @@ class AppDevice:
             identity=self.identity,
             taken_at=time.time(),
             measures={**measures, **energy},
-            labelled=batteries.labelled(raw) if tabled else {},
+            labelled=more_families.all_labelled(family, raw) if tabled else {},
             flags=flags,
             known_flags=known,
             raw=raw,

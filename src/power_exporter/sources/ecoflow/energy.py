@@ -51,6 +51,9 @@ TOTALS: Final[Mapping[str, Energy]] = {
     # DELTA 2 Max: the main pack's lifetime energy
     "bms_bmsInfo.accuChgEnergy": Energy(M.BATTERY_CHARGE_ENERGY),
     "bms_bmsInfo.accuDsgEnergy": Energy(M.BATTERY_DISCHARGE_ENERGY),
+    # STREAM: the battery's lifetime energy, flat as the developer API names it
+    "accuChgEnergy": Energy(M.BATTERY_CHARGE_ENERGY),
+    "accuDsgEnergy": Energy(M.BATTERY_DISCHARGE_ENERGY),
 }
 
 # Keys by pattern: one total per battery pack, summed into the system's.
@@ -65,6 +68,9 @@ PATTERNS: Final[tuple[tuple[re.Pattern[str], Energy], ...]] = (
         re.compile(r"bms_slave_bmsSlaveInfo_\d+\.accuDsgEnergy"),
         Energy(M.BATTERY_DISCHARGE_ENERGY),
     ),
+    # PowerOcean: each battery module's lifetime energy (Wh)
+    (re.compile(r"bp\d+\.bpAccuChgEnergy"), Energy(M.BATTERY_CHARGE_ENERGY)),
+    (re.compile(r"bp\d+\.bpAccuDsgEnergy"), Energy(M.BATTERY_DISCHARGE_ENERGY)),
 )
 
 # 254/32: the day's totals by ``watthType``, per product (the PowerStream reports the energy

@@ -33,7 +33,7 @@ from power_exporter.errors import (
 )
 from power_exporter.model import DeviceFault, DeviceIdentity, Reading, Roster, checked_measures
 from power_exporter.sources.base import PolledSource, StreamingSource
-from power_exporter.sources.ecoflow import batteries, devices, families
+from power_exporter.sources.ecoflow import devices, families, more_families
 from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
 from power_exporter.sources.ecoflow.energy import EnergyCounters
@@ -138,7 +138,7 @@ class ReadingBuilder:
         """One reading; raises DecodeError for a payload too deep or too large."""
         identity, family_name = self.identity(name, sn, info)
         flat = flatten(quota)
-        family = families.family_for(family_name, flat.numbers)
+        family = more_families.family_for(family_name, flat.numbers)
         if family is None:
             self._once(
                 name,
@@ -161,7 +161,7 @@ class ReadingBuilder:
             identity=identity,
             taken_at=time.time(),
             measures=good,
-            labelled=batteries.labelled(flat.numbers) if family else {},
+            labelled=more_families.all_labelled(family, flat.numbers) if family else {},
             flags=flags,
             known_flags=known,
             raw=flat.numbers,

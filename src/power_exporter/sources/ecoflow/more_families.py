@@ -1,0 +1,205 @@
+"""The newer families' tables: PowerOcean, Smart Meter, STREAM, DELTA Pro Ultra, Smart Home Panel 2.
+
+Facts: tolwi/hassio-ecoflow-cloud's developer-API key tables (``devices/public/*.py``,
+Apache-2.0) and the payloads in its tests and issue threads, cross-checked where they exist
+with foxthefox/ioBroker.ecoflow-mqtt's unit tables (MIT); docs/ecoflow.md lists them. These
+are the developer API's keys (REST ``quota/all``, developer MQTT, and the JSON these products
+send on the app API); their protobuf app-API payloads use schemas of their own and are not
+decoded. Only keys whose meaning and unit the sources agree on are normalized; the rest stay
+raw.
+
+- PowerOcean: ``sysGridPwr`` is signed, positive while the house draws from the grid (a
+  published reply reads load 454 W = PV 0 + grid -4 + battery 458, with ``bpPwr`` -458:
+  the battery's power is negative while it discharges).
+- Smart Meter: ``powGetSysGrid`` the site's grid power, per phase ``gridConnection*L1..L3``.
+- STREAM: the DELTA 3 generation's flat battery keys; grid keys stay raw (their sign is not
+  established).
+- DELTA Pro Ultra: ``hs_yj751_pd_appshow_addr.*`` (display) and ``..._backend_addr.*``.
+- Smart Home Panel 2: grid and panel power, backup charge and time, per-circuit power
+  ``loadInfo.hall1Watt[i]`` (circuit i + 1) and backup batteries.
+
+The labelled series (per circuit, per phase, per battery) come from :data:`LABELLED`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.model import Flag, Measure
+from power_exporter.sources.ecoflow import batteries, families
+from power_exporter.sources.ecoflow.families import Family, Field, FlagRule
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from power_exporter.model import Labels
+
+M = Measure
+_NO_TIME: Final = (0.0, 5000.0)  # remaining minutes above it mean "n/a"
+_PERCENT_KNOWN: Final = (1.0, 100.0)
+_MINUTES: Final = 60.0
+
+_POWEROCEAN: Final[Mapping[str, Field]] = {
+    "bpSoc": Field(M.BATTERY_CHARGE, 0.01),
+    "96_8.bpSoc": Field(M.BATTERY_CHARGE, 0.01),
+    "sysLoadPwr": Field(M.OUTPUT_POWER),
+    "mpptPwr": Field(M.SOLAR_INPUT_POWER),
+    "sysGridPwr": Field(M.GRID_POWER),
+}
+
+_SMART_METER: Final[Mapping[str, Field]] = {"powGetSysGrid": Field(M.GRID_POWER)}
+
+_STREAM: Final[Mapping[str, Field]] = {
+    "cmsBattSoc": Field(M.BATTERY_CHARGE, 0.01),
+    "f32ShowSoc": Field(M.BATTERY_CHARGE, 0.01),
+    "bmsBattSoc": Field(M.BATTERY_CHARGE, 0.01),
+    "cmsBattSoh": Field(M.BATTERY_HEALTH, 0.01, valid=_PERCENT_KNOWN),
+    "bmsBattSoh": Field(M.BATTERY_HEALTH, 0.01, valid=_PERCENT_KNOWN),
+    "cmsDsgRemTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "bmsDsgRemTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "maxCellTemp": Field(M.BATTERY_TEMPERATURE),
+}
+
+_DPU: Final = "hs_yj751_pd_appshow_addr."
+_DPU_BACKEND: Final = "hs_yj751_pd_backend_addr."
+_DELTA_PRO_ULTRA: Final[Mapping[str, Field]] = {
+    _DPU + "soc": Field(M.BATTERY_CHARGE, 0.01),
+    _DPU + "remainTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    _DPU + "wattsInSum": Field(M.INPUT_POWER),
+    _DPU + "wattsOutSum": Field(M.OUTPUT_POWER),
+    _DPU + "inHvMpptPwr": Field(M.SOLAR_INPUT_POWER, add=True),
+    _DPU + "inLvMpptPwr": Field(M.SOLAR_INPUT_POWER, add=True),
+    _DPU_BACKEND + "inAcC20Vol": Field(M.INPUT_VOLTAGE),
+}
+
+_SHP2: Final[Mapping[str, Field]] = {
+    "wattInfo.gridWatt": Field(M.INPUT_POWER),
+    "wattInfo.allHallWatt": Field(M.OUTPUT_POWER),
+    "backupIncreInfo.backupBatPer": Field(M.BATTERY_CHARGE, 0.01),
+    "backupInfo.backupDischargeTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "pd303_mc.masterIncreInfo.gridVol": Field(M.INPUT_VOLTAGE),
+}
+
+# Battery power: positive while it charges, negative while it discharges (PowerOcean).
+_BATTERY_POWER: Final = FlagRule(positive=Flag.CHARGING, negative=Flag.DISCHARGING)
+_CHG_DSG_STATE: Final = FlagRule(values={1: Flag.DISCHARGING, 2: Flag.CHARGING})
+
+FAMILIES: Final[Mapping[str, Family]] = {
+    "powerocean": Family(
+        "PowerOcean, PowerOcean DC Fit, PowerOcean Plus",
+        _POWEROCEAN,
+        {"bpPwr": _BATTERY_POWER},
+        "sysLoadPwr",
+    ),
+    "smart_meter": Family("Smart Meter", _SMART_METER, {}, "powGetSysGrid"),
+    "stream": Family(
+        "STREAM AC, AC Pro, Pro, Ultra, Ultra X, Max",
+        _STREAM,
+        {"cmsChgDsgState": _CHG_DSG_STATE, "bmsChgDsgState": _CHG_DSG_STATE},
+        "gridConnectionPower",
+    ),
+    "delta_pro_ultra": Family("DELTA Pro Ultra", _DELTA_PRO_ULTRA, {}, _DPU + "wattsOutSum"),
+    "shp2": Family("Smart Home Panel 2", _SHP2, {}, "wattInfo.allHallWatt"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """Keys matching ``pattern`` become one labelled series each: label = group 1 (+ shift)."""
+
+    pattern: re.Pattern[str]
+    measure: Measure
+    label: str
+    scale: float = 1.0
+    shift: int = 0  # 0-based positions (loadInfo.hall1Watt[0]) become 1-based names
+    valid_from: float | None = None  # raw values below it mean "unknown"
+
+    def value(self, raw: float) -> float | None:
+        """The value in base units, or None for "unknown"."""
+        if self.valid_from is not None and raw < self.valid_from:
+            return None
+        return raw * self.scale
+
+
+def _rule(
+    pattern: str, measure: Measure, label: str, scale: float = 1.0, **kwargs: float
+) -> Labelled:
+    return Labelled(re.compile(pattern), measure, label, scale, **kwargs)  # type: ignore[arg-type]
+
+
+_BMS_DPU: Final = r"hs_yj751_bms_slave_addr\.(\d+)\."
+LABELLED: Final[Mapping[str, tuple[Labelled, ...]]] = {
+    "powerocean": (
+        _rule(r"bp(\d+)\.bpSoc", M.BATTERY_PACK_CHARGE, "battery", 0.01),
+        _rule(r"bp(\d+)\.bpSoh", M.BATTERY_PACK_HEALTH, "battery", 0.01, valid_from=1.0),
+        _rule(r"bp(\d+)\.bpVol", M.BATTERY_PACK_VOLTAGE, "battery"),
+        _rule(r"bp(\d+)\.bpMaxCellTemp", M.BATTERY_PACK_TEMPERATURE, "battery"),
+        _rule(r"bp(\d+)\.bpCycles", M.BATTERY_PACK_CYCLES, "battery"),
+    ),
+    "smart_meter": (
+        _rule(r"gridConnectionVol(L\d)", M.INPUT_PHASE_VOLTAGE, "phase"),
+        _rule(r"gridConnectionAmp(L\d)", M.INPUT_PHASE_CURRENT, "phase"),
+        _rule(r"gridConnectionPower(L\d)", M.INPUT_PHASE_POWER, "phase"),
+    ),
+    "delta_pro_ultra": (
+        _rule(_BMS_DPU + "soc", M.BATTERY_PACK_CHARGE, "battery", 0.01),
+        _rule(_BMS_DPU + "actSoh", M.BATTERY_PACK_HEALTH, "battery", 0.01, valid_from=1.0),
+        _rule(_BMS_DPU + "temp", M.BATTERY_PACK_TEMPERATURE, "battery"),
+        _rule(_BMS_DPU + "cycles", M.BATTERY_PACK_CYCLES, "battery"),
+    ),
+    "shp2": (
+        _rule(r"loadInfo\.hall1Watt\[(\d+)\]", M.CIRCUIT_POWER, "circuit", shift=1),
+        _rule(
+            r"backupIncreInfo\.Energy(\d+)Info\.batteryPercentage",
+            M.BATTERY_PACK_CHARGE,
+            "battery",
+            0.01,
+        ),
+    ),
+}
+MAX_SERIES: Final = 64  # per labelled measure and device
+
+
+def family_for(name: str | None, raw: Mapping[str, float]) -> Family | None:
+    """The family a serial names (ours first), else the one the keys betray, else None."""
+    if name is not None and name in FAMILIES:
+        return FAMILIES[name]
+    found = families.family_for(name, raw)
+    if found is not None:
+        return found
+    return next((family for family in FAMILIES.values() if family.signature in raw), None)
+
+
+def family_name(family: Family | None) -> str | None:
+    """The name of one of our families (None for the older tables)."""
+    return next((name for name, known in FAMILIES.items() if known is family), None)
+
+
+def labelled(family: Family | None, raw: Mapping[str, float]) -> dict[Measure, dict[Labels, float]]:
+    """The labelled series of a reading of one of these families."""
+    rules = LABELLED.get(family_name(family) or "", ())
+    out: dict[Measure, dict[Labels, float]] = {}
+    for key, value in raw.items():
+        for rule in rules:
+            match = rule.pattern.fullmatch(key)
+            if match is None:
+                continue
+            converted = rule.value(value)
+            series = out.setdefault(rule.measure, {})
+            if converted is not None and len(series) < MAX_SERIES:
+                name = str(int(match[1]) + rule.shift) if rule.shift else match[1]
+                series[((rule.label, name),)] = converted
+            break
+    return {measure: series for measure, series in out.items() if series}
+
+
+def all_labelled(
+    family: Family | None, raw: Mapping[str, float]
+) -> dict[Measure, dict[Labels, float]]:
+    """Every labelled series of a reading: battery packs (any family) and this module's."""
+    out = batteries.labelled(raw)
+    for measure, series in labelled(family, raw).items():
+        out.setdefault(measure, {}).update(series)
+    return out
