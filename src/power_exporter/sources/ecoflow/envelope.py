@@ -37,6 +37,7 @@ from power_exporter.sources.ecoflow.proto import (
     powerstream_pb2,
     property_pb2,
     report_pb2,
+    smartplug_pb2,
 )
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ COMMANDS: Final[Mapping[tuple[int, int], Command]] = {
         json_names=True,
         whole=True,
     ),
+    (2, 1): Command("plug_heartbeat", smartplug_pb2.PlugHeartbeat, _fixed("2_1."), json_names=True),
     (254, 23): Command("report_254_23", report_pb2.TimestampedReport, _fixed("report_254_23.")),
     # Battery-pack reports under other numbers (extra batteries, DELTA Pro 3): the 32/50 layout,
     # one scope per pack whichever pair carried it. Field notes 1.2.

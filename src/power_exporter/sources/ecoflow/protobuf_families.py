@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.model import Flag, Measure, checked_measures
+from power_exporter.sources.ecoflow.app_schemas import own_commands
 from power_exporter.sources.ecoflow.envelope import BMS_REPORTS, COMMANDS
 
 if TYPE_CHECKING:
@@ -100,6 +101,9 @@ def schema_of(serial: str) -> Schema:
 
 def commands_for(serial: str) -> Mapping[tuple[int, int], Command]:
     """The inner messages we decode for this device; others are counted as unknown."""
+    own = own_commands(serial)
+    if own is not None:
+        return {cmd: COMMANDS[cmd] for cmd in own}
     schema = schema_of(serial)
     if schema is Schema.FOREIGN:
         return {}
