@@ -9,7 +9,7 @@ VENV ?= .venv
 RUN_VENV ?= .venv-run
 BIN := $(VENV)/bin
 
-.PHONY: install run test pytest lint peers proto bench fuzz chaos hostile screenshots soak lock test-latest dist clean
+.PHONY: install run test pytest lint peers proto bench fuzz chaos hostile screenshots sweep soak lock test-latest dist clean
 
 # $(call venv,DIR,LOCK): make DIR anew from LOCK and install the project into it, editable.
 define venv
@@ -95,10 +95,15 @@ chaos: install peers
 screenshots: install peers
 	$(BIN)/python scripts/screenshots
 
+## Every dump of the NUT device library through a real upsd: nothing implausible in power_*.
+sweep: install peers
+	$(BIN)/python -m bench.nut_sweep
+
 ## Hostile clients against a real serve process (half-open heads, pipelining, slow connections,
 ## wrong passwords), full size, into bench/runs/hostile.md.
 hostile: install
 	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.hostile_upsd
 
 ## 50 scrapes/s of 100 devices for SOAK_SECONDS (default 600), into bench/runs/soak.md.
 soak: install

@@ -18,6 +18,8 @@ BENCHES = {
     "udp": "bench.bench_udp",
     "apcupsd": "bench.bench_apcupsd",
     "history": "bench.bench_history",
+    "snmp": "bench.bench_snmp",
+    "shard": "bench.bench_shard",
 }
 
 
@@ -36,7 +38,7 @@ def machine() -> str:
     )
 
 
-RUNS = ("fuzz", "chaos", "soak", "hostile")
+RUNS = ("fuzz", "chaos", "soak", "hostile", "hostile-upsd")
 
 
 def robustness() -> list[str]:

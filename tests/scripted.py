@@ -16,7 +16,7 @@ from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.base import DeviceConfig, SourceKind
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -36,6 +36,8 @@ class Script:
     ends: bool = False  # a stream that ends after its steps, rather than waiting
     position: int = field(default=0)
     instances: list[object] = field(default_factory=list)
+    # What the runtime handed over with ``restrict`` (sharded fan-out entries only).
+    owns: list[Callable[[str], bool]] = field(default_factory=list)
 
     def next_step(self) -> Step:
         step = self.steps[min(self.position, len(self.steps) - 1)]
@@ -50,6 +52,18 @@ class ScriptedConfig(DeviceConfig):
     """A device that follows its script."""
 
     source: Literal["scripted"] = "scripted"
+    fan_out: bool = False  # the entry's devices are <name>/<sub> (sharded per device)
+    listed: tuple[str, ...] | None = None  # a fan-out entry's devices, known from the config
+
+    @property
+    def fans_out(self) -> bool:
+        """As ``fan_out`` says."""
+        return self.fan_out
+
+    @property
+    def fan_out_devices(self) -> frozenset[str] | None:
+        """As ``listed`` says."""
+        return None if self.listed is None else frozenset(self.listed)
 
 
 class ScriptedSource:
@@ -70,6 +84,9 @@ class ScriptedSource:
         tb: TracebackType | None,
     ) -> None:
         self.script.closes += 1
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        self.script.owns.append(owns)
 
     async def read(self) -> Sequence[Event]:
         self.script.reads += 1

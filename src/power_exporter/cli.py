@@ -8,10 +8,11 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from power_exporter import __version__, logs, webwatch
+from power_exporter import __version__, logs, sharding, webwatch
 from power_exporter.config import from_environment, load, validate
 from power_exporter.errors import ConfigError, ListenError, PowerExporterError, SourceError
 from power_exporter.exposition.contract import MEASURES
@@ -25,6 +26,7 @@ from power_exporter.sources.registry import KINDS
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from power_exporter.config import Settings
     from power_exporter.model import Event
     from power_exporter.sources.base import DeviceConfig
 
@@ -127,12 +129,43 @@ def _web_flags(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def _shard_flags(serve: argparse.ArgumentParser) -> None:
+    group = serve.add_argument_group(
+        "sharding: replicas sharing one config, each serving its part (docs/scaling.md)"
+    )
+    group.add_argument(
+        "--shard",
+        type=int,
+        metavar="N",
+        help=f"this replica's shard, 0 to M-1 (${sharding.ENV_SHARD}, or the config's "
+        "shard; default: the ordinal ending the hostname when --total-shards is above 1)",
+    )
+    group.add_argument(
+        "--total-shards",
+        type=int,
+        metavar="M",
+        help=f"replicas in the fleet (${sharding.ENV_TOTAL}, or the config's total_shards; "
+        "default 1: no sharding)",
+    )
+    group.add_argument(
+        "--shard-from-hostname",
+        action="store_true",
+        help="take the shard from the hostname's ordinal (a StatefulSet pod: name-2 is 2)",
+    )
+    group.add_argument(
+        "--shard-peers",
+        metavar="URL",
+        help="every replica's URL, {shard} standing for its number, for /sd?all=1, e.g. "
+        f"http://power-exporter-{{shard}}.power-exporter:9860 (${sharding.ENV_PEERS})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept apart so the README and --help stay in step)."""
     parser = argparse.ArgumentParser(
         prog="power-exporter",
-        description="Prometheus exporter for UPSes (NUT, TrippLite HID), EcoFlow power "
-        "stations and UDP power meters. Without a command it serves.",
+        description="Prometheus exporter for UPSes and PDUs (NUT, apcupsd, SNMP, Tripp Lite "
+        "HID), EcoFlow power stations and UDP power meters. Without a command it serves.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -168,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         "variables of the exporters this one replaces are used",
     )
     _web_flags(serve)
+    _shard_flags(serve)
     serve.add_argument("--device-ip", help="UDP meter address (as DEVICE_UDP_IP)")
     serve.add_argument("--device-port", help="UDP meter port (as DEVICE_UDP_PORT)")
 
@@ -271,6 +305,21 @@ def _naming_for(kind: str) -> RawNaming:
     return found.naming if found is not None else NoRawNaming()
 
 
+def _sharding(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """ServeOptions' shard and shard_peers: flag, then environment, then config."""
+    env_shard, env_total, env_peers = sharding.environment(os.environ)
+    shard = sharding.resolve(
+        sharding.first_int(args.shard, env_shard, settings.shard, field="shard"),
+        sharding.first_int(
+            args.total_shards, env_total, settings.total_shards, field="total_shards"
+        ),
+        hostname=os.environ.get("HOSTNAME") or socket.gethostname(),
+        from_hostname=args.shard_from_hostname,
+    )
+    peers = args.shard_peers or env_peers or settings.shard_peers
+    return {"shard": shard, "shard_peers": sharding.check_peers(peers) if peers else None}
+
+
 def _serve(args: argparse.Namespace) -> int:
     for address in args.listen or ():
         parse_listen(address)  # a malformed --web.listen-address is a usage error, before all
@@ -289,6 +338,7 @@ def _serve(args: argparse.Namespace) -> int:
         external_url=args.external_url,
         enable_lifecycle=args.enable_lifecycle,
         log_level_fixed=bool(args.log_level),
+        **_sharding(args, config.settings),
     )
     web_config = webwatch.LiveWebConfig(args.web_config_file) if args.web_config_file else None
     asyncio.run(serve(config, options, _naming_for, web_config))

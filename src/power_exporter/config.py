@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from power_exporter.errors import ConfigError
 from power_exporter.sources.base import DeviceConfig, Duration, FieldError
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DEFAULT_LISTEN: Final = ":9860"
+# Values built again through aliases; the file's own values are bounded by its size (a fleet's
+# config of 30,000 devices has some 300,000), and are not counted.
 MAX_NODES: Final = 100_000
 # No configuration needs more than a handful of levels; deeper is refused with one message,
 # whatever limit the YAML library has (PyYAML 6.0.4's libyaml stops at 1000 with its own).
@@ -67,6 +76,21 @@ class Settings(BaseModel):
     log_level: str = "info"
     # Upper bound of the exponential backoff after failed reads (never below a device's interval).
     backoff_max: Duration = 60.0
+    # Sharding (docs/scaling.md): this replica's shard out of total_shards, and the URL
+    # template of the replicas for /sd?all=1 ({shard} stands for the shard number).
+    shard: int | None = Field(default=None, ge=0)
+    total_shards: int = Field(default=1, ge=1)
+    shard_peers: str | None = Field(default=None, min_length=1)
+
+    @field_validator("shard_peers")
+    @classmethod
+    def _check_peers(cls, value: str | None) -> str | None:
+        if value is not None and "{shard}" not in value:
+            raise ValueError(
+                "put {shard} where the shard number goes, as in"
+                " http://power-exporter-{shard}.power-exporter:9860"
+            )
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -100,10 +124,14 @@ class _Tracked:
         self.environ = environ
         self.lines: dict[tuple[str | int, ...], int] = {}
         self.built = 0
+        self._seen: set[int] = set()  # the nodes built once (their ids; the graph outlives us)
         self.problems: list[ConfigError] = []
 
     def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:  # noqa: ANN401 (YAML is untyped)
-        self.built += 1
+        if id(node) in self._seen:  # an alias's node, built again
+            self.built += 1
+        else:
+            self._seen.add(id(node))
         if self.built > MAX_NODES:  # aliases of aliases ("billion laughs") expand exponentially
             raise self.error(
                 f"more than {MAX_NODES} values: aliases expanding out of hand", path, node

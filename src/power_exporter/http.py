@@ -28,7 +28,7 @@ from power_exporter.exposition.text import (
 from power_exporter.status.routes import add_status_routes
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from aiohttp.typedefs import Middleware
 
@@ -169,8 +169,48 @@ class SdTarget:
         return labels
 
 
+def _sd_group(target: SdTarget, device: str, shard: int | None) -> dict[str, object]:
+    """One ``/sd`` target group: the device's ``/probe`` at ``target``."""
+    labels = {**target.labels(), "__param_target": device, "device": device}
+    if shard is not None:  # for relabelling; Prometheus drops __meta_ labels after it
+        labels["__meta_power_exporter_shard"] = str(shard)
+    return {"targets": [target.address], "labels": labels}
+
+
 # ``POST /-/reload``: re-reads the configuration; raises ConfigError (text for the client).
 Reload = Callable[[], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """What ``/sd?all=1`` lists: every device of the fleet at the replica that owns it.
+
+    ``peers[n]`` is replica n as Prometheus reaches it (from ``--shard-peers``); ``devices``
+    gives (device, owning shard) pairs. Without peers only an unsharded exporter can answer.
+    """
+
+    shard: int
+    total: int
+    peers: tuple[SdTarget, ...]
+    devices: Callable[[], Iterable[tuple[str, int]]]
+
+    @classmethod
+    def from_template(
+        cls,
+        template: str | None,
+        shard: int,
+        total: int,
+        devices: Callable[[], Iterable[tuple[str, int]]],
+    ) -> Fleet:
+        """Peers from a URL template such as ``http://power-exporter-{shard}.pe:9860``."""
+        peers: list[SdTarget] = []
+        for index in range(total if template else 0):
+            url = template.replace("{shard}", str(index)) if template else ""
+            try:
+                peers.append(SdTarget.from_url(url))
+            except ValueError as exc:
+                raise ConfigError(str(exc), field="shard-peers") from None
+        return cls(shard, total, tuple(peers), devices)
 
 
 class Handlers:
@@ -182,13 +222,16 @@ class Handlers:
         renderer: Renderer,
         runtime: Runtime | None,
         sd_target: SdTarget,
+        *,
         reload: Reload | None,
+        fleet: Fleet | None = None,
     ) -> None:
         self.store = store
         self.renderer = renderer
         self.runtime = runtime
         self.sd_target = sd_target
         self.reload_config = reload
+        self.fleet = fleet
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
         """Every device, from the store."""
@@ -202,6 +245,9 @@ class Handlers:
         if not target:
             return web.Response(status=400, text="missing parameter: target\n")
         if target not in self.store:
+            elsewhere = self._elsewhere(target)
+            if elsewhere:
+                return web.Response(status=404, text=elsewhere)
             known = ", ".join(state.name for state in self.store)
             return web.Response(status=400, text=f"unknown target {target!r}; known: {known}\n")
         fresh = _FRESH.get(request.query.get("fresh", "1").lower())
@@ -220,18 +266,42 @@ class Handlers:
             body = self.renderer.render_device(target, openmetrics=openmetrics)
         return await _stream_exposition(request, [body], openmetrics=openmetrics)
 
+    def _elsewhere(self, target: str) -> str:
+        """Where a device another replica of the fleet owns is served ('' if not known)."""
+        fleet = self.fleet
+        if fleet is None or fleet.total <= 1:
+            return ""
+        shard = dict(fleet.devices()).get(target)
+        if shard is None or shard == fleet.shard:
+            return ""
+        where = f" at {fleet.peers[shard].address}" if fleet.peers else ""
+        return f"{target!r} is not this replica's: replica {shard} serves it{where}\n"
+
     async def healthz(self, _request: web.Request) -> web.Response:
         """The process serves; devices may be down (that is what power_device_up says)."""
         return web.Response(text="ok\n")
 
-    async def sd(self, _request: web.Request) -> web.Response:
-        """Prometheus HTTP service discovery: one target group per device, for ``/probe``."""
-        target, common = self.sd_target.address, self.sd_target.labels()
-        groups = [
-            {"targets": [target], "labels": {**common, "__param_target": s.name, "device": s.name}}
-            for s in self.store
-        ]
-        return web.json_response(groups)
+    async def sd(self, request: web.Request) -> web.Response:
+        """Prometheus HTTP service discovery: one target group per device, for ``/probe``.
+
+        ``?all=1``: every device of a sharded fleet, each at the replica that owns it.
+        """
+        wanted = _FRESH.get(request.query.get("all", "0").lower())
+        if wanted is None:
+            return web.Response(status=400, text="all must be 1 or 0\n")
+        fleet = self.fleet
+        if wanted and fleet is not None and fleet.total > 1:
+            if not fleet.peers:
+                return web.Response(
+                    status=400,
+                    text="/sd?all=1 needs the replicas' addresses: start every replica with "
+                    "--shard-peers URL (a template with {shard}, see docs/scaling.md)\n",
+                )
+            return web.json_response(
+                [_sd_group(fleet.peers[shard], name, shard) for name, shard in fleet.devices()]
+            )
+        shard = fleet.shard if fleet is not None and fleet.total > 1 else None
+        return web.json_response([_sd_group(self.sd_target, s.name, shard) for s in self.store])
 
     async def reload(self, _request: web.Request) -> web.Response:
         """``POST /-/reload`` (``--web.enable-lifecycle``), as Prometheus's."""
@@ -252,9 +322,12 @@ def make_app(
     *,
     sd_target: SdTarget | None = None,
     reload: Reload | None = None,
+    fleet: Fleet | None = None,
 ) -> web.Application:
     """The aiohttp application; ``reload`` is None unless ``--web.enable-lifecycle``."""
-    handlers = Handlers(store, renderer, runtime, sd_target or SdTarget(), reload)
+    handlers = Handlers(
+        store, renderer, runtime, sd_target or SdTarget(), reload=reload, fleet=fleet
+    )
     app = web.Application(middlewares=middlewares)
     app.router.add_post("/-/reload", handlers.reload)
     add_status_routes(app, store)  # /, /api/v1/devices, /static/: the status page

@@ -25,7 +25,7 @@ from power_exporter.config import Config, load
 from power_exporter.errors import ConfigError
 from power_exporter.exposition import contract
 from power_exporter.exposition.text import Renderer
-from power_exporter.http import SdTarget, make_app
+from power_exporter.http import Fleet, SdTarget, make_app
 from power_exporter.runtime import Runtime
 from power_exporter.server import (
     Guard,
@@ -38,6 +38,7 @@ from power_exporter.server import (
     parse_listen,
     systemd_sockets,
 )
+from power_exporter.sharding import UNSHARDED, Shard
 from power_exporter.store import Store
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class ServeOptions:
     external_url: str | None = None
     enable_lifecycle: bool = False
     log_level_fixed: bool = False  # --log-level given: the file's log_level does not apply
+    shard: Shard = UNSHARDED
+    shard_peers: str | None = None  # URL template of the replicas, with {shard}
 
 
 def _load(path: str | None) -> Config:
@@ -77,6 +80,7 @@ class Reloader:
     def __init__(self, path: str | None, config: Config, runtime: Runtime, *, fixed: bool) -> None:
         self.path = path
         self.listen = config.settings.listen
+        self.sharding = _sharding(config)
         self.runtime = runtime
         self.log_level_fixed = fixed
         self.successful = True
@@ -101,6 +105,8 @@ class Reloader:
                 logging.getLogger().setLevel(config.settings.log_level.upper())
             if config.settings.listen != self.listen:
                 log.warning("listen changed to %s: that needs a restart", config.settings.listen)
+            if _sharding(config) != self.sharding:
+                log.warning("shard, total_shards or shard_peers changed: that needs a restart")
             self.successful = True
             self.success_at = time.time()
             summary = (
@@ -119,6 +125,18 @@ class Reloader:
         """``power_exporter_config_last_reload_*``."""
         yield contract.RELOAD_OK, (), 1.0 if self.successful else 0.0
         yield contract.RELOAD_TIME, (), self.success_at
+
+
+def _sharding(config: Config) -> tuple[object, ...]:
+    settings = config.settings
+    return settings.shard, settings.total_shards, settings.shard_peers
+
+
+def shard_samples(shard: Shard, store: Store) -> Iterator[SelfSample]:
+    """``power_exporter_shard_info`` and the number of devices this replica serves."""
+    labels = (("shard", str(shard.index)), ("total_shards", str(shard.total)))
+    yield contract.SHARD_INFO, labels, 1.0
+    yield contract.SHARD_DEVICES, (), float(len(store))
 
 
 def http_samples(guard: Guard) -> Iterator[SelfSample]:
@@ -164,13 +182,18 @@ async def serve(
         sockets = systemd_sockets()
     else:
         sockets = [sock for address in options.listen for sock in bind(address)]
-    check_file_limit(limits, len(config.devices))
     store = Store()
-    runtime = Runtime(config.devices, store, backoff_max=config.settings.backoff_max)
+    shard = options.shard
+    runtime = Runtime(config.devices, store, backoff_max=config.settings.backoff_max, shard=shard)
+    check_file_limit(limits, runtime.entries)  # the entries this replica runs
     renderer = Renderer(store, naming_for)
     guard = Guard(limits)
     reloader = Reloader(config.file, config, runtime, fixed=options.log_level_fixed)
-    renderer.self_samples = lambda: (*reloader.samples(), *http_samples(guard))
+    renderer.self_samples = lambda: (
+        *reloader.samples(),
+        *http_samples(guard),
+        *shard_samples(shard, store),
+    )
     ssl_context = web_config.server_context() if web_config is not None else None
     app = make_app(
         store,
@@ -179,6 +202,7 @@ async def serve(
         (web_config.middleware(),) if web_config is not None else (),
         sd_target=sd_target(options, sockets, tls=ssl_context is not None),
         reload=reloader.reload if options.enable_lifecycle else None,
+        fleet=Fleet.from_template(options.shard_peers, shard.index, shard.total, runtime.fleet),
     )
     runner = web.AppRunner(
         app,
@@ -193,6 +217,14 @@ async def serve(
             await GuardedSite(runner, sock, guard, ssl_context).start()
         addresses = ", ".join(describe(sock) for sock in sockets)
         log.info("listening on %s with %d device(s)", addresses, len(config.devices))
+        if shard.sharded:
+            log.info(
+                "shard %d of %d: %d of %d entries run here, the others on the other replicas",
+                shard.index,
+                shard.total,
+                runtime.entries,
+                len(config.devices),
+            )
         runtime.start()
         # What start-up built (config, device tasks, renderer) lives as long as the process:
         # keep it out of every full garbage collection (0.2 s at 10,000 devices).

@@ -28,10 +28,12 @@ from power_exporter.errors import (
 )
 from power_exporter.model import Reading, Roster
 from power_exporter.probing import Prober
+from power_exporter.sharding import UNSHARDED, known, owner
 from power_exporter.sources.base import (
     NoRawNaming,
     OneDeviceSource,
     PolledSource,
+    ShardAware,
     StreamingSource,
 )
 from power_exporter.sources.registry import KINDS
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from power_exporter.model import Event
+    from power_exporter.sharding import Shard
     from power_exporter.sources.base import DeviceConfig, RawNaming, Source, SourceKind
     from power_exporter.store import Store
 
@@ -88,6 +91,9 @@ class _Unit:
     # Devices whose failure has been logged since they were last up: the first failed read
     # of a device that never came up (a misspelled UPS name) is logged once, like a going down.
     reported: set[str] = field(default_factory=set)
+    # Sharded fan-out entries: every device of the last roster (or, without rosters, every
+    # device read), this replica's or not.
+    fleet: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -115,11 +121,15 @@ class Runtime:
         *,
         backoff_max: float = 60.0,
         kinds: Mapping[str, SourceKind] = KINDS,
+        shard: Shard = UNSHARDED,
     ) -> None:
         self.store = store
         self.backoff_max = backoff_max
         self.kinds = kinds
-        self._units = {cfg.name: _Unit(cfg) for cfg in devices}
+        self.shard = shard
+        # Every configured entry, in the file's order, run here or by another replica.
+        self.configured: tuple[DeviceConfig, ...] = tuple(devices)
+        self._units = {cfg.name: _Unit(cfg) for cfg in devices if self._runs(cfg)}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         for unit in self._units.values():
@@ -132,15 +142,59 @@ class Runtime:
 
     # -- bookkeeping ----------------------------------------------------------------------
 
+    def _runs(self, cfg: DeviceConfig) -> bool:
+        return self.shard.runs(cfg.name, fans_out=cfg.fans_out, listed=cfg.fan_out_devices)
+
     def _placeholder(self, unit: _Unit) -> None:
+        """Show the entry until its devices are read (sharded: see ``Shard.shown``)."""
         cfg = unit.config
-        self.store.register(
-            cfg.name,
-            source=cfg.source,
-            unit=cfg.name,
-            interval=cfg.interval,
-            labels=cfg.labels_for(cfg.name),
-        )
+        listed = cfg.fan_out_devices if self._sharded(unit) else None
+        names = self.shard.shown(cfg.name, listed)
+        if listed is not None:  # real devices: a failed login takes them down
+            unit.devices.update(names)
+        for name in names:
+            self.store.register(
+                name,
+                source=cfg.source,
+                unit=cfg.name,
+                interval=cfg.interval,
+                labels=cfg.labels_for(name),
+            )
+
+    def _sharded(self, unit: _Unit) -> bool:
+        return self.shard.sharded and unit.config.fans_out
+
+    def _keep(self, unit: _Unit, event: Event) -> Event | None:
+        """A sharded fan-out entry's event as this replica keeps it (None: another's device)."""
+        cfg = unit.config
+        # Bounded as rosters are: a hostile peer must not grow it.
+        unit.fleet = known(unit.fleet, event, bound=2 * cfg.max_devices)
+        listed = unit.fleet if isinstance(event, Roster) else {event.device}
+        if listed - {cfg.name} and cfg.name in self.store and cfg.name not in unit.devices:
+            self.store.remove(cfg.name)  # the entry lists or reads devices: no placeholder
+        return self.shard.keep(event)
+
+    @property
+    def entries(self) -> int:
+        """The configured entries this replica runs."""
+        return len(self._units)
+
+    def fleet(self) -> list[tuple[str, int]]:
+        """Every device of the fleet this replica knows of, with the shard that owns it.
+
+        Entries by name; sharded fan-out entries by the devices of their last roster and
+        those read here (until it lists some, the entry's own name).
+        """
+        total = self.shard.total
+        out: list[tuple[str, int]] = []
+        for cfg in self.configured:
+            unit = self._units.get(cfg.name)
+            names = set(cfg.fan_out_devices or ())
+            if unit is not None and cfg.fans_out:
+                names |= unit.fleet | unit.devices
+            names.discard(cfg.name)
+            out.extend((name, owner(name, total)) for name in sorted(names or {cfg.name}))
+        return out
 
     def unit_of(self, device: str) -> _Unit | None:
         """The configured entry a device belongs to."""
@@ -175,6 +229,11 @@ class Runtime:
         return True
 
     def _apply(self, unit: _Unit, event: Event, *, polled: bool) -> None:
+        kept = self._keep(unit, event) if self._sharded(unit) else event
+        if kept is not None:
+            self._apply_kept(unit, kept, polled=polled)
+
+    def _apply_kept(self, unit: _Unit, event: Event, *, polled: bool) -> None:
         cfg = unit.config
         if isinstance(event, Roster):
             self._listed(unit, event)
@@ -340,7 +399,10 @@ class Runtime:
         fresh: Source | None = None
         while not self._stopping.is_set():
             try:
-                fresh = fresh or kind.open(cfg)
+                if fresh is None:
+                    fresh = kind.open(cfg)
+                    if self._sharded(unit) and isinstance(fresh, ShardAware):
+                        fresh.restrict(self.shard.owns)
                 async with fresh as source:
                     unit.source = source
                     unit.streaming = isinstance(source, StreamingSource)
@@ -448,7 +510,8 @@ class Runtime:
         Entries whose config is unchanged keep their state and connections; removed ones
         leave the store; changed ones restart; new ones start.
         """
-        wanted = {cfg.name: cfg for cfg in devices}
+        self.configured = tuple(devices)
+        wanted = {cfg.name: cfg for cfg in devices if self._runs(cfg)}
         done = Reconfigured()
         for name, unit in list(self._units.items()):
             cfg = wanted.get(name)

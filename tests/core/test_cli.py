@@ -149,6 +149,33 @@ class TestOneValidator:
             f"power-exporter: configuration error: {path}: no devices configured"
         )
 
+    @pytest.mark.parametrize(
+        ("args", "env", "words"),
+        [
+            (
+                ("--total-shards", "3"),
+                {"HOSTNAME": "backup-box"},
+                "the hostname 'backup-box' does not end in -ORDINAL",
+            ),
+            (("--shard", "3", "--total-shards", "3"), {}, "shard 3 is not within 0..2"),
+            (
+                (),
+                {"POWER_EXPORTER_SHARD": "1", "POWER_EXPORTER_TOTAL_SHARDS": "x"},
+                "total_shards: 'x' is not a whole number",
+            ),
+            (("--total-shards", "2", "--shard", "0", "--shard-peers", "http://a:1"), {}, "{shard}"),
+        ],
+    )
+    def test_a_shard_that_cannot_be(
+        self, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], words: str
+    ) -> None:
+        """`serve` refuses a shard it cannot be, before listening: exit 2 and the reason."""
+        path = tmp_path / "fleet.yaml"
+        path.write_text(GOOD_DEVICES)
+        result = cli("serve", "--config", str(path), "--listen", "127.0.0.1:0", *args, env=env)
+        assert result.returncode == 2, result.stderr
+        assert words in result.stderr
+
 
 def _sysctl(name: str) -> int:
     return int(Path("/proc/sys/net/ipv4", name).read_text())

@@ -122,6 +122,15 @@ BAD = [
 
 
 class TestLoad:
+    def test_a_fleet_sized_file(self, tmp_path: Path) -> None:
+        """30,000 devices (some 120,000 values) load: only values built through aliases count."""
+        lines = ["devices:"]
+        for i in range(30_000):
+            lines += [f"  - name: ups-{i}", "    source: scripted", "    interval: 30s"]
+        cfg = load(write(tmp_path, "\n".join(lines) + "\n"))
+        assert len(cfg.devices) == 30_000
+        assert cfg.devices[-1].name == "ups-29999"
+
     def test_a_good_file(self, tmp_path: Path) -> None:
         """Durations parse, defaults apply, order is kept."""
         cfg = load(write(tmp_path, GOOD))

@@ -4,7 +4,9 @@ One exporter runs in this process (the real runtime, store, renderer and aiohttp
 device of each kind, each behind what the project accepts as its peer: a real upsd with
 dummy-ups replaying a DDL dump (``nut``), a DDL dump replayed in process (``replay``), the
 Tripp Lite HID report replay at the transport seam (``tripplite``), the fake EcoFlow cloud
-speaking the signed REST API (``ecoflow``) and the stand-in UDP meter (``udp_meter``). A real
+speaking the signed REST API (``ecoflow``), the stand-in UDP meter (``udp_meter``), a real
+apcupsd with its test driver (``apcupsd``) and snmpsim serving an APC card's recording
+(``snmp``). A real
 Prometheus scrapes it; every panel query of the dashboard must run, and return data whenever
 the families it needs are served.
 """
@@ -34,6 +36,9 @@ from tests.e2e.test_prometheus import Prometheus, fetch, free_port, running, wai
 from tests.ops.paths import DASHBOARD, ROOT
 from tests.ops.test_dashboard import PENDING, panels
 from tests.peers import require_binary
+from tests.peers.apcupsd import Apcupsd
+from tests.peers.snmpsim import FIXTURES as SNMP_FIXTURES
+from tests.peers.snmpsim import start_snmpsim
 from tests.peers.upsd import Upsd, ups_name
 from tests.sources.ecoflow import data as ecoflow_data
 from tests.sources.ecoflow.fake_cloud import FakeCloud
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
 NUT_DUMP = ROOT / "tests" / "fixtures" / "nut-ddl" / "APC__Smart-UPS_1000__snmp-ups__2.7.4__02.dev"
 REPLAY_DUMP = ROOT / "examples" / "demo" / "rack-ups.dev"
 STATION = "R331ZEB4ZEAL0001"
+SNMP_CARD = "librenms_apc_smt750x-nmc2"  # the recording, and so the community
 JOB = "power"
 # Queries that may rightly be empty although their families are served.
 MAY_BE_EMPTY = {
@@ -88,7 +94,9 @@ async def _tick(meter: StandInMeter) -> None:
         )
 
 
-async def _start(upsd: Upsd, ups: str, port: int) -> tuple[Runtime, web.AppRunner, Any, Any]:
+async def _start(
+    upsd: Upsd, ups: str, port: int, apc: Apcupsd, snmp_agent: str
+) -> tuple[Runtime, web.AppRunner, Any, Any]:
     cloud = await FakeCloud().start()
     cloud.add(STATION, ecoflow_data.delta2())
     meter: StandInMeter = await start_meter()
@@ -106,6 +114,8 @@ async def _start(upsd: Upsd, ups: str, port: int) -> tuple[Runtime, web.AppRunne
             "host": cloud.url,
         },
         {"name": "meter", "source": "udp_meter", "address": f"127.0.0.1:{meter.port}"},
+        {"name": "backroom", "source": "apcupsd", "server": apc.server},
+        {"name": "card", "source": "snmp", "host": snmp_agent, "community": SNMP_CARD},
     ]
     config = validate({"devices": [device | {"interval": "1s"} for device in devices]})
     store = Store()
@@ -134,16 +144,22 @@ def kinds_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kinds]:
     tmp = tmp_path_factory.mktemp("kinds")
     ups = ups_name(NUT_DUMP)
     upsd = Upsd(tmp / "nut", {ups: NUT_DUMP})
+    apc = Apcupsd(tmp / "apcupsd")
     transport = ReplayTransport(ReplayUps(info("/dev/hidraw0")))
     with contextlib.ExitStack() as stack:
         upsd.start()
         stack.callback(upsd.stop)
+        apc.start()
+        stack.callback(apc.stop)
+        recording = SNMP_FIXTURES / f"{SNMP_CARD}.snmprec"
+        snmpsim = start_snmpsim(tmp / "snmpsim", [recording], wait_for=SNMP_CARD)
+        stack.callback(snmpsim.stop)
         patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.setattr(tripplite_source, "HidapiTransport", lambda: transport)
         exporter = Exporter()
         stack.callback(exporter.close)
         port = free_port()
-        started = exporter.run(_start(upsd, ups, port))
+        started = exporter.run(_start(upsd, ups, port, apc, snmpsim.host))
         stack.callback(lambda: exporter.run(_stop(*started)))
         address = f"127.0.0.1:{port}"
         config = tmp / "prometheus.yml"

@@ -6,7 +6,8 @@ rendered manifests run everywhere. It knows exactly the kustomization fields the
 files use and refuses any other, so it cannot silently render something kustomize would
 not: resources, components, configMapGenerator (files, label options, the content-hash
 name suffix and the references to it), JSON 6902 patches on a kind regex and a label
-selector, and the ``labels`` transformer without selectors or templates.
+selector, strategic-merge ``$patch: delete`` patches (removing what they target), and the
+``labels`` transformer without selectors or templates.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ Object = dict[str, Any]
 KNOWN_FIELDS: Final = frozenset(
     {"apiVersion", "kind", "resources", "components", "configMapGenerator", "patches", "labels"}
 )
+
+
+WORKLOADS: Final = frozenset({"Deployment", "DaemonSet", "StatefulSet"})
 
 
 class UnsupportedError(ValueError):
@@ -140,6 +144,23 @@ def _apply_patch(patch: Object, objects: list[Object]) -> None:
     if set(patch) != {"target", "patch"}:
         raise UnsupportedError(f"patch form {sorted(patch)}")
     operations = yaml.safe_load(patch["patch"])
+    if isinstance(operations, dict):
+        if operations.get("$patch") != "delete" or set(operations) - {
+            "$patch",
+            "apiVersion",
+            "kind",
+            "metadata",
+        }:
+            raise UnsupportedError(f"strategic merge patch {sorted(operations)}")
+        doomed = [
+            obj
+            for obj in objects
+            if _selected(patch["target"], obj)
+            and obj["kind"] == operations["kind"]
+            and obj["metadata"]["name"] == operations["metadata"]["name"]
+        ]
+        objects[:] = [obj for obj in objects if all(obj is not gone for gone in doomed)]
+        return
     for obj in objects:
         if _selected(patch["target"], obj):
             for operation in operations:
@@ -160,7 +181,7 @@ def _json_patch(obj: Object, operation: Object) -> None:
 
 
 def _rename_config_maps(obj: Object, renames: dict[str, str]) -> None:
-    if obj["kind"] not in {"Deployment", "DaemonSet"}:
+    if obj["kind"] not in WORKLOADS:
         return
     for volume in obj["spec"]["template"]["spec"].get("volumes", []):
         if "configMap" in volume and volume["configMap"]["name"] in renames:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +12,13 @@ import pytest
 import yaml
 from aiohttp import web
 
-from power_exporter import webauth, webconfig
+from power_exporter import cli, webauth, webconfig
+from power_exporter.config import Settings
 from power_exporter.config import load as load_config
 from power_exporter.errors import ConfigError
 from power_exporter.exposition.text import Renderer
-from power_exporter.http import make_app
+from power_exporter.http import Fleet, make_app
+from power_exporter.sharding import Shard
 from power_exporter.sources.registry import KINDS
 from power_exporter.store import Store
 from tests.ops.kustomize import base_copy, overlay, render
@@ -386,3 +389,80 @@ def test_usb_daemonset_can_open_hidraw(everything: list[Object]) -> None:
     for text in (manifest, DEPLOY_DOC.read_text(encoding="utf-8")):
         assert "device_ownership_from_security_context" in text
         assert f"--gid {groups[0]}" in text
+
+
+class TestSharded:
+    """components/sharded: a StatefulSet of replicas, each its shard of one config."""
+
+    @pytest.fixture
+    def sharded(self, tmp_path: Path) -> list[Object]:
+        return render(overlay(tmp_path, "sharded", *COMPONENTS))
+
+    def test_statefulset_replaces_the_deployment(self, sharded: list[Object]) -> None:
+        """No Deployment polls beside the shards; the StatefulSet's pods are the Service's."""
+        kinds = {doc["kind"] for doc in sharded}
+        assert "Deployment" not in kinds
+        statefulset = one(sharded, "StatefulSet", "power-exporter")
+        pods = statefulset["spec"]["template"]["metadata"]["labels"]
+        assert selects(one(sharded, "Service", "power-exporter")["spec"]["selector"], pods)
+        for version in VERSIONS:
+            kubernetes_validate.validate(statefulset, version, strict=True)
+            kubernetes_validate.validate(
+                one(sharded, "Service", "power-exporter-shards"), version, strict=True
+            )
+
+    def test_pod_template_is_the_deployments(
+        self, sharded: list[Object], everything: list[Object]
+    ) -> None:
+        """The StatefulSet's pod is the Deployment's plus the shard flags, nothing else."""
+        deployment = one(everything, "Deployment", "power-exporter")
+        template = copy.deepcopy(one(sharded, "StatefulSet", "power-exporter")["spec"]["template"])
+        args = template["spec"]["containers"][0]["args"]
+        added = [arg for arg in args if arg not in container(deployment)["args"]]
+        assert [arg.split("=")[0] for arg in added] == [
+            "--total-shards",
+            "--shard-from-hostname",
+            "--shard-peers",
+        ]
+        template["spec"]["containers"][0]["args"] = [arg for arg in args if arg not in added]
+        assert template == deployment["spec"]["template"]
+
+    def test_headless_service_is_not_scraped(self, sharded: list[Object]) -> None:
+        """The ServiceMonitor selects the exporter Service only: each replica scraped once."""
+        monitor = one(sharded, "ServiceMonitor", "power-exporter")
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        services = [o for o in sharded if o["kind"] == "Service"]
+        assert [
+            s["metadata"]["name"] for s in services if selects(selector, s["metadata"]["labels"])
+        ] == ["power-exporter"]
+        headless = one(sharded, "Service", "power-exporter-shards")
+        assert headless["spec"]["clusterIP"] == "None"
+        assert (
+            one(sharded, "StatefulSet", "power-exporter")["spec"]["serviceName"]
+            == "power-exporter-shards"
+        )
+
+    def test_tls_probes_follow(self, sharded: list[Object]) -> None:
+        """With components/tls the kubelet probes the shards over HTTPS too."""
+        statefulset = one(sharded, "StatefulSet", "power-exporter")
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container(statefulset)[probe]["httpGet"]["scheme"] == "HTTPS"
+
+    @pytest.mark.parametrize("ordinal", [0, 1, 2])
+    def test_each_pod_finds_its_shard_and_peers(
+        self, sharded: list[Object], monkeypatch: pytest.MonkeyPatch, ordinal: int
+    ) -> None:
+        """Pod power-exporter-N is shard N of `replicas`; its peers are the pods' DNS names."""
+        statefulset = one(sharded, "StatefulSet", "power-exporter")
+        name, spec = statefulset["metadata"]["name"], statefulset["spec"]
+        monkeypatch.setenv("HOSTNAME", f"{name}-{ordinal}")
+        for variable in ("POWER_EXPORTER_SHARD", "POWER_EXPORTER_TOTAL_SHARDS"):
+            monkeypatch.delenv(variable, raising=False)
+        args = cli.build_parser().parse_args(container(statefulset)["args"])
+        options = cli._sharding(args, Settings())
+        assert options["shard"] == Shard(ordinal, spec["replicas"])
+        fleet = Fleet.from_template(options["shard_peers"], ordinal, spec["replicas"], list)
+        port = container(statefulset)["ports"][0]["containerPort"]
+        assert [peer.address for peer in fleet.peers] == [
+            f"{name}-{n}.{spec['serviceName']}:{port}" for n in range(spec["replicas"])
+        ]

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from tests.ops.kustomize import overlay, render
+from tests.ops.kustomize import WORKLOADS, overlay, render
 from tests.peers import require_binary
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 COMPONENTS = ("usb", "tls", "basic-auth")
+SHARDED = ("sharded", *COMPONENTS)
 HASH_SUFFIX = re.compile(r"-[a-z0-9]{10}$")
 Object = dict[str, Any]
 
@@ -26,7 +27,7 @@ def _normalized(objects: list[Object]) -> list[Object]:
     for obj in out:
         if obj["kind"] == "ConfigMap":
             obj["metadata"]["name"] = HASH_SUFFIX.sub("", obj["metadata"]["name"])
-        if obj["kind"] in {"Deployment", "DaemonSet"}:
+        if obj["kind"] in WORKLOADS:
             for volume in obj["spec"]["template"]["spec"]["volumes"]:
                 if "configMap" in volume:
                     volume["configMap"]["name"] = HASH_SUFFIX.sub("", volume["configMap"]["name"])
@@ -34,7 +35,8 @@ def _normalized(objects: list[Object]) -> list[Object]:
 
 
 @pytest.mark.parametrize(
-    ("components", "release"), [((), None), (COMPONENTS, None), (COMPONENTS, "monitoring")]
+    ("components", "release"),
+    [((), None), (COMPONENTS, None), (COMPONENTS, "monitoring"), (SHARDED, None)],
 )
 def test_renderer_matches_kustomize(
     tmp_path: Path, components: tuple[str, ...], release: str | None

@@ -22,12 +22,7 @@ def unit_text() -> str:
 
 
 def directives() -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for line in unit_text().splitlines():
-        if "=" in line and not line.lstrip().startswith(("#", ";")):
-            key, _, value = line.partition("=")
-            out.setdefault(key.strip(), []).append(value.strip())
-    return out
+    return _directives(unit_text())
 
 
 @pytest.fixture
@@ -176,3 +171,63 @@ def test_credentials_are_what_the_exporter_reads(tmp_path: Path) -> None:
     )
     assert elsewhere.returncode != 0, "the password file is not looked at"
     assert webconfig.ssl_context(webconfig.load(store / "web-config.yml")) is not None
+
+
+TEMPLATE = UNIT.with_name("power-exporter@.service")
+# What the template may set differently from power-exporter.service.
+PER_INSTANCE = {"Description", "ExecStart", "Environment"}
+
+
+def _directives(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+class TestShardTemplate:
+    """power-exporter@.service: instance N is shard N, as hardened as the single unit."""
+
+    def test_verifies_and_stays_confined(self, tmp_path: Path) -> None:
+        """`systemd-analyze verify` of an instance passes; its exposure is as low."""
+        command = shutil.which("power-exporter", path=str(Path(sys.executable).parent))
+        assert command
+        template = tmp_path / TEMPLATE.name
+        template.write_text(TEMPLATE.read_text(encoding="utf-8").replace(INSTALLED, command))
+        instance = str(tmp_path / "power-exporter@1.service")
+        result = analyze("verify", instance)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout + result.stderr == ""
+        security = analyze("security", "--offline=true", instance)
+        match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", security.stdout)
+        assert match, security.stdout + security.stderr
+        assert float(match.group(1)) <= MAX_EXPOSURE, security.stdout
+
+    def test_hardening_is_the_single_units(self) -> None:
+        """Every directive but the description, command and shard is power-exporter.service's."""
+        ours = _directives(TEMPLATE.read_text(encoding="utf-8"))
+        single = directives()
+        assert {k: v for k, v in ours.items() if k not in PER_INSTANCE} == {
+            k: v for k, v in single.items() if k not in PER_INSTANCE
+        }
+
+    @pytest.mark.parametrize("instance", [0, 2])
+    def test_instance_is_its_shard(self, monkeypatch: pytest.MonkeyPatch, instance: int) -> None:
+        """Instance N, with the environment file's total, serves shard N on port 987N."""
+        from power_exporter import cli  # noqa: PLC0415
+        from power_exporter.config import Settings  # noqa: PLC0415
+        from power_exporter.sharding import Shard  # noqa: PLC0415
+
+        found = _directives(TEMPLATE.read_text(encoding="utf-8"))
+        (environment,) = found["Environment"]
+        name, _, value = environment.replace("%i", str(instance)).partition("=")
+        monkeypatch.setenv(name, value)
+        monkeypatch.setenv("POWER_EXPORTER_TOTAL_SHARDS", "3")  # the documented environment line
+        command = found["ExecStart"][0].replace("%i", str(instance)).split()
+        assert command[0] == INSTALLED
+        args = cli.build_parser().parse_args(command[1:])
+        options = cli._sharding(args, Settings())
+        assert options["shard"] == Shard(instance, 3)
+        assert args.listen == [f":987{instance}"]

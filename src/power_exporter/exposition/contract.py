@@ -330,7 +330,25 @@ HTTP_REJECTED: Final = Spec(
     "HTTP connections closed before any handler, by reason: timeout (request too slow), "
     "header_size, malformed, evicted (idle or slow, to make room at the connection cap).",
 )
-SERVER: Final[tuple[Spec, ...]] = (RELOAD_OK, RELOAD_TIME, HTTP_OPEN, HTTP_REFUSED, HTTP_REJECTED)
+SHARD_INFO: Final = Spec(
+    "power_exporter_shard_info",
+    "info",
+    "This replica's shard out of total_shards (0 of 1 when not sharded).",
+)
+SHARD_DEVICES: Final = Spec(
+    "power_exporter_shard_devices",
+    "gauge",
+    "Devices this replica owns and serves (its part of the fleet).",
+)
+SERVER: Final[tuple[Spec, ...]] = (
+    RELOAD_OK,
+    RELOAD_TIME,
+    HTTP_OPEN,
+    HTTP_REFUSED,
+    HTTP_REJECTED,
+    SHARD_INFO,
+    SHARD_DEVICES,
+)
 
 # The order families appear in, before any raw family.
 ORDERED: Final[tuple[Spec, ...]] = (

@@ -147,6 +147,23 @@ class DeviceConfig(BaseModel):
         del device
         return self.static_labels
 
+    @property
+    def fans_out(self) -> bool:
+        """Whether the entry's devices are found at run time, each named ``<entry>/<sub>``.
+
+        A sharded fleet runs such an entry on every replica, each keeping the devices it
+        owns; any other entry runs, whole, on the one replica that owns its name.
+        """
+        return False
+
+    @property
+    def fan_out_devices(self) -> frozenset[str] | None:
+        """A fan-out entry's device names when the config lists them (None: found at run time).
+
+        A sharded replica that owns none of them never opens the entry (no session at all).
+        """
+        return None
+
 
 @runtime_checkable
 class PolledSource(Protocol):
@@ -197,6 +214,27 @@ class OneDeviceSource(Protocol):
     async def read_one(self, device: str) -> Sequence[Event]:
         """Read ``device`` (one of this source's device names) afresh."""
         ...
+
+
+@runtime_checkable
+class ShardAware(Protocol):
+    """A fan-out source that can leave alone the devices another replica owns.
+
+    When the exporter runs sharded, the runtime calls ``restrict`` once, before entering
+    the source: from then on the source may list every device (one cheap request, for its
+    ``Roster``) but should read, subscribe to or open sessions for only the devices
+    ``owns`` accepts (by device name, ``<entry>/<sub>``). The runtime drops the events of
+    other devices anyway; this spares the upstream the work.
+    """
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Read only the devices whose name ``owns`` accepts."""
+        ...
+
+
+def everything(_device: str) -> bool:
+    """The ``owns`` of an unsharded exporter: every device is this replica's."""
+    return True
 
 
 Source: TypeAlias = PolledSource | StreamingSource

@@ -16,6 +16,7 @@ def _kinds() -> Mapping[str, SourceKind]:
         ecoflow,
         nut,
         replay,
+        snmp,
         tripplite,
         udp_meter,
     )
@@ -27,6 +28,7 @@ def _kinds() -> Mapping[str, SourceKind]:
         ecoflow.KIND,
         udp_meter.KIND,
         apcupsd.KIND,
+        snmp.KIND,
     )
     return {kind.name: kind for kind in kinds}
 

@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Self
 
 from power_exporter.model import DeviceFault, Roster
+from power_exporter.sources.base import everything
 from power_exporter.sources.ecoflow.accounts import Accounts, app_key
 from power_exporter.sources.ecoflow.app_device import AppDevice
 from power_exporter.sources.ecoflow.app_hub import (
@@ -40,7 +41,7 @@ from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.source import ReadingBuilder
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -65,6 +66,7 @@ class AppMqttSource:
         self.devices: dict[str, AppDevice] = {}
         self._hub: AppHub | None = None
         self._inbox = Inbox(wants_list=cfg.fan_out)
+        self._owns: Callable[[str], bool] = everything
         if cfg.serial != "*":
             for sn in cfg.wanted(()):
                 self._add_device(sn, None)
@@ -81,6 +83,13 @@ class AppMqttSource:
     def hub(self) -> AppHub | None:
         """The account's shared session while the source is entered."""
         return self._hub
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: keep (and later add) only the devices this replica owns."""
+        self._owns = owns
+        for sn in [sn for sn, device in self.devices.items() if not owns(device.name)]:
+            del self.devices[sn]
+        self._inbox.serials = frozenset(self.devices)
 
     def _name(self, sn: str) -> str:
         return f"{self.cfg.name}/{sn}" if self.cfg.fan_out else self.cfg.name
@@ -157,7 +166,7 @@ class AppMqttSource:
         if not self.cfg.fan_out:
             return []
         wanted = self.cfg.wanted(listing)
-        added = [sn for sn in wanted if sn not in self.devices]
+        added = [sn for sn in wanted if sn not in self.devices and self._owns(self._name(sn))]
         for sn in added:
             self._add_device(sn, listing.get(sn))
         if self.cfg.serial == "*":

@@ -222,6 +222,18 @@ class EcoflowConfig(DeviceConfig):
         return self.serial == "*" or isinstance(self.serial, tuple)
 
     @property
+    def fans_out(self) -> bool:
+        """A fan-out entry, for sharding (see ``DeviceConfig.fans_out``)."""
+        return self.fan_out
+
+    @property
+    def fan_out_devices(self) -> frozenset[str] | None:
+        """A list of serials names its devices up front; ``"*"`` finds them in the account."""
+        if isinstance(self.serial, tuple):
+            return frozenset(f"{self.name}/{sn}" for sn in self.serial)
+        return None
+
+    @property
     def one_serial(self) -> str:
         """The serial of a single-device entry, or ``"*"`` (a list has none)."""
         if isinstance(self.serial, tuple):

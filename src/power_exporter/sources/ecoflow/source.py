@@ -32,7 +32,7 @@ from power_exporter.errors import (
     SourceError,
 )
 from power_exporter.model import DeviceFault, DeviceIdentity, Reading, Roster, checked_measures
-from power_exporter.sources.base import PolledSource, StreamingSource
+from power_exporter.sources.base import PolledSource, StreamingSource, everything
 from power_exporter.sources.ecoflow import devices, families, more_families
 from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
@@ -44,7 +44,7 @@ from power_exporter.sources.ecoflow.rest import DeviceAuthError, DeviceInfo, Res
 from power_exporter.sources.lru import LruCache
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
     from types import TracebackType
 
     from power_exporter.model import Event
@@ -195,6 +195,11 @@ class RestSource:
         self._builder = ReadingBuilder(cfg)
         self._limit = asyncio.Semaphore(_CONCURRENT_QUOTAS)
         self._missing_checked: float | None = None
+        self._owns: Callable[[str], bool] = everything
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: ask ``quota/all`` only for the devices this replica owns."""
+        self._owns = owns
 
     def __repr__(self) -> str:
         return f"RestSource(name={self._cfg.name!r}, serial={self._cfg.serial!r})"
@@ -219,8 +224,8 @@ class RestSource:
         deadline = time.monotonic() + cfg.timeout * _READ_SHARE
         listing = await self._client.device_list()
         if cfg.serial == "*":
-            serials = sorted(listing)
-            if not serials:
+            serials = [sn for sn in sorted(listing) if self._owns(device_name(cfg, sn))]
+            if not listing:
                 log.debug("%s: no devices are bound to this developer account", cfg.name)
         else:
             serials = [cfg.one_serial]
@@ -229,8 +234,8 @@ class RestSource:
         events: list[Event] = list(
             await asyncio.gather(*(self._one(sn, listing, deadline) for sn in serials))
         )
-        if cfg.serial == "*":
-            events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in serials)))
+        if cfg.serial == "*":  # every listed device, whichever replica reads it
+            events.append(Roster(cfg.name, frozenset(device_name(cfg, sn) for sn in listing)))
         return events
 
     async def read_one(self, device: str) -> Sequence[Event]:
@@ -310,6 +315,7 @@ class OpenMqttSource:
 
     def __init__(self, cfg: EcoflowConfig, *, assume_offline: float = ASSUME_OFFLINE) -> None:
         self._cfg = cfg
+        self._owns: Callable[[str], bool] = everything
         self._rest = rest_client(cfg)
         self._builder = ReadingBuilder(cfg)
         self._assume_offline = assume_offline
@@ -336,6 +342,10 @@ class OpenMqttSource:
             await stream.aclose()
         await self._rest.close()
 
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: subscribe to the devices this replica owns only."""
+        self._owns = owns
+
     def stream(self) -> AsyncIterator[Event]:
         """Events as the devices push data, until the connection fails."""
         stream = self._events()
@@ -345,7 +355,7 @@ class OpenMqttSource:
     async def _events(self) -> AsyncGenerator[Event, None]:
         cfg = self._cfg
         listing = await self._rest.device_list(refresh=True)
-        serials = cfg.wanted(listing)
+        serials = [sn for sn in cfg.wanted(listing) if self._owns(device_name(cfg, sn))]
         self._devices = {sn: _Device(sn, device_name(cfg, sn), listing.get(sn)) for sn in serials}
         wait = max(0.05, min(30.0, self._assume_offline / 10))
         # Subscribe first, then read quota/all: no push falls between the two.

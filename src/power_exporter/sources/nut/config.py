@@ -158,6 +158,11 @@ class NutConfig(DeviceConfig):
         return tuple(sorted((*self.static_labels, ("ups", ups))))
 
     @property
+    def fans_out(self) -> bool:
+        """``ups: "*"``: each UPS of the upsd is a device, sharded on its own."""
+        return self.ups == ALL_UPSES
+
+    @property
     def host_port(self) -> tuple[str, int]:
         """The upsd address."""
         return parse_server(self.server)

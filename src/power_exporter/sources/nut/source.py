@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Self
 
 from power_exporter.errors import ConnectError, SourceError
 from power_exporter.model import DeviceFault, Event, Roster
+from power_exporter.sources.base import everything
 from power_exporter.sources.nut.client import DEFAULT_PORT, ListAnswer, NutClient, TlsOptions
 from power_exporter.sources.nut.config import ALL_UPSES, NutConfig, parse_server
 from power_exporter.sources.nut.table import ProblemLog, nut_reading
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from power_exporter.sources.base import DeviceConfig
@@ -119,6 +120,11 @@ class NutSource:
         self._known: list[str] = [] if cfg.ups == ALL_UPSES else [cfg.ups]
         self._problems = ProblemLog()
         self._keep = None if cfg.vars is None else cfg.vars.keeps
+        self._owns: Callable[[str], bool] = everything
+
+    def restrict(self, owns: Callable[[str], bool]) -> None:
+        """Sharded: list every UPS (one ``LIST UPS``) but read only those ``owns`` accepts."""
+        self._owns = owns
 
     async def __aenter__(self) -> Self:
         if self._client is not None:
@@ -153,7 +159,8 @@ class NutSource:
         if self.cfg.ups != ALL_UPSES:
             answers = await self.client.list_vars_many(self._known, budget=self._budget)
             return self._events(self._known, answers)
-        listed, answers = await self.client.list_ups_and_vars(self._known, budget=self._budget)
+        everyone, answers = await self.client.list_ups_and_vars(self._known, budget=self._budget)
+        listed = {ups for ups in everyone if self._owns(self.device_name(ups))}  # sharded: ours
         gone = [ups for ups in self._known if ups not in listed]
         kept = [
             (ups, answer) for ups, answer in zip(self._known, answers, strict=True) if ups in listed
@@ -175,8 +182,11 @@ class NutSource:
             more = await self.client.list_vars_many(added, budget=self._budget)
             events.extend(self._events(added, more))
             self._known.extend(added)
-        # The roster names the UPSes read (within the cap), so the runtime keeps no others.
-        events.insert(0, Roster(self.cfg.name, frozenset(map(self.device_name, self._known))))
+        # The roster names the UPSes read (within the cap), so the runtime keeps no others,
+        # and, sharded, the other replicas' (for /sd?all=1; the runtime keeps only its own).
+        others = sorted(ups for ups in everyone if ups not in listed)[: self.cfg.max_devices]
+        names = frozenset(map(self.device_name, [*self._known, *others]))
+        events.insert(0, Roster(self.cfg.name, names))
         if beyond:  # last: the devices within the cap are the runtime's first
             error = SourceError(f"beyond max_devices ({self.cfg.max_devices}): not read")
             events.extend(DeviceFault(self.device_name(ups), error) for ups in beyond)

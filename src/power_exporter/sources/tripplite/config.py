@@ -40,3 +40,8 @@ class TrippliteConfig(DeviceConfig):
     def fan_out(self) -> bool:
         """Whether every UPS found is a device of its own (``path: auto`` without serial)."""
         return self.path == AUTO and self.serial is None
+
+    @property
+    def fans_out(self) -> bool:
+        """A fan-out entry, for sharding (see ``DeviceConfig.fans_out``)."""
+        return self.fan_out

@@ -1,0 +1,148 @@
+"""Agents that cannot be read: each fault has its own reason, and stays with its device."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+
+from power_exporter.errors import AuthError, ConnectError, DeviceTimeoutError, SourceError
+from power_exporter.model import Reading
+from power_exporter.runtime import Runtime
+from power_exporter.sources.snmp.config import SnmpConfig
+from power_exporter.sources.snmp.engine import ENGINES
+from power_exporter.sources.snmp.source import SnmpSource
+from power_exporter.store import Store
+from tests.peers.snmpsim import free_udp_port
+from tests.sources.snmp.conftest import APC, v2c, v3
+from tests.support import until
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.peers.snmpsim import Snmpsim
+
+
+@pytest.fixture
+def silent_agent() -> Iterator[str]:
+    """A UDP socket on 127.0.0.1 that takes every datagram and never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def fault_of(cfg: SnmpConfig) -> SourceError:
+    async with SnmpSource(cfg) as source:
+        with pytest.raises(SourceError) as caught:
+            await source.read()
+    return caught.value
+
+
+def cfg_at(host: str, **keys: object) -> SnmpConfig:
+    return SnmpConfig.model_validate(
+        {"name": "card", "source": "snmp", "host": host, "community": APC, **keys}
+    )
+
+
+class TestReasons:
+    """Timeout, unreachable, wrong community, wrong v3 keys: one reason and message each."""
+
+    async def test_silent_agent_is_a_timeout(self, silent_agent: str) -> None:
+        """An address that swallows requests: timeout, after the configured tries."""
+        error = await fault_of(cfg_at(silent_agent, timeout="1s", retries=1))
+        assert isinstance(error, DeviceTimeoutError)
+        assert error.reason == "timeout"
+        assert "2 tries" in str(error)
+
+    async def test_closed_port_is_unreachable(self) -> None:
+        """Nothing listens: ICMP port unreachable makes it a connect error, not a timeout."""
+        error = await fault_of(cfg_at(f"127.0.0.1:{free_udp_port()}", timeout="1s"))
+        assert isinstance(error, ConnectError)
+        assert error.reason == "connect"
+        assert "nothing listens" in str(error)
+
+    async def test_closed_port_over_ipv6(self) -> None:
+        """The same over IPv6 ([::1]): pysnmp's IPv6 target, ICMPv6 port unreachable."""
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+            port = sock.getsockname()[1]
+        error = await fault_of(cfg_at(f"[::1]:{port}", timeout="1s"))
+        assert isinstance(error, ConnectError)
+
+    async def test_unknown_host_is_unreachable(self) -> None:
+        """A name that does not resolve: connect."""
+        error = await fault_of(cfg_at("no-such-host.invalid", timeout="1s"))
+        assert isinstance(error, ConnectError)
+
+    async def test_wrong_community_is_auth(self, snmpsim: Snmpsim) -> None:
+        """The agent drops a wrong community, but answers v3 discovery: auth, not timeout."""
+        error = await fault_of(v2c(snmpsim, "not-a-community", timeout="1s", retries=0))
+        assert isinstance(error, AuthError)
+        assert error.reason == "auth"
+        assert "wrong community" in str(error)
+        assert "not-a-community" not in str(error)  # a community is a secret
+
+    async def test_wrong_auth_key_is_auth(self, snmpsim: Snmpsim) -> None:
+        """A wrong SNMPv3 authentication key: the agent reports a wrong digest."""
+        error = await fault_of(v3(snmpsim, APC, auth_key="not-the-key", timeout="1s"))
+        assert isinstance(error, AuthError)
+        assert "auth_key" in str(error)
+        assert "not-the-key" not in str(error)
+
+    async def test_wrong_priv_key_is_auth(self, snmpsim: Snmpsim) -> None:
+        """A wrong SNMPv3 privacy key: the answer does not decrypt."""
+        error = await fault_of(v3(snmpsim, APC, priv_key="not-the-key", timeout="1s"))
+        assert isinstance(error, AuthError)
+        assert "priv_key" in str(error)
+
+    async def test_unknown_user_is_auth(self, snmpsim: Snmpsim) -> None:
+        """An SNMPv3 user the agent does not know."""
+        error = await fault_of(v3(snmpsim, APC, username="stranger", timeout="1s"))
+        assert isinstance(error, AuthError)
+        assert "unknown" in str(error)
+
+
+class TestRedetection:
+    """A failed read forgets the detected profile: the card may come back as another one."""
+
+    async def test_forgotten_after_failure_kept_when_pinned(self, silent_agent: str) -> None:
+        """``profile: auto`` detects again after a failure; a pinned profile stays."""
+        for profile, after in (("auto", None), ("cyberpower", "cyberpower")):
+            async with SnmpSource(cfg_at(silent_agent, timeout="0.5s", profile=profile)) as src:
+                with pytest.raises(DeviceTimeoutError):
+                    await src.read()
+                assert (src.profile.name if src.profile else None) == after
+
+
+class TestRuntime:
+    """SNMP devices under the real runtime."""
+
+    async def test_fault_stays_with_its_device(self, snmpsim: Snmpsim, silent_agent: str) -> None:
+        """Two cards, one answering nothing: the other stays up and keeps its readings."""
+        good = v2c(snmpsim, APC, name="good", interval="0.3s", timeout="1s")
+        bad = cfg_at(silent_agent, name="bad", interval="0.3s", timeout="0.6s")
+        wrong = v2c(snmpsim, "nope", name="wrong", interval="0.3s", timeout="0.6s", retries=0)
+        store = Store()
+        runtime = Runtime([good, bad, wrong], store, backoff_max=0.5)
+        runtime.start()
+
+        def state(name: str) -> tuple[bool, dict[str, int]]:
+            found = store.get(name)
+            assert found is not None
+            return found.up, found.errors
+
+        try:
+            await until(lambda: state("good")[0], timeout=15)
+            await until(lambda: "timeout" in state("bad")[1], timeout=15)
+            await until(lambda: "auth" in state("wrong")[1], timeout=15)
+            assert state("good")[0]
+            assert not state("bad")[0]
+            assert not state("wrong")[0]
+            good_state = store.get("good")
+            assert good_state is not None
+            assert isinstance(good_state.reading, Reading)
+            assert good_state.reading.identity.model == "Smart-UPS X 750"
+        finally:
+            await runtime.stop()
+        assert ENGINES.users == 0

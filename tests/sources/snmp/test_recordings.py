@@ -1,0 +1,309 @@
+"""Every recording read from a real snmpsim: normalized values, flags, identity, raw names."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from typing import TYPE_CHECKING, Final
+
+import pytest
+
+from power_exporter.exposition.text import Renderer
+from power_exporter.model import Flag, Labels, Measure, Reading
+from power_exporter.sources.registry import KINDS
+from power_exporter.sources.snmp.engine import ENGINES
+from power_exporter.sources.snmp.source import SnmpSource
+from power_exporter.store import Store
+from tests.peers import require_binary
+from tests.peers.promtool import INSTALL, check_metrics
+from tests.sources.snmp.conftest import APC, v2c, v3
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from power_exporter.sources.snmp.config import SnmpConfig
+    from tests.peers.snmpsim import Snmpsim
+
+M = Measure
+L1: Final[Labels] = (("phase", "L1"),)
+L2: Final[Labels] = (("phase", "L2"),)
+L3: Final[Labels] = (("phase", "L3"),)
+
+
+class Expected:
+    """What one recording must read as."""
+
+    def __init__(
+        self,
+        profile: str,
+        measures: Mapping[Measure, float],
+        flags: frozenset[Flag],
+        identity: tuple[str, str, str, str],
+        *,
+        labelled: Mapping[Measure, Mapping[Labels, float]] | None = None,
+        dropped: Mapping[Measure, str] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.measures = measures
+        self.flags = flags
+        self.identity = identity
+        self.labelled = labelled or {}
+        self.dropped = dropped or {}
+
+
+EXPECTED: Final[Mapping[str, Expected]] = {
+    # APC Smart-UPS X 750, NMC2: HighPrec tenths, runtime in TimeTicks (10976200 = 109762 s).
+    APC: Expected(
+        "apc-ups",
+        {
+            M.BATTERY_CHARGE: 1.0,  # upsHighPrecBatteryCapacity 1000 (tenths of %)
+            M.BATTERY_TEMPERATURE: 22.8,
+            M.BATTERY_VOLTAGE: 54.7,
+            M.INPUT_VOLTAGE: 120.0,
+            M.INPUT_FREQUENCY: 60.0,
+            M.OUTPUT_VOLTAGE: 120.0,
+            M.OUTPUT_FREQUENCY: 60.0,
+            M.LOAD: 0.0,
+            M.OUTPUT_CURRENT: 0.0,
+        },
+        frozenset({Flag.ONLINE}),  # upsBasicOutputStatus 2 onLine
+        ("APC", "Smart-UPS X 750", "AS1907242163", "UPS 09.8 (ID20)"),
+        # 10976200 TimeTicks = 109762 s = 30.5 h at no load: past the shared plausibility
+        # table's 24 h for a UPS, so it stays raw only.
+        dropped={M.BATTERY_RUNTIME: "out_of_range"},
+    ),
+    # Riello NetMan 204: UPS-MIB, 3-line tables, -1 for the unsupported input current.
+    "librenms_netmanplus_204": Expected(
+        "ups-mib",
+        {
+            M.BATTERY_RUNTIME: 8100.0,  # 135 minutes
+            M.BATTERY_CHARGE: 1.0,
+            M.BATTERY_VOLTAGE: 122.5,
+            M.BATTERY_TEMPERATURE: 37.0,
+            M.INPUT_FREQUENCY: 50.1,
+            M.INPUT_VOLTAGE: 242.0,
+            M.INPUT_POWER: 0.0,
+            M.OUTPUT_FREQUENCY: 50.1,
+            M.OUTPUT_VOLTAGE: 231.0,
+            M.OUTPUT_CURRENT: 1.1,
+            M.OUTPUT_POWER: 184.0,
+            M.LOAD: 0.08,
+        },
+        frozenset({Flag.ONLINE}),  # upsOutputSource 3 normal
+        ("RPS SpA", "", "", ""),
+        # Three rows in each line table (no NumLines to say fewer are used): one series each.
+        labelled={
+            M.INPUT_PHASE_VOLTAGE: {L1: 242.0, L2: 0.0, L3: 0.0},
+            M.INPUT_PHASE_POWER: {L1: 0.0, L2: 0.0, L3: 0.0},
+            M.OUTPUT_PHASE_VOLTAGE: {L1: 231.0, L2: 0.0, L3: 0.0},
+            M.OUTPUT_PHASE_CURRENT: {L1: 1.1, L2: 0.0, L3: 0.0},
+            M.OUTPUT_PHASE_POWER: {L1: 184.0, L2: 0.0, L3: 0.0},
+        },
+    ),
+    # CyberPower OL2200RTXL2U on an RMCARD: tenths of volts, runtime in TimeTicks.
+    "librenms_cyberpower": Expected(
+        "cyberpower",
+        {
+            M.BATTERY_CHARGE: 1.0,
+            M.BATTERY_TEMPERATURE: 36.0,
+            M.BATTERY_RUNTIME: 1740.0,
+            M.INPUT_VOLTAGE: 119.5,
+            M.INPUT_FREQUENCY: 60.0,
+            M.OUTPUT_VOLTAGE: 120.2,
+            M.OUTPUT_FREQUENCY: 60.0,
+            M.OUTPUT_CURRENT: 6.5,
+        },
+        frozenset({Flag.ONLINE}),
+        ("CyberPower", "OL2200RTXL2U", "ABCFT1000001", "S1A17"),
+    ),
+    # Tripp Lite SU3000LCD2UHV, PowerAlert: -273 °C without a probe, output source "other".
+    "librenms_poweralert_ups": Expected(
+        "tripplite",
+        {
+            M.BATTERY_RUNTIME: 6300.0,
+            M.BATTERY_CHARGE: 1.0,
+            M.BATTERY_VOLTAGE: 82.1,
+            M.INPUT_FREQUENCY: 60.0,
+            M.INPUT_VOLTAGE: 212.0,
+            M.OUTPUT_FREQUENCY: 60.0,
+            M.OUTPUT_VOLTAGE: 212.0,
+            M.OUTPUT_CURRENT: 1.4,
+            M.OUTPUT_POWER: 307.0,
+            M.LOAD: 0.07,
+        },
+        frozenset(),
+        ("Tripp Lite", "SU3000LCD2UHV", "", "20.1.0.87"),
+    ),
+    # Tripp Lite SMART1500RMXL2UA, PowerAlert 12: two upsAlarmBatteryBad rows in the alarm table.
+    "librenms_poweralert_2": Expected(
+        "tripplite",
+        {
+            M.BATTERY_RUNTIME: 1440.0,  # 24 minutes
+            M.BATTERY_CHARGE: 1.0,
+            M.BATTERY_VOLTAGE: 42.0,
+            M.BATTERY_TEMPERATURE: 24.0,
+            M.INPUT_FREQUENCY: 59.7,
+            M.INPUT_VOLTAGE: 122.0,
+            M.OUTPUT_FREQUENCY: 59.7,
+            M.OUTPUT_VOLTAGE: 122.0,
+            M.OUTPUT_CURRENT: 3.0,
+            M.OUTPUT_POWER: 357.0,
+            M.LOAD: 0.27,
+        },
+        frozenset({Flag.ONLINE, Flag.ALARM, Flag.REPLACE_BATTERY}),
+        ("Tripp Lite", "SMART1500RMXL2UA", "", "12.06.0069"),
+    ),
+    # Eaton 9PX 2200i (snmpsim's own recording): XUPS, MGE sysObjectID, ABM resting.
+    "snmpsim_eaton-9PX-partial-walk": Expected(
+        "eaton-xups",
+        {
+            M.BATTERY_RUNTIME: 17218.0,  # seconds
+            M.BATTERY_VOLTAGE: 78.0,
+            M.BATTERY_CHARGE: 1.0,
+            M.INPUT_FREQUENCY: 50.0,
+            M.INPUT_VOLTAGE: 243.0,
+            M.INPUT_CURRENT: 0.0,
+            M.INPUT_POWER: 0.0,
+            M.LOAD: 0.09,
+            M.OUTPUT_FREQUENCY: 50.0,
+            M.OUTPUT_VOLTAGE: 231.0,
+            M.OUTPUT_CURRENT: 0.0,
+            M.OUTPUT_POWER: 50.0,
+            M.NOMINAL_POWER: 2200.0,
+        },
+        frozenset({Flag.ONLINE}),
+        ("Eaton", "Eaton 9PX 2200i RT 3U", "GX13G45099", "INV: 01.17.4945"),
+    ),
+}
+
+
+async def read_one(cfg: SnmpConfig) -> tuple[Reading, str]:
+    async with SnmpSource(cfg) as source:
+        events = await source.read()
+        assert source.profile is not None
+        profile = source.profile.name
+    assert len(events) == 1
+    reading = events[0]
+    assert isinstance(reading, Reading)
+    return reading, profile
+
+
+def check(reading: Reading, profile: str, expected: Expected) -> None:
+    assert profile == expected.profile
+    assert dict(reading.measures) == pytest.approx(dict(expected.measures))
+    assert set(reading.measures) == set(expected.measures)
+    assert reading.flags == expected.flags
+    assert {m: dict(series) for m, series in reading.labelled.items()} == expected.labelled
+    assert dict(reading.dropped) == expected.dropped
+    identity = reading.identity
+    assert (identity.vendor, identity.model, identity.serial, identity.firmware) == (
+        expected.identity
+    )
+
+
+class TestRecordings:
+    """Each recording's normalized values, read from a real agent."""
+
+    @pytest.mark.parametrize("recording", sorted(EXPECTED))
+    async def test_v2c(self, snmpsim: Snmpsim, recording: str) -> None:
+        """SNMPv2c with GETBULK: the profile, measures, flags and identity."""
+        reading, profile = await read_one(v2c(snmpsim, recording))
+        check(reading, profile, EXPECTED[recording])
+
+    @pytest.mark.parametrize("recording", sorted(EXPECTED))
+    async def test_v3_auth_priv(self, snmpsim: Snmpsim, recording: str) -> None:
+        """SNMPv3 authPriv (SHA-256, AES-128), the recording as the context: the same reading."""
+        reading, profile = await read_one(v3(snmpsim, recording))
+        check(reading, profile, EXPECTED[recording])
+
+    async def test_v1_getnext(self, snmpsim: Snmpsim) -> None:
+        """SNMPv1 walks with GETNEXT and reads the same values."""
+        reading, profile = await read_one(v2c(snmpsim, APC, version="1"))
+        check(reading, profile, EXPECTED[APC])
+
+    async def test_profile_override(self, snmpsim: Snmpsim) -> None:
+        """``profile:`` wins over sysObjectID: the CyberPower card read as plain UPS-MIB."""
+        reading, profile = await read_one(v2c(snmpsim, "librenms_cyberpower", profile="ups-mib"))
+        assert profile == "ups-mib"
+        assert reading.identity.vendor == "CPS"  # upsIdentManufacturer, all it serves
+        assert reading.measures == {}
+
+    async def test_engine_shared_and_closed(self, snmpsim: Snmpsim) -> None:
+        """Two devices hold one engine; it closes when the last leaves."""
+        assert ENGINES.users == 0
+        async with SnmpSource(v2c(snmpsim, APC)) as one, SnmpSource(v2c(snmpsim, APC)) as two:
+            assert one.agent.engine is two.agent.engine
+            assert ENGINES.users == 2
+        assert ENGINES.users == 0
+
+
+def page(*readings: Reading) -> bytes:
+    store = Store()
+    for reading in readings:
+        store.update(reading, unit="card", interval=15.0)
+    return Renderer(store, lambda kind: KINDS[kind].naming).render()
+
+
+CAMEL_LINT: Final = re.compile(
+    r"^(\w+) metric names should be written in 'snake_case' not 'camelCase'$"
+)
+
+
+class TestExposition:
+    """What /metrics shows of SNMP devices."""
+
+    async def test_promtool_clean_without_raw(self, snmpsim: Snmpsim) -> None:
+        """With ``raw: false``, every recording's page passes promtool without a remark."""
+        readings = []
+        for recording in sorted(EXPECTED):
+            cfg = v2c(snmpsim, recording, raw=False, name=recording.replace("_", "-"))
+            readings.append((await read_one(cfg))[0])
+        check_metrics(page(*readings))
+
+    async def test_raw_names_as_snmp_exporter(self, snmpsim: Snmpsim) -> None:
+        """MIB object names, values as sent, table indexes as labels (snmp_exporter's way)."""
+        apc, _ = await read_one(v2c(snmpsim, APC, name="apc"))
+        netman, _ = await read_one(v2c(snmpsim, "librenms_netmanplus_204", name="netman"))
+        text = page(apc, netman).decode()
+        assert 'upsHighPrecBatteryCapacity{device="apc"} 1000\n' in text
+        assert 'upsAdvBatteryRunTimeRemaining{device="apc"} 10976200\n' in text
+        assert 'upsBasicOutputStatus{device="apc"} 2\n' in text
+        assert 'upsInputVoltage{device="netman",upsInputLineIndex="1"} 242\n' in text
+        assert 'upsInputCurrent{device="netman",upsInputLineIndex="2"} -1\n' in text
+        assert 'power_input_voltage_volts{device="netman"} 242\n' in text
+        assert 'power_output_phase_power_watts{device="netman",phase="L1"} 184\n' in text
+
+    async def test_raw_names_only_camel_case_remarks(self, snmpsim: Snmpsim) -> None:
+        """Promtool's only remarks on the raw page are camelCase names, all MIB object names."""
+        promtool = require_binary("promtool", install=INSTALL)
+        reading, _ = await read_one(v2c(snmpsim, APC, name="apc"))
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [promtool, "check", "metrics"],
+            input=page(reading),
+            capture_output=True,
+            check=False,
+        )
+        remarks = (result.stdout + result.stderr).decode().strip().splitlines()
+        assert remarks
+        names = {match.group(1) for line in remarks if (match := CAMEL_LINT.match(line))}
+        assert len(names) == len(remarks)
+        assert names <= {key.partition("|")[0] for key in reading.raw}
+
+
+class TestRowsInUse:
+    """A line table's rows past its own count (upsInputNumLines) are placeholders."""
+
+    def test_counted_rows_only(self) -> None:
+        """Three input rows, one line in use: no phase series; three in use: L1..L3."""
+        from power_exporter.sources.snmp.columns import oid  # noqa: PLC0415
+        from power_exporter.sources.snmp.profiles import UPS_MIB  # noqa: PLC0415
+        from power_exporter.sources.snmp.reading import build_reading  # noqa: PLC0415
+
+        voltages = {oid(f"1.3.6.1.2.1.33.1.3.3.1.3.{line}"): 230 for line in (1, 2, 3)}
+        for in_use, phases in ((1, {}), (3, {L1: 230.0, L2: 230.0, L3: 230.0})):
+            walk = {oid("1.3.6.1.2.1.33.1.3.2.0"): in_use, **voltages}
+            reading, _ = build_reading("ups", UPS_MIB, dict(walk), 0.0)
+            assert dict(reading.labelled.get(M.INPUT_PHASE_VOLTAGE, {})) == phases
+            assert reading.measures[M.INPUT_VOLTAGE] == 230.0
