@@ -9,17 +9,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from power_exporter.sources.ecoflow.envelope import COMMANDS, Command
+from power_exporter.sources.ecoflow.proto import alternator_pb2
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-# SN prefix -> the (cmd_func, cmd_id) pairs decoded for it (see envelope.COMMANDS).
-PREFIX_COMMANDS: Final[Mapping[str, frozenset[tuple[int, int]]]] = {
-    "HW52": frozenset({(2, 1), (254, 32)}),  # Smart Plug: heartbeat, energy totals
+_ALTERNATOR: Final = Command(
+    "alternator_report",
+    alternator_pb2.AlternatorReport,
+    lambda _message: "254_21.",
+    json_names=True,
+)
+
+# SN prefix -> the messages decoded for it, by (cmd_func, cmd_id).
+PREFIX_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
+    # Smart Plug: heartbeat, energy totals
+    "HW52": {(2, 1): COMMANDS[(2, 1)], (254, 32): COMMANDS[(254, 32)]},
+    # Alternator Charger: its report, as a heartbeat (254/21) and as a push (254/37)
+    "F371": {(254, 21): _ALTERNATOR, (254, 37): _ALTERNATOR},
 }
 
 
-def own_commands(serial: str) -> frozenset[tuple[int, int]] | None:
-    """The pairs decoded for a device of its own schema, or None (the usual rules apply)."""
+def own_commands(serial: str) -> Mapping[tuple[int, int], Command] | None:
+    """The messages decoded for a device of its own schema, or None (the usual rules apply)."""
     upper = serial.upper()
     found = [prefix for prefix in PREFIX_COMMANDS if upper.startswith(prefix)]
     return PREFIX_COMMANDS[max(found, key=len)] if found else None

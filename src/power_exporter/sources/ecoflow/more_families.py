@@ -82,6 +82,16 @@ _SHP2: Final[Mapping[str, Field]] = {
     "pd303_mc.masterIncreInfo.gridVol": Field(M.INPUT_VOLTAGE),
 }
 
+# Alternator Charger (app API, 254/21 of its own): power in from the alternator, out to the
+# station; its input is the car battery. ``batSoc`` is the connected station's charge and
+# ``temp`` the charger's: neither is this device's battery, both stay raw.
+_ALTERNATOR: Final[Mapping[str, Field]] = {
+    "254_21.alternatorPower": Field(M.INPUT_POWER),
+    "254_21.stationPower": Field(M.OUTPUT_POWER),
+    "254_21.carBatVolt": Field(M.INPUT_VOLTAGE),
+    "254_21.ratedPower": Field(M.NOMINAL_POWER),
+}
+
 # Battery power: positive while it charges, negative while it discharges (PowerOcean).
 _BATTERY_POWER: Final = FlagRule(positive=Flag.CHARGING, negative=Flag.DISCHARGING)
 _CHG_DSG_STATE: Final = FlagRule(values={1: Flag.DISCHARGING, 2: Flag.CHARGING})
@@ -102,6 +112,7 @@ FAMILIES: Final[Mapping[str, Family]] = {
     ),
     "delta_pro_ultra": Family("DELTA Pro Ultra", _DELTA_PRO_ULTRA, {}, _DPU + "wattsOutSum"),
     "shp2": Family("Smart Home Panel 2", _SHP2, {}, "wattInfo.allHallWatt"),
+    "alternator": Family("Alternator Charger", _ALTERNATOR, {}, "254_21.alternatorPower"),
 }
 
 

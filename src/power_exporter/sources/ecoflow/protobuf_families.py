@@ -103,7 +103,7 @@ def commands_for(serial: str) -> Mapping[tuple[int, int], Command]:
     """The inner messages we decode for this device; others are counted as unknown."""
     own = own_commands(serial)
     if own is not None:
-        return {cmd: COMMANDS[cmd] for cmd in own}
+        return own
     schema = schema_of(serial)
     if schema is Schema.FOREIGN:
         return {}
