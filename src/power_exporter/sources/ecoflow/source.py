@@ -59,6 +59,7 @@ _CONCURRENT_QUOTAS: Final = 8  # quota/all requests in flight per entry
 # down with a timeout, the others keep their values (the runtime's own timeout is the rest).
 _READ_SHARE: Final = 0.9
 _LOGGED_LIMIT: Final = 1000
+_ENERGY_DEVICES: Final = 65_536
 # api -> module providing ``open_source(cfg)`` for the app-account APIs.
 _ACCOUNT_MODULES: Final[Mapping[str, str]] = {
     "mqtt": "power_exporter.sources.ecoflow.app_mqtt",
@@ -92,7 +93,9 @@ class ReadingBuilder:
     def __init__(self, cfg: EcoflowConfig) -> None:
         self._cfg = cfg
         self._logged: set[tuple[str, str]] = set()
-        self._energy: LruCache[str, EnergyCounters] = LruCache(_LOGGED_LIMIT)
+        # Bounded, and far above any account's device count: evicting a device's counters
+        # would lose the offsets that keep its energy counters from going back.
+        self._energy: LruCache[str, EnergyCounters] = LruCache(_ENERGY_DEVICES)
 
     def energy(self, name: str) -> EnergyCounters:
         """The energy counters of one device (kept across its readings)."""
