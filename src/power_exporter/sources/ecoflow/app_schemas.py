@@ -26,6 +26,10 @@ _ALTERNATOR: Final = Command(
 PREFIX_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
     # Smart Plug: heartbeat, energy totals
     "HW52": {(2, 1): COMMANDS[(2, 1)], (254, 32): COMMANDS[(254, 32)]},
+    # WAVE 3: display and runtime uploads numbered as the power stations' (tolwi's wave3
+    # schema: 3/4 total in/out W, 242/262 charge, 254/268 remaining minutes, 361 PV W...);
+    # its BMS and other reports are not decoded
+    "AC71": {(254, 21): COMMANDS[(254, 21)], (254, 22): COMMANDS[(254, 22)]},
     # Alternator Charger: its report, as a heartbeat (254/21) and as a push (254/37)
     "F371": {(254, 21): _ALTERNATOR, (254, 37): _ALTERNATOR},
 }

@@ -82,6 +82,24 @@ _SHP2: Final[Mapping[str, Field]] = {
     "pd303_mc.masterIncreInfo.gridVol": Field(M.INPUT_VOLTAGE),
 }
 
+# WAVE 3 (app API): its 254/21 and 254/22 share the power stations' numbering, decoded under
+# the proto names; the fields every source agrees on. The battery voltage's unit is not
+# established: raw only.
+_WAVE_3: Final[Mapping[str, Field]] = {
+    "cms_batt_soc": Field(M.BATTERY_CHARGE, 0.01),
+    "bms_batt_soc": Field(M.BATTERY_CHARGE, 0.01),
+    "cms_batt_soh": Field(M.BATTERY_HEALTH, 0.01, valid=_PERCENT_KNOWN),
+    "bms_batt_soh": Field(M.BATTERY_HEALTH, 0.01, valid=_PERCENT_KNOWN),
+    "cms_dsg_rem_time": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "bms_dsg_rem_time": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "bms_max_cell_temp": Field(M.BATTERY_TEMPERATURE),
+    "pow_in_sum_w": Field(M.INPUT_POWER),
+    "pow_out_sum_w": Field(M.OUTPUT_POWER),
+    "pow_get_pv": Field(M.SOLAR_INPUT_POWER),
+    "plug_in_info_ac_in_vol": Field(M.INPUT_VOLTAGE),
+    "plug_in_info_ac_in_feq": Field(M.INPUT_FREQUENCY),
+}
+
 # Alternator Charger (app API, 254/21 of its own): power in from the alternator, out to the
 # station; its input is the car battery. ``batSoc`` is the connected station's charge and
 # ``temp`` the charger's: neither is this device's battery, both stay raw.
@@ -113,6 +131,10 @@ FAMILIES: Final[Mapping[str, Family]] = {
     "delta_pro_ultra": Family("DELTA Pro Ultra", _DELTA_PRO_ULTRA, {}, _DPU + "wattsOutSum"),
     "shp2": Family("Smart Home Panel 2", _SHP2, {}, "wattInfo.allHallWatt"),
     "alternator": Family("Alternator Charger", _ALTERNATOR, {}, "254_21.alternatorPower"),
+    # no signature: its keys are the power stations', it is known by its serial only
+    "wave3": Family(
+        "WAVE 3", _WAVE_3, {"cms_chg_dsg_state": _CHG_DSG_STATE}, "wave3 (by serial only)"
+    ),
 }
 
 
