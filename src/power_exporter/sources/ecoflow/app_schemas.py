@@ -15,6 +15,7 @@ from power_exporter.sources.ecoflow.proto import alternator_pb2
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+_STATION_REPORTS: Final = {cmd: COMMANDS[cmd] for cmd in ((254, 21), (254, 22), (32, 2), (32, 50))}
 _ALTERNATOR: Final = Command(
     "alternator_report",
     alternator_pb2.AlternatorReport,
@@ -30,6 +31,9 @@ PREFIX_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
     # schema: 3/4 total in/out W, 242/262 charge, 254/268 remaining minutes, 361 PV W...);
     # its BMS and other reports are not decoded
     "AC71": {(254, 21): COMMANDS[(254, 21)], (254, 22): COMMANDS[(254, 22)]},
+    # Glacier Classic: the same numbering in its display/runtime uploads, CMS and BMS
+    # heartbeats (tolwi's glacier classic schema); its cooler fields (736-748) are not declared
+    **dict.fromkeys(("RF43", "RF44", "RF45"), _STATION_REPORTS),
     # Alternator Charger: its report, as a heartbeat (254/21) and as a push (254/37)
     "F371": {(254, 21): _ALTERNATOR, (254, 37): _ALTERNATOR},
 }

@@ -100,6 +100,17 @@ _WAVE_3: Final[Mapping[str, Field]] = {
     "plug_in_info_ac_in_feq": Field(M.INPUT_FREQUENCY),
 }
 
+# Glacier Classic (app API): display/runtime uploads numbered as the power stations'; 102 is
+# its battery's temperature.
+_GLACIER_CLASSIC: Final[Mapping[str, Field]] = {
+    "cms_batt_soc": Field(M.BATTERY_CHARGE, 0.01),
+    "cms_dsg_rem_time": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
+    "cms_batt_temp": Field(M.BATTERY_TEMPERATURE),
+    "pow_in_sum_w": Field(M.INPUT_POWER),
+    "pow_out_sum_w": Field(M.OUTPUT_POWER),
+    "plug_in_info_ac_in_vol": Field(M.INPUT_VOLTAGE),
+}
+
 # Alternator Charger (app API, 254/21 of its own): power in from the alternator, out to the
 # station; its input is the car battery. ``batSoc`` is the connected station's charge and
 # ``temp`` the charger's: neither is this device's battery, both stay raw.
@@ -131,6 +142,12 @@ FAMILIES: Final[Mapping[str, Family]] = {
     "delta_pro_ultra": Family("DELTA Pro Ultra", _DELTA_PRO_ULTRA, {}, _DPU + "wattsOutSum"),
     "shp2": Family("Smart Home Panel 2", _SHP2, {}, "wattInfo.allHallWatt"),
     "alternator": Family("Alternator Charger", _ALTERNATOR, {}, "254_21.alternatorPower"),
+    "glacier_classic": Family(
+        "Glacier Classic",
+        _GLACIER_CLASSIC,
+        {"cms_chg_dsg_state": _CHG_DSG_STATE},
+        "glacier_classic (by serial only)",
+    ),
     # no signature: its keys are the power stations', it is known by its serial only
     "wave3": Family(
         "WAVE 3", _WAVE_3, {"cms_chg_dsg_state": _CHG_DSG_STATE}, "wave3 (by serial only)"
