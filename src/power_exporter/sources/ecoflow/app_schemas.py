@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.sources.ecoflow.envelope import COMMANDS, Command
-from power_exporter.sources.ecoflow.proto import alternator_pb2
+from power_exporter.sources.ecoflow.proto import alternator_pb2, panel_pb2
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+_PANEL: Final = Command(
+    "panel_display", panel_pb2.PanelDisplay, lambda _message: "shp3.", json_names=False
+)
 _STATION_REPORTS: Final = {cmd: COMMANDS[cmd] for cmd in ((254, 21), (254, 22), (32, 2), (32, 50))}
 _ALTERNATOR: Final = Command(
     "alternator_report",
@@ -34,6 +37,8 @@ PREFIX_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
     # Glacier Classic: the same numbering in its display/runtime uploads, CMS and BMS
     # heartbeats (tolwi's glacier classic schema); its cooler fields (736-748) are not declared
     **dict.fromkeys(("RF43", "RF44", "RF45"), _STATION_REPORTS),
+    # Smart Home Panel 3: its display upload (grid, load, legs, 32 circuits)
+    **{prefix: {(254, 21): _PANEL} for prefix in ("HR62", "HR63", "HR6C")},
     # Alternator Charger: its report, as a heartbeat (254/21) and as a push (254/37)
     "F371": {(254, 21): _ALTERNATOR, (254, 37): _ALTERNATOR},
 }

@@ -111,6 +111,14 @@ _GLACIER_CLASSIC: Final[Mapping[str, Field]] = {
     "plug_in_info_ac_in_vol": Field(M.INPUT_VOLTAGE),
 }
 
+# Smart Home Panel 3 (app API, its display upload under ``shp3.``): backup charge, grid
+# (drawn from it: positive), home load; per leg and per circuit below (LABELLED).
+_SHP3: Final[Mapping[str, Field]] = {
+    "shp3.cms_batt_soc": Field(M.BATTERY_CHARGE, 0.01),
+    "shp3.grid_pwr": Field(M.GRID_POWER),
+    "shp3.load_pwr": Field(M.OUTPUT_POWER),
+}
+
 # Alternator Charger (app API, 254/21 of its own): power in from the alternator, out to the
 # station; its input is the car battery. ``batSoc`` is the connected station's charge and
 # ``temp`` the charger's: neither is this device's battery, both stay raw.
@@ -148,6 +156,7 @@ FAMILIES: Final[Mapping[str, Family]] = {
         {"cms_chg_dsg_state": _CHG_DSG_STATE},
         "glacier_classic (by serial only)",
     ),
+    "shp3": Family("Smart Home Panel 3", _SHP3, {}, "shp3.load_pwr"),
     # no signature: its keys are the power stations', it is known by its serial only
     "wave3": Family(
         "WAVE 3", _WAVE_3, {"cms_chg_dsg_state": _CHG_DSG_STATE}, "wave3 (by serial only)"
@@ -199,6 +208,13 @@ LABELLED: Final[Mapping[str, tuple[Labelled, ...]]] = {
         _rule(_BMS_DPU + "temp", M.BATTERY_PACK_TEMPERATURE, "battery"),
         _rule(_BMS_DPU + "cycles", M.BATTERY_PACK_CYCLES, "battery"),
     ),
+    "shp3": (
+        # a circuit's consumption comes negative: read as the power it draws
+        _rule(r"shp3\.ch(\d+)\.watt", M.CIRCUIT_POWER, "circuit", -1.0),
+        _rule(r"shp3\.(l\d)_vol", M.INPUT_PHASE_VOLTAGE, "phase"),
+        _rule(r"shp3\.grid_(l\d)_amp", M.INPUT_PHASE_CURRENT, "phase"),
+        _rule(r"shp3\.grid_(l\d)_pwr", M.INPUT_PHASE_POWER, "phase"),
+    ),
     "shp2": (
         _rule(r"loadInfo\.hall1Watt\[(\d+)\]", M.CIRCUIT_POWER, "circuit", shift=1),
         _rule(
@@ -239,7 +255,7 @@ def labelled(family: Family | None, raw: Mapping[str, float]) -> dict[Measure, d
             converted = rule.value(value)
             series = out.setdefault(rule.measure, {})
             if converted is not None and len(series) < MAX_SERIES:
-                name = str(int(match[1]) + rule.shift) if rule.shift else match[1]
+                name = str(int(match[1]) + rule.shift) if rule.shift else match[1].upper()
                 series[((rule.label, name),)] = converted
             break
     return {measure: series for measure, series in out.items() if series}
