@@ -86,7 +86,8 @@ bench: .venv-bench/.installed-stamp peers
 fuzz: .venv-fuzz/.installed-stamp
 	.venv-fuzz/bin/python -m bench.fuzz
 
-## Kill -9 upsd CHAOS_KILLS times (default 20) under a scraped exporter, into bench/runs/chaos.md.
+## Kill -9 upsd, then mosquitto under EcoFlow devices, CHAOS_KILLS times each (default 20) under a
+## scraped exporter, into bench/runs/chaos.md.
 CHAOS_KILLS ?= 20
 chaos: install peers
 	$(BIN)/python -m bench.chaos $(CHAOS_KILLS)
@@ -105,7 +106,7 @@ hostile: install
 	$(BIN)/python -m bench.hostile
 	$(BIN)/python -m bench.hostile_upsd
 
-## 50 scrapes/s of 100 devices for SOAK_SECONDS (default 600), into bench/runs/soak.md.
+## 50 scrapes/s of 100 devices for SOAK_SECONDS (default 3600), into bench/runs/soak.md.
 soak: install
 	$(BIN)/python -m bench.soak
 

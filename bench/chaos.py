@@ -6,6 +6,9 @@ without pause. Each round kills upsd with SIGKILL, waits until the exporter show
 down (``power_device_up 0``), starts upsd again on the same port and waits until every device
 is back up. Every scrape must succeed; the exporter's open descriptors (/proc/PID/fd) and its
 asyncio task count (``power_exporter_tasks``) must end where they started.
+
+Then the same is done to mosquitto under EcoFlow devices (``chaos_mqtt.py``); both reports go
+into bench/runs/chaos.md, each with its goal met or not.
 """
 
 from __future__ import annotations
@@ -14,59 +17,20 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.peers.upsd import Upsd
 
+from bench import chaos_mqtt
+from bench.chaos_scraper import Scraper, steady_fds
 from bench.exporter import DUMPS, Exporter, value_of
 
 UPSES = {
     "alpha": DUMPS / "Eaton__5E1100iUSB__usbhid-ups__2.7.1__01.dev",
     "beta": DUMPS / "APC__Smart-UPS_2200__usbhid-ups__2.7.4__01.dev",
 }
-
-
-@dataclass(eq=False)
-class Scraper(threading.Thread):
-    """Scrapes without pause, keeping the last page and counting failures."""
-
-    exporter: Exporter
-    scrapes: int = 0
-    failures: list[str] = field(default_factory=list)
-    page: str = ""
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        super().__init__(daemon=True)
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                status, body = self.exporter.get(timeout=5)
-            except OSError as exc:
-                self.failures.append(f"scrape {self.scrapes}: {exc!r}")
-            else:
-                if status != 200:
-                    self.failures.append(f"scrape {self.scrapes}: HTTP {status}")
-                self.page = body.decode()
-            self.scrapes += 1
-            time.sleep(0.01)
-
-    def up(self) -> list[float | None]:
-        page = self.page
-        return [value_of(page, f'power_device_up{{device="chaos/{ups}"}}') for ups in UPSES]
-
-    def wait(self, value: float, timeout: float = 30.0) -> float:
-        """Seconds until every device shows ``power_device_up`` == value."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if all(up == value for up in self.up()):
-                return time.monotonic() - started
-            time.sleep(0.01)
-        raise TimeoutError(f"devices not all at up={value} within {timeout} s: {self.up()}")
 
 
 @dataclass
@@ -113,15 +77,6 @@ class Result:
         ]
 
 
-def steady_fds(exporter: Exporter) -> int:
-    """Descriptors, less the scraper's connection that comes and goes (the least of 10 looks)."""
-    counts = []
-    for _ in range(10):
-        counts.append(exporter.fds())
-        time.sleep(0.005)
-    return min(counts)
-
-
 def chaos(kills: int, folder: Path) -> Result:
     upsd = Upsd(folder / "upsd", dict(UPSES))
     upsd.start()
@@ -132,7 +87,7 @@ def chaos(kills: int, folder: Path) -> Result:
         "    interval: 0.5s\n    timeout: 1s\n"
     )
     exporter = Exporter(config).start()
-    scraper = Scraper(exporter)
+    scraper = Scraper(exporter, devices=tuple(f"chaos/{ups}" for ups in UPSES))
     try:
         exporter.wait_up(len(UPSES))
         scraper.start()
@@ -162,16 +117,24 @@ def chaos(kills: int, folder: Path) -> Result:
 
 
 def main(kills: int) -> int:
+    """upsd's rounds, then mosquitto's under EcoFlow devices; both into bench/runs/chaos.md."""
     with tempfile.TemporaryDirectory() as folder:
         result = chaos(kills, Path(folder))
-    lines = result.lines()
+    flat = all(r.fds <= result.fds_before and r.tasks <= result.tasks_before for r in result.rounds)
+    upsd_ok = result.alive and not result.failures and flat
+    lines = [*result.lines(), f"- goal (0 failed scrapes, fds and tasks flat): {met(upsd_ok)}", ""]
+    mqtt_lines, mqtt_ok = chaos_mqtt.run(kills)
+    lines += mqtt_lines
     print("\n".join(lines))
     runs = Path(__file__).with_name("runs")
     runs.mkdir(exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (runs / "chaos.md").write_text("\n".join([*lines, "", f"Run {stamp}.", ""]))
-    flat = all(r.fds <= result.fds_before and r.tasks <= result.tasks_before for r in result.rounds)
-    return 0 if result.alive and not result.failures and flat else 1
+    return 0 if upsd_ok and mqtt_ok else 1
+
+
+def met(ok: bool) -> str:  # noqa: FBT001
+    return "met" if ok else "NOT MET"
 
 
 if __name__ == "__main__":

@@ -22,13 +22,10 @@ from dataclasses import dataclass, replace
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Final
 
-from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client import generate_latest as _process_text
-from prometheus_client.openmetrics.exposition import generate_latest as _process_om
-
 from power_exporter import __version__
 from power_exporter.exposition import contract
 from power_exporter.exposition.contract import problem_with_family, problem_with_label
+from power_exporter.exposition.process import ProcessSeries
 from power_exporter.exposition.rows import BLOCK, Block, Row
 
 if TYPE_CHECKING:
@@ -197,10 +194,8 @@ class Renderer:
         )
         name, help_line = contract.PROBE_DURATION.name, _escape_help(contract.PROBE_DURATION.help)
         self._probe_duration = f"# HELP {name} {help_line}\n# TYPE {name} summary\n".encode()
-        # The process collector is prometheus_client's: it reads /proc for us. Its few series
-        # change on every scrape, so they are rendered per scrape and never cached.
-        self._process = CollectorRegistry(auto_describe=False)
-        ProcessCollector(registry=self._process)
+        # process_* from /proc: a few series that change on every scrape, rendered per scrape.
+        self._process = ProcessSeries()
         self._dirty.update(state.name for state in store)
         store.watch(self._changed)
         # The HTTP server's and the reloads' own samples (set by whoever serves), per scrape.
@@ -471,16 +466,24 @@ class Renderer:
         A page of 10,000 devices is ~35 MB; the HTTP server writes the pieces in turn rather
         than copying them into one buffer.
         """
+        page, rest = self.render_split(openmetrics=openmetrics)
+        return [*page, *rest]
+
+    def render_split(self, *, openmetrics: bool = False) -> tuple[list[bytes], list[bytes]]:
+        """The exposition in two: the devices part, then the rest (made at every call).
+
+        The devices part is the very same list object as long as no device changed, so it can
+        be compressed once (:class:`~power_exporter.exposition.gzipped.GzipCache`).
+        """
         tasks = self._tasks_text(openmetrics=openmetrics) + self._probes_text(
             openmetrics=openmetrics
         )
         tasks += render_self(self.self_samples(), openmetrics=openmetrics)
         tasks += self._dropped_text(openmetrics)
+        process = self._process.render(openmetrics=openmetrics)
         if openmetrics:
-            om: bytes = _process_om(self._process)  # type: ignore[no-untyped-call]
-            process = om.removesuffix(b"# EOF\n")
-            return [*self._devices_page(openmetrics=True), tasks, process, b"# EOF\n"]
-        return [*self._devices_page(openmetrics=False), tasks, _process_text(self._process)]
+            return self._devices_page(openmetrics=True), [tasks, process, b"# EOF\n"]
+        return self._devices_page(openmetrics=False), [tasks, process]
 
     def _tasks_text(self, *, openmetrics: bool) -> bytes:
         """``power_exporter_tasks``, counted now (nothing when no event loop runs)."""

@@ -11,6 +11,7 @@ from power_exporter.sources.nut.lines import (
     decode_line,
     encode_request,
     error_from,
+    parse_var_block,
     quote,
     split_words,
 )
@@ -135,6 +136,45 @@ class TestSplitWords:
         except DecodeError:
             return
         assert all(isinstance(word, str) for word in words)
+
+
+class TestVarBlock:
+    """A block of LIST VAR rows parsed in one scan: the same rows as line by line, or None."""
+
+    def test_plain_rows(self) -> None:
+        block = b'VAR ups battery.charge "100"\nVAR ups ups.serial "AB\x7fCD"\nVAR ups x ""\n'
+        assert parse_var_block(block, "ups") == {
+            "battery.charge": "100",
+            "ups.serial": "AB\x7fCD",
+            "x": "",
+        }
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            b'VAR ups x "a \\" b"',  # an escape: read line by line
+            b'VAR other x "1"',  # another UPS
+            b'VAR ups  x "1"',  # two blanks
+            b'VAR ups x "\x01"',  # a control character
+            b'VAR ups x "\xff"',  # not UTF-8
+            b"VAR ups x 1",  # unquoted
+            b"END LIST VAR ups",
+        ],
+    )
+    def test_not_plain_is_none(self, line: bytes) -> None:
+        assert parse_var_block(b'VAR ups a "1"\n' + line + b"\n", "ups") is None
+
+    @given(st.dictionaries(st.from_regex(r"[a-z.]{1,12}", fullmatch=True), VALUE_TEXT))
+    @settings(max_examples=200)
+    def test_same_as_line_by_line(self, rows: dict[str, str]) -> None:
+        lines = [f"VAR ups {name} {upsd_quote(value)}\n".encode() for name, value in rows.items()]
+        parsed = parse_var_block(b"".join(lines), "ups")
+        by_line: dict[str, str] = {}
+        for line in lines:
+            _var, _ups, name, value = split_words(decode_line(line))
+            by_line[name] = value
+        assert parsed is None or parsed == by_line
+        assert parsed is not None or any(b"\\" in line for line in lines)
 
 
 class TestRequests:

@@ -37,8 +37,10 @@ from power_exporter.sources.nut.lines import (
     encode_request,
     error_from,
     is_error,
+    parse_var_block,
     split_words,
 )
+from power_exporter.sources.nut.stream import DroppedError, Lines
 from power_exporter.sources.secret import problem_with_secret
 
 if TYPE_CHECKING:
@@ -91,10 +93,6 @@ class TlsOptions:
         return context
 
 
-class _DroppedError(Exception):
-    """The peer closed the connection or reset it (retried once, then a ConnectError)."""
-
-
 def check_request(words: Sequence[str]) -> None:
     """Refuse any request that is not in the read-only allow-list."""
     if not words:
@@ -132,7 +130,7 @@ class NutClient:
         self.timeout = timeout
         self._lock = asyncio.Lock()
         self._ssl: ssl.SSLContext | None = None  # built once, at the first STARTTLS
-        self._reader: asyncio.StreamReader | None = None
+        self._lines: Lines | None = None  # what is read from upsd, in whole lines
         self._writer: asyncio.StreamWriter | None = None
         self._inflight: asyncio.Task[object] | None = None
 
@@ -222,21 +220,21 @@ class NutClient:
             inflight.cancel()  # the last user is leaving: nobody waits for that answer
             await asyncio.wait([inflight])
         async with self._lock:
-            writer, reader = self._writer, self._reader
-            if writer is None or reader is None:
+            writer, lines = self._writer, self._lines
+            if writer is None or lines is None:
                 return
-            with contextlib.suppress(OSError, TimeoutError, asyncio.IncompleteReadError):
+            with contextlib.suppress(OSError, TimeoutError, DroppedError, DecodeError):
                 async with asyncio.timeout(1.0):
                     writer.write(encode_request(("LOGOUT",)))
                     await writer.drain()
-                    await reader.readline()
+                    await lines.line()
             await self._drop()
 
     # ---- connection ----------------------------------------------------------------------
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_LINE)
-        self._reader, self._writer = reader, writer
+        self._lines, self._writer = Lines(reader, self.where), writer
         if self._tls is not None:
             if self._ssl is None:  # loading CAs takes tens of ms: off the loop, once per client
                 self._ssl = await asyncio.to_thread(self._tls.context)
@@ -263,7 +261,7 @@ class NutClient:
 
     async def _drop(self) -> None:
         writer = self._writer
-        self._reader = self._writer = None
+        self._lines, self._writer = None, None
         if writer is None:
             return
         writer.close()
@@ -277,22 +275,26 @@ class NutClient:
             check_request(words)
         payload = b"".join(encode_request(words) for words in requests)
         if self._writer is None:  # pragma: no cover - callers connect first
-            raise _DroppedError("not connected")
+            raise DroppedError("not connected")
         self._writer.write(payload)
         await self._writer.drain()
         _quick_ack(self._writer)
 
     async def _read_line(self) -> bytes:
         """Read one whole line; a DecodeError here leaves the stream out of step."""
-        if self._reader is None:  # pragma: no cover - callers connect first
-            raise _DroppedError("not connected")
-        try:
-            return await self._reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError as exc:
-            message = f"line from upsd at {self.where} longer than {MAX_LINE} bytes"
-            raise DecodeError(message) from exc
-        except asyncio.IncompleteReadError as exc:
-            raise _DroppedError("connection closed by upsd") from exc
+        if self._lines is None:  # pragma: no cover - callers connect first
+            raise DroppedError("not connected")
+        return await self._lines.line()
+
+    async def _read_block(self) -> bytes:
+        """Every whole line received so far (at least one); see :class:`Lines`."""
+        if self._lines is None:  # pragma: no cover - callers connect first
+            raise DroppedError("not connected")
+        return await self._lines.block()
+
+    def _unread(self, data: bytes) -> None:
+        if self._lines is not None:
+            self._lines.unread(data)
 
     async def _read_words(self) -> list[str]:
         return split_words(decode_line(await self._read_line()))
@@ -351,7 +353,7 @@ class NutClient:
                             await self._connect()
                         await self._write(requests)
                         return [await read_answer(self, words) for words in requests]
-            except _DroppedError as exc:
+            except DroppedError as exc:
                 await self._drop()
                 if attempt == 2 or fresh:  # noqa: PLR2004
                     raise ConnectError(f"upsd at {self.where} dropped the connection") from exc
@@ -366,7 +368,7 @@ class NutClient:
         """Map socket, TLS and timeout errors to ours: the one boundary where that happens."""
         try:
             yield
-        except (SourceError, _DroppedError, ForbiddenRequestError):
+        except (SourceError, DroppedError, ForbiddenRequestError):
             raise
         except TimeoutError as exc:
             message = f"no answer from upsd at {self.where} within {budget:g}s"
@@ -378,7 +380,7 @@ class NutClient:
         except ssl.SSLError as exc:
             raise ConnectError(f"TLS with upsd at {self.where} failed: {exc.reason}") from exc
         except (ConnectionResetError, BrokenPipeError) as exc:
-            raise _DroppedError(str(exc)) from exc
+            raise DroppedError(str(exc)) from exc
         except OSError as exc:
             raise ConnectError(f"cannot reach upsd at {self.where}: {exc.strerror or exc}") from exc
 
@@ -468,26 +470,68 @@ async def _read_list(
         return error_from(first, shown)
     if first != ["BEGIN", "LIST", *what]:
         raise DecodeError(f"expected BEGIN LIST {' '.join(what)}, upsd sent {' '.join(first)!r}")
+    end = ["END", "LIST", *what]
+    # LIST VAR answers come in blocks of whole lines, each parsed in one scan when plain.
+    marker = (" ".join(end) + "\n").encode() if request[1] == "VAR" else None
     rows: dict[str, str] = {}
     problem: DecodeError | None = None
-    end = ["END", "LIST", *what]
     while True:
+        block = await client._read_block()  # noqa: SLF001
+        if marker is not None:
+            at = _line_at(block, marker)
+            parsed = parse_var_block(block if at < 0 else block[:at], request[2])
+            if parsed is not None:
+                rows.update(parsed)
+                if at < 0:
+                    continue
+                client._unread(block[at + len(marker) :])  # noqa: SLF001 (the next answers)
+                return rows if problem is None else problem
+        problem, rest = _rows_by_line(block, request, row, rows, problem)
+        if rest is not None:
+            client._unread(rest)  # noqa: SLF001 (the next answers)
+            return rows if problem is None else problem
+
+
+def _rows_by_line(
+    block: bytes,
+    request: tuple[str, ...],
+    row: Callable[[list[str], tuple[str, ...]], tuple[str, str] | None],
+    rows: dict[str, str],
+    problem: DecodeError | None,
+) -> tuple[DecodeError | None, bytes | None]:
+    """Read a block's lines one by one into ``rows``.
+
+    Returns the answer's first problem, and what follows its END line (None: the answer goes
+    on in the next block).
+    """
+    shown = " ".join(request)
+    end = ["END", "LIST", *request[1:]]
+    lines = block.split(b"\n")[:-1]
+    for index, raw in enumerate(lines):
         # A row that does not decode spoils this answer only: the lines are whole, so the
         # stream stays in step, and the other answers of the batch are read as usual.
-        raw = await client._read_line()  # noqa: SLF001
         try:
             words = split_words(decode_line(raw))
         except DecodeError as exc:
             problem = problem or DecodeError(f"in the answer to {shown}: {exc}")
             continue
         if words == end:
-            return rows if problem is None else problem
+            return problem, b"".join(line + b"\n" for line in lines[index + 1 :])
         parsed = row(words, request)
         if parsed is None:
             message = f"unexpected line in the answer to {shown}: {' '.join(words)!r}"
             problem = problem or DecodeError(message)
             continue
         rows[parsed[0]] = parsed[1]
+    return problem, None
+
+
+def _line_at(block: bytes, line: bytes) -> int:
+    """Where ``line`` (with its newline) starts a line of ``block``; -1 if it does not."""
+    if block.startswith(line):
+        return 0
+    at = block.find(b"\n" + line)
+    return at + 1 if at >= 0 else -1
 
 
 __all__ = [

@@ -17,6 +17,7 @@ with one of them, or with a blank, is quoted and its ``"``, ``\\`` and ``#`` esc
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Final
 
@@ -86,6 +87,7 @@ def split_words(line: str) -> list[str]:
     return words
 
 
+@functools.lru_cache(maxsize=4096)  # the same UPS names at every poll
 def quote(word: str) -> str:
     """Quote one word of a request the way upsd's parser reads it back."""
     if _CONTROL.search(word) or "\t" in word:
@@ -115,3 +117,34 @@ def is_error(words: Sequence[str]) -> bool:
 def _excerpt(text: str, limit: int = 80) -> str:
     shown = text if len(text) <= limit else text[:limit] + "..."
     return repr(shown)
+
+
+# The rows of a LIST VAR answer as upsd writes them: one blank between words, the value
+# quoted, nothing escaped. A block in which every line has that form is parsed in one scan.
+# Control bytes but tab and newline: never inside a UTF-8 sequence, so checked on the bytes.
+_BLOCK_CONTROL: Final = bytes(range(0x09)) + bytes(range(0x0B, 0x20))
+
+
+@functools.lru_cache(maxsize=1024)
+def _var_rows(ups: str) -> re.Pattern[str]:
+    return re.compile(rf'^VAR {re.escape(ups)} ([^\s"\\]+) "([^"\\\n]*)"$', re.MULTILINE)
+
+
+def parse_var_block(block: bytes, ups: str) -> dict[str, str] | None:
+    """Parse whole ``VAR <ups> <name> "<value>"`` lines in one scan.
+
+    None when a line is not in that plain form (escapes, another UPS, another separator,
+    bytes that are not UTF-8, control characters): the caller then reads the block line by
+    line, which gives the exact reason.
+    """
+    if len(block.translate(None, _BLOCK_CONTROL)) != len(block):  # C speed, unlike a regex
+        return None
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    rows = _var_rows(ups).findall(text)
+    # Each match is one whole line: as many matches as lines means every line matched.
+    if len(rows) != text.count("\n"):
+        return None
+    return dict(rows)

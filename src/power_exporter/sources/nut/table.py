@@ -10,6 +10,7 @@ versions). Numeric values go to ``Reading.raw`` under their NUT name, as NUT giv
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ NUT_VARS: Final[Mapping[str, Field]] = {
 # phase="<phase>" (L1, L2, L3, N, or between two: L1-L2, L1-N), as NUT names them.
 OUTLET_VAR: Final = re.compile(r"^outlet\.(\d+)\.([a-z]+)$")
 PHASE_VAR: Final = re.compile(r"^(input|output)\.(L[1-3](?:-(?:L[1-3]|N))?|N)\.([a-z]+)$")
+_LABELLED_PREFIXES: Final = ("outlet.", "input.L", "input.N", "output.L", "output.N")
 OUTLET_MEASURES: Final[Mapping[str, Measure]] = {
     "current": Measure.OUTLET_CURRENT,
     "realpower": Measure.OUTLET_POWER,  # watts
@@ -235,6 +237,7 @@ def numeric_value(name: str, value: str) -> float | None:
     return float(text)
 
 
+@functools.lru_cache(maxsize=4096)  # a UPS repeats its names at every poll
 def is_text_only(name: str) -> bool:
     """Whether a variable is an identifier that may look numeric but is never a number."""
     return any(name == suffix or name.endswith("." + suffix) for suffix in TEXT_ONLY_SUFFIXES)
@@ -244,12 +247,13 @@ def split_values(variables: Mapping[str, str]) -> tuple[dict[str, float], dict[s
     """Split a UPS's variables into numeric ones (raw) and the rest (text)."""
     raw: dict[str, float] = {}
     text: dict[str, str] = {}
+    number = _NUMBER.match  # numeric_value(), inlined: this runs for every variable of every poll
     for name, value in variables.items():
-        number = numeric_value(name, value)
-        if number is None:
-            text[name] = value
+        stripped = value.strip()
+        if number(stripped) and not is_text_only(name):
+            raw[name] = float(stripped)
         else:
-            raw[name] = number
+            text[name] = value
     return raw, text
 
 
@@ -322,12 +326,16 @@ def labelled_of(
     """Per-outlet and per-phase measures (tables above), outlets in number order."""
     rows: list[tuple[Measure, tuple[int, str], Labels, float]] = []
     for name, number in raw.items():
+        if not name.startswith(_LABELLED_PREFIXES):  # most variables: no regex at all
+            continue
         if (match := OUTLET_VAR.match(name)) and match[2] in OUTLET_MEASURES:
             rows.append(_outlet_row(OUTLET_MEASURES[match[2]], match[1], number))
         elif (match := PHASE_VAR.match(name)) and (match[1], match[3]) in PHASE_MEASURES:
             measure, phase = PHASE_MEASURES[match[1], match[3]], match[2]
             rows.append((measure, (0, phase), (("phase", phase),), number))
     for name, value in text.items():
+        if not name.startswith("outlet."):
+            continue
         state = OUTLET_STATES.get(value.strip().lower())
         if state is not None and (match := OUTLET_VAR.match(name)) and match[2] == "status":
             rows.append(_outlet_row(Measure.OUTLET_ON, match[1], state))
