@@ -79,3 +79,38 @@ def test_panel_display() -> None:
     text = render(store)
     promtool_check(text)
     assert 'power_circuit_power_watts{device="panel",circuit="1"} 640' in text
+
+
+def test_ocean_smart_panel_has_forty_circuits() -> None:
+    """The OCEAN Smart Panel: the same layout, circuits up to 40 (field 1054)."""
+    device = AppDevice(
+        "ocean-panel",
+        "HR61ZAZZZZ000001",
+        DeviceIdentity(name="ocean-panel", source="ecoflow"),
+        "shp3",
+        OnlineModel(started=0.0),
+        zero_after=600.0,
+    )
+    body = _float(516, 900.0) + _field(1054, _circuit(240.0, -310.0, 1.3))
+    *_, event = device.on_payload(envelope(header(body, (254, 21))), reply=False, now=1.0)
+    assert isinstance(event, Reading)
+    assert event.labelled[Measure.CIRCUIT_POWER] == {(("circuit", "40"),): 310.0}
+
+
+def test_ocean_pro_inverter() -> None:
+    """OCEAN Pro inverter: charge, PV strings summed (a value over 5500 W per string is not PV)."""
+    device = AppDevice(
+        "ocean",
+        "HR51ZAZZZZ000001",
+        DeviceIdentity(name="ocean", source="ecoflow"),
+        "ocean_pro",
+        OnlineModel(started=0.0),
+        zero_after=600.0,
+    )
+    assert set(commands_for("HR51ZAZZZZ000001")) == {(254, 21)}
+    floats = ((262, 81.0), (53, -2150.0), (1476, 1210.5), (1477, 980.0), (1478, 91234.0))
+    body = b"".join(_float(number, value) for number, value in floats)
+    *_, event = device.on_payload(envelope(header(body, (254, 21))), reply=False, now=1.0)
+    assert isinstance(event, Reading)
+    assert event.raw["ocean.pcs_pwr"] == -2150.0
+    assert event.measures == {Measure.BATTERY_CHARGE: 0.81, Measure.SOLAR_INPUT_POWER: 2190.5}

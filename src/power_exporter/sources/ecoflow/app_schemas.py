@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 _PANEL: Final = Command(
     "panel_display", panel_pb2.PanelDisplay, lambda _message: "shp3.", json_names=False
 )
+_OCEAN_INVERTER: Final = Command(
+    "ocean_inverter_display",
+    panel_pb2.OceanInverterDisplay,
+    lambda _message: "ocean.",
+    json_names=False,
+)
 _STATION_REPORTS: Final = {cmd: COMMANDS[cmd] for cmd in ((254, 21), (254, 22), (32, 2), (32, 50))}
 _ALTERNATOR: Final = Command(
     "alternator_report",
@@ -38,7 +44,10 @@ PREFIX_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
     # heartbeats (tolwi's glacier classic schema); its cooler fields (736-748) are not declared
     **dict.fromkeys(("RF43", "RF44", "RF45"), _STATION_REPORTS),
     # Smart Home Panel 3: its display upload (grid, load, legs, 32 circuits)
-    **{prefix: {(254, 21): _PANEL} for prefix in ("HR62", "HR63", "HR6C")},
+    # (and the OCEAN Smart Panel, the same layout with 40 circuits)
+    **{prefix: {(254, 21): _PANEL} for prefix in ("HR62", "HR63", "HR6C", "HR61")},
+    # OCEAN Pro inverter: its display upload (charge, PV strings, AC output)
+    "HR51": {(254, 21): _OCEAN_INVERTER},
     # Alternator Charger: its report, as a heartbeat (254/21) and as a push (254/37)
     "F371": {(254, 21): _ALTERNATOR, (254, 37): _ALTERNATOR},
 }

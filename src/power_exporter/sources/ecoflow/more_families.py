@@ -119,6 +119,18 @@ _SHP3: Final[Mapping[str, Field]] = {
     "shp3.load_pwr": Field(M.OUTPUT_POWER),
 }
 
+# OCEAN Pro inverter (app API, its display upload under ``ocean.``): charge, PV strings (a
+# string reads at most 5500 W; larger is another field's number leaking through, tolwi notes).
+# Its AC output ``pcs_pwr`` (negative while producing) stays raw.
+_OCEAN_PV: Final = (0.0, 5500.0)
+_OCEAN_PRO: Final[Mapping[str, Field]] = {
+    "ocean.cms_batt_soc": Field(M.BATTERY_CHARGE, 0.01),
+    **{
+        f"ocean.pv{n}_pwr": Field(M.SOLAR_INPUT_POWER, valid=_OCEAN_PV, add=True)
+        for n in range(1, 9)
+    },
+}
+
 # Alternator Charger (app API, 254/21 of its own): power in from the alternator, out to the
 # station; its input is the car battery. ``batSoc`` is the connected station's charge and
 # ``temp`` the charger's: neither is this device's battery, both stay raw.
@@ -156,7 +168,8 @@ FAMILIES: Final[Mapping[str, Family]] = {
         {"cms_chg_dsg_state": _CHG_DSG_STATE},
         "glacier_classic (by serial only)",
     ),
-    "shp3": Family("Smart Home Panel 3", _SHP3, {}, "shp3.load_pwr"),
+    "shp3": Family("Smart Home Panel 3, OCEAN Smart Panel", _SHP3, {}, "shp3.load_pwr"),
+    "ocean_pro": Family("OCEAN Pro inverter", _OCEAN_PRO, {}, "ocean.pv1_pwr"),
     # no signature: its keys are the power stations', it is known by its serial only
     "wave3": Family(
         "WAVE 3", _WAVE_3, {"cms_chg_dsg_state": _CHG_DSG_STATE}, "wave3 (by serial only)"
