@@ -131,6 +131,16 @@ _OCEAN_PRO: Final[Mapping[str, Field]] = {
     },
 }
 
+# Smart Generator (Dual Fuel, 4000, 3000; JSON on the app API): total output, AC volts (mV)
+# and amperes (mA), rated output. Fuel level, fuel time left and the engine's temperature are
+# not a battery's: raw only.
+_SMART_GENERATOR: Final[Mapping[str, Field]] = {
+    "pd.totalPower": Field(M.OUTPUT_POWER),
+    "pd.acVol": Field(M.OUTPUT_VOLTAGE, 0.001),
+    "pd.acCur": Field(M.OUTPUT_CURRENT, 0.001),
+    "pd.oilMaxOutPower": Field(M.NOMINAL_POWER),
+}
+
 # Alternator Charger (app API, 254/21 of its own): power in from the alternator, out to the
 # station; its input is the car battery. ``batSoc`` is the connected station's charge and
 # ``temp`` the charger's: neither is this device's battery, both stay raw.
@@ -169,6 +179,9 @@ FAMILIES: Final[Mapping[str, Family]] = {
         "glacier_classic (by serial only)",
     ),
     "shp3": Family("Smart Home Panel 3, OCEAN Smart Panel", _SHP3, {}, "shp3.load_pwr"),
+    "smart_generator": Family(
+        "Smart Generator (Dual Fuel, 4000, 3000)", _SMART_GENERATOR, {}, "pd.oilVal"
+    ),
     "ocean_pro": Family("OCEAN Pro inverter", _OCEAN_PRO, {}, "ocean.pv1_pwr"),
     # no signature: its keys are the power stations', it is known by its serial only
     "wave3": Family(
