@@ -55,6 +55,24 @@ class Measure(StrEnum):
     OUTPUT_PHASE_CURRENT = "output_phase_current"
     OUTPUT_PHASE_POWER = "output_phase_power"
     OUTPUT_PHASE_APPARENT_POWER = "output_phase_apparent_power"
+    # Energy counters (joules) from a device's own totals, carried on over its resets.
+    INPUT_ENERGY = "input_energy"
+    OUTPUT_ENERGY = "output_energy"
+    SOLAR_ENERGY = "solar_energy"
+    GRID_IMPORT_ENERGY = "grid_import_energy"
+    GRID_EXPORT_ENERGY = "grid_export_energy"
+    BATTERY_CHARGE_ENERGY = "battery_charge_energy"
+    BATTERY_DISCHARGE_ENERGY = "battery_discharge_energy"
+    # Labelled: one series per battery pack (label ``battery``, "0" the main pack).
+    BATTERY_PACK_CHARGE = "battery_pack_charge"
+    BATTERY_PACK_HEALTH = "battery_pack_health"
+    BATTERY_PACK_VOLTAGE = "battery_pack_voltage"
+    BATTERY_PACK_TEMPERATURE = "battery_pack_temperature"
+    BATTERY_PACK_CYCLES = "battery_pack_cycles"
+    # Signed: positive while the site draws from the grid, negative while it feeds the grid.
+    GRID_POWER = "grid_power"
+    # Labelled: one series per circuit of a home panel (label ``circuit``).
+    CIRCUIT_POWER = "circuit_power"
 
 
 Labels: TypeAlias = tuple[tuple[str, str], ...]
@@ -152,6 +170,17 @@ PLAUSIBLE: Final[Mapping[Measure, Bounds]] = MappingProxyType(
         Measure.OUTPUT_PHASE_CURRENT: _CURRENT,
         Measure.OUTPUT_PHASE_POWER: _POWER,
         Measure.OUTPUT_PHASE_APPARENT_POWER: _POWER,
+        **dict.fromkeys(
+            (measure for measure in Measure if measure.value.endswith("_energy")),
+            Bounds(0.0, math.inf),
+        ),
+        Measure.BATTERY_PACK_CHARGE: Bounds(0.0, 1.0, _PERCENT_SENTINELS),
+        Measure.BATTERY_PACK_HEALTH: Bounds(0.0, 1.0, _PERCENT_SENTINELS),
+        Measure.BATTERY_PACK_VOLTAGE: Bounds(0.0, 1000.0, _COUNT_SENTINELS),
+        Measure.BATTERY_PACK_TEMPERATURE: Bounds(-40.0, 100.0, _TEMPERATURE_SENTINELS),
+        Measure.BATTERY_PACK_CYCLES: Bounds(0.0, 1e5, _COUNT_SENTINELS),
+        Measure.GRID_POWER: Bounds(-2e6, 2e6, _COUNT_SENTINELS),
+        Measure.CIRCUIT_POWER: _POWER,
     }
 )
 """The plausibility policy: one row per measure, for every source. A value outside its row

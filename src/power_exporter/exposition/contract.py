@@ -69,6 +69,10 @@ _DERIVED_POWER: Final = (
     " derived as load x nominal real power."
 )
 
+_ENERGY: Final = (
+    " From the device's own energy total, carried on over the device's resets (a daily total,"
+    " a reboot): it never goes back while the exporter runs."
+)
 _PHASE: Final = "Input of one phase (L1, L2, L3) or between two (L1-L2, L1-N): "
 # Measure -> (metric name, help). Units follow the Prometheus naming guide.
 MEASURES: Final[Mapping[Measure, Spec]] = {
@@ -151,6 +155,60 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
             "power_output_phase_apparent_power_voltamperes",
             _PHASE.replace("Input", "Output") + "apparent power.",
         ),
+        (Measure.INPUT_ENERGY, "power_input_energy_joules_total", "Energy taken in." + _ENERGY),
+        (Measure.OUTPUT_ENERGY, "power_output_energy_joules_total", "Energy given out." + _ENERGY),
+        (Measure.SOLAR_ENERGY, "power_solar_energy_joules_total", "Solar energy in." + _ENERGY),
+        (
+            Measure.GRID_IMPORT_ENERGY,
+            "power_grid_import_energy_joules_total",
+            "Energy drawn from the grid." + _ENERGY,
+        ),
+        (
+            Measure.GRID_EXPORT_ENERGY,
+            "power_grid_export_energy_joules_total",
+            "Energy fed into the grid." + _ENERGY,
+        ),
+        (
+            Measure.BATTERY_CHARGE_ENERGY,
+            "power_battery_charge_energy_joules_total",
+            "Energy charged into the battery." + _ENERGY,
+        ),
+        (
+            Measure.BATTERY_DISCHARGE_ENERGY,
+            "power_battery_discharge_energy_joules_total",
+            "Energy discharged from the battery." + _ENERGY,
+        ),
+        (
+            Measure.BATTERY_PACK_CHARGE,
+            "power_battery_pack_charge_ratio",
+            "Charge of one battery pack (battery 0: the main pack), 0 to 1.",
+        ),
+        (
+            Measure.BATTERY_PACK_HEALTH,
+            "power_battery_pack_health_ratio",
+            "State of health of one battery pack, 0 to 1.",
+        ),
+        (
+            Measure.BATTERY_PACK_VOLTAGE,
+            "power_battery_pack_voltage_volts",
+            "Voltage of one battery pack.",
+        ),
+        (
+            Measure.BATTERY_PACK_TEMPERATURE,
+            "power_battery_pack_temperature_celsius",
+            "Temperature of one battery pack.",
+        ),
+        (
+            Measure.BATTERY_PACK_CYCLES,
+            "power_battery_pack_cycles",
+            "Full charge cycles one battery pack has counted.",
+        ),
+        (
+            Measure.GRID_POWER,
+            "power_grid_power_watts",
+            "Power exchanged with the grid: positive drawn from it, negative fed into it.",
+        ),
+        (Measure.CIRCUIT_POWER, "power_circuit_power_watts", "Power of one circuit of a panel."),
     )
 }
 # The label each labelled measure's series carry (besides device), for the docs and checks.
@@ -178,6 +236,17 @@ MEASURE_LABELS: Final[Mapping[Measure, str]] = {
         ),
         "phase",
     ),
+    **dict.fromkeys(
+        (
+            Measure.BATTERY_PACK_CHARGE,
+            Measure.BATTERY_PACK_HEALTH,
+            Measure.BATTERY_PACK_VOLTAGE,
+            Measure.BATTERY_PACK_TEMPERATURE,
+            Measure.BATTERY_PACK_CYCLES,
+        ),
+        "battery",
+    ),
+    Measure.CIRCUIT_POWER: "circuit",
 }
 
 STATUS: Final = Spec(

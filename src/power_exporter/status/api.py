@@ -65,6 +65,14 @@ UNITS: Final[Mapping[Measure, str]] = {
     Measure.OUTPUT_PHASE_CURRENT: "amperes",
     Measure.OUTPUT_PHASE_POWER: "watts",
     Measure.OUTPUT_PHASE_APPARENT_POWER: "voltamperes",
+    **{measure: "joules" for measure in Measure if measure.value.endswith("_energy")},
+    Measure.BATTERY_PACK_CHARGE: "ratio",
+    Measure.BATTERY_PACK_HEALTH: "ratio",
+    Measure.BATTERY_PACK_VOLTAGE: "volts",
+    Measure.BATTERY_PACK_TEMPERATURE: "celsius",
+    Measure.BATTERY_PACK_CYCLES: "cycles",
+    Measure.GRID_POWER: "watts",
+    Measure.CIRCUIT_POWER: "watts",
 }
 assert set(UNITS) == set(Measure), "every measure needs its unit"  # noqa: S101 - checked at import
 

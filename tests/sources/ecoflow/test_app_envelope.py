@@ -203,22 +203,22 @@ class TestRiver3Capture:
 
 class TestDispatch:
     def test_unknown_command_is_reported_with_its_header(self) -> None:
-        """254/23 is not decoded: it is reported, and the display beside it still is."""
+        """254/99 is not decoded: it is reported, and the display beside it still is."""
         known = header(property_pb2.DisplayPropertyUpload(pow_in_sum_w=5.0), (254, 21))
-        unknown = header(b"\x08\x01", (254, 23), device_sn="MR51XXXX")
+        unknown = header(b"\x08\x01", (254, 99), device_sn="MR51XXXX")
         decoded = proto(build_envelope(unknown, known))
         assert [s.kind for s in decoded.sections] == ["display"]
         (problem,) = decoded.problems
         assert problem.why == "unknown_command"
-        assert problem.header.cmd == (254, 23)
-        assert "254/23" in str(problem.header)
+        assert problem.header.cmd == (254, 99)
+        assert "254/99" in str(problem.header)
         assert "MR51XXXX" in str(problem.header)
 
     def test_unknown_command_is_logged_at_debug(self, caplog: pytest.LogCaptureFixture) -> None:
         """The header of an unknown pair goes to the debug log."""
         caplog.set_level("DEBUG", logger="power_exporter.sources.ecoflow.envelope")
-        proto(build_envelope(header(b"\x08\x01", (3, 1))))
-        assert "cmd 3/1" in caplog.text
+        proto(build_envelope(header(b"\x08\x01", (3, 99))))
+        assert "cmd 3/99" in caplog.text
 
     def test_powerstream_heartbeat_uses_developer_api_names(self) -> None:
         """20/1 keys are ``20_1.<jsonName>``: the names the developer API gives them."""

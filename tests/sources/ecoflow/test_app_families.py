@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from power_exporter.model import DeviceFault, DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.ecoflow import envelope
 from power_exporter.sources.ecoflow.app_device import AppDevice
-from power_exporter.sources.ecoflow.envelope import COMMANDS, ProtoPayload
+from power_exporter.sources.ecoflow.envelope import BMS_REPORTS, COMMANDS, ProtoPayload
 from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.proto import powerstream_pb2, property_pb2
 from power_exporter.sources.ecoflow.protobuf_families import (
@@ -53,9 +53,10 @@ class TestSchema:
         assert schema_of(serial) is schema
 
     def test_commands_per_schema(self) -> None:
-        """Power stations: the four reports; PowerStream: 20/1; foreign schemas: nothing."""
-        assert set(commands_for("R651X")) == {(254, 21), (254, 22), (32, 2), (32, 50)}
-        assert set(commands_for("HW51X")) == {(20, 1)}
+        """Power stations: the reports and packs; PowerStream: 20/1, 254/32; foreign: nothing."""
+        station = {(254, 21), (254, 22), (254, 23), (32, 2), (32, 50), *BMS_REPORTS}
+        assert set(commands_for("R651X")) == station
+        assert set(commands_for("HW51X")) == {(20, 1), (254, 32)}
         assert commands_for("BK61X") == {}
         assert set(commands_for("P521X")) == set(commands_for("R651X"))
 

@@ -148,3 +148,34 @@ class TestExposition:
         assert found[errors] >= 1
         assert "EcoFlow error 8521" in caplog.text
         assert "clock" in caplog.text
+
+
+class TestPacksAndEnergy:
+    """Battery packs as ``battery`` labels and energy counters, through the whole core."""
+
+    async def test_delta2max_packs_and_energy(self, cloud: FakeCloud) -> None:
+        """DELTA 2 Max with two extra batteries (real dump): three packs, energy in joules."""
+        serial = "R351ZEB4HF3A0360"
+        cloud.add(serial, data.delta2max())
+        store = Store()
+        runtime = await run([config(cloud, name="big", serial=serial, interval="100ms")], store)
+        try:
+            await wait_for(lambda: (state := store.get("big")) is not None and state.up)
+            text = render(store)
+        finally:
+            await runtime.stop()
+        promtool_check(text)
+        found = samples(text)
+        device = ("device", "big")
+        charge = {
+            battery: found[("power_battery_pack_charge_ratio", (("battery", battery), device))]
+            for battery in ("0", "1", "2")
+        }
+        assert charge == {"0": 0.835, "1": 0.818, "2": 0.67}
+        assert found[("power_battery_pack_cycles", (("battery", "2"), device))] == 108
+        assert found[("power_battery_pack_voltage_volts", (("battery", "1"), device))] == 53.672
+        assert found[("power_battery_pack_health_ratio", (("battery", "0"), device))] == 0.97
+        assert found[("power_battery_pack_temperature_celsius", (("battery", "2"), device))] == 28
+        assert found[("power_input_energy_joules_total", (device,))] == (713540 + 21830) * 3600.0
+        assert found[("power_output_energy_joules_total", (device,))] == (51358 + 9763) * 3600.0
+        assert "# TYPE power_input_energy_joules_total counter" in text

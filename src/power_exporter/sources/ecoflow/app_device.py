@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Final
 
 from power_exporter.errors import DecodeError, OfflineError
 from power_exporter.model import DeviceFault, Reading, checked_measures
-from power_exporter.sources.ecoflow import envelope, families
+from power_exporter.sources.ecoflow import envelope, families, more_families
+from power_exporter.sources.ecoflow.energy import EnergyCounters
 from power_exporter.sources.ecoflow.envelope import JsonPayload, PayloadError, ProtoPayload
 from power_exporter.sources.ecoflow.flatten import flatten
 from power_exporter.sources.ecoflow.online import OnlineModel, Presence
@@ -70,6 +71,7 @@ class AppDevice:
         self.counts: Counter[str] = Counter()
         self.protobuf: bool | None = None  # what the device has been seen to send
         self._commands: Counter[tuple[int, int]] = Counter()
+        self.energy = EnergyCounters()
         self._logged: set[str] = set()
 
     # -- payloads in --------------------------------------------------------------------
@@ -198,18 +200,24 @@ class AppDevice:
             measures, flags, known = normalized.measures, normalized.flags, normalized.known_flags
             problems = list(normalized.problems)
         else:
-            family = families.family_for(self.family, raw)
+            family = more_families.family_for(self.family, raw)
             if family is None:
                 measures = {}
             else:
                 measures, problems = checked_measures(families.measures(family, raw), "ecoflow")
                 flags, known = families.flags(family, raw)
-        for problem in problems:
+        # energy totals only of a device whose tables we know, as every other measure
+        family = more_families.family_for(self.family, raw)
+        tabled = normalized is not None or family is not None
+        totals = self.energy.measures(self.serial, raw) if tabled else {}
+        energy, energy_problems = checked_measures(totals.items(), "ecoflow")
+        for problem in [*problems, *energy_problems]:
             self._once(f"measure {problem.split(':', 1)[0]}", "%s: dropped %s", self.name, problem)
         return Reading(
             identity=self.identity,
             taken_at=time.time(),
-            measures=measures,
+            measures={**measures, **energy},
+            labelled=more_families.all_labelled(family, raw) if tabled else {},
             flags=flags,
             known_flags=known,
             raw=raw,

@@ -31,10 +31,13 @@ from google.protobuf.message import DecodeError as ProtobufDecodeError
 
 from power_exporter.errors import DecodeError
 from power_exporter.sources.ecoflow.proto import (
+    energy_pb2,
     envelope_pb2,
     heartbeat_pb2,
     powerstream_pb2,
     property_pb2,
+    report_pb2,
+    smartplug_pb2,
 )
 
 if TYPE_CHECKING:
@@ -103,6 +106,7 @@ class Command:
     message: type[Message]
     prefix: Callable[[Message], str]
     json_names: bool = False
+    whole: bool = False  # every message is its scope entire (a report, not an increment)
 
 
 def _fixed(text: str) -> Callable[[Message], str]:
@@ -114,6 +118,12 @@ def _bms_pack(message: Message) -> str:
     return f"bms_heartbeat[{number}]."
 
 
+BMS_REPORTS: Final = frozenset(
+    {(3, 1), (3, 2), (3, 30), (3, 50), (32, 1), (32, 3), (32, 51), (32, 52)}
+    | {(254, number) for number in range(24, 31)}
+)
+"""Pairs besides 32/50 that carry a battery pack's heartbeat (tolwi's and foxthefox's tables)."""
+
 # (cmd_func, cmd_id) -> inner message. Facts: the project's EcoFlow field notes, section 1.
 COMMANDS: Final[Mapping[tuple[int, int], Command]] = {
     (254, 21): Command("display", property_pb2.DisplayPropertyUpload, _fixed("")),
@@ -123,6 +133,21 @@ COMMANDS: Final[Mapping[tuple[int, int], Command]] = {
     (20, 1): Command(
         "inverter_heartbeat", powerstream_pb2.InverterHeartbeat, _fixed("20_1."), json_names=True
     ),
+    (254, 32): Command(
+        "energy_totals",
+        energy_pb2.BatchEnergyTotalReport,
+        _fixed("254_32."),
+        json_names=True,
+        whole=True,
+    ),
+    (2, 1): Command("plug_heartbeat", smartplug_pb2.PlugHeartbeat, _fixed("2_1."), json_names=True),
+    (254, 23): Command("report_254_23", report_pb2.TimestampedReport, _fixed("report_254_23.")),
+    # Battery-pack reports under other numbers (extra batteries, DELTA Pro 3): the 32/50 layout,
+    # one scope per pack whichever pair carried it. Field notes 1.2.
+    **{
+        pair: Command("bms_heartbeat", heartbeat_pb2.BMSHeartBeatReport, _bms_pack)
+        for pair in BMS_REPORTS
+    },
 }
 
 
@@ -139,6 +164,7 @@ class Section:
     header: HeaderInfo
     values: Mapping[str, float]
     texts: Mapping[str, str]
+    whole: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +305,7 @@ def _decode_section(
     if dropped:
         problems.append(Problem("non_finite", info, f"{command.kind}: dropped {dropped}"))
     scope = prefix.rstrip(".") or command.kind
-    return Section(command.kind, scope, info, values, texts)
+    return Section(command.kind, scope, info, values, texts, whole=command.whole)
 
 
 def _flatten(

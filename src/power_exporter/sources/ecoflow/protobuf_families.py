@@ -27,7 +27,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.model import Flag, Measure, checked_measures
-from power_exporter.sources.ecoflow.envelope import COMMANDS
+from power_exporter.sources.ecoflow.app_schemas import own_commands
+from power_exporter.sources.ecoflow.envelope import BMS_REPORTS, COMMANDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -84,7 +85,10 @@ SCHEMAS: Final[Mapping[str, Schema]] = {
     "F371": Schema.FOREIGN,  # Alternator Charger
 }
 
-_POWER_STATION_COMMANDS: Final = frozenset({(254, 21), (254, 22), (32, 2), (32, 50)})
+_POWER_STATION_COMMANDS: Final = frozenset({(254, 21), (254, 22), (32, 2), (32, 50)}) | {
+    (254, 23),  # DELTA Pro 3's timestamped report: raw only
+    *BMS_REPORTS,  # extra battery packs
+}
 
 
 def schema_of(serial: str) -> Schema:
@@ -97,11 +101,14 @@ def schema_of(serial: str) -> Schema:
 
 def commands_for(serial: str) -> Mapping[tuple[int, int], Command]:
     """The inner messages we decode for this device; others are counted as unknown."""
+    own = own_commands(serial)
+    if own is not None:
+        return own
     schema = schema_of(serial)
     if schema is Schema.FOREIGN:
         return {}
     if schema is Schema.POWERSTREAM:
-        return {(20, 1): COMMANDS[(20, 1)]}
+        return {cmd: COMMANDS[cmd] for cmd in ((20, 1), (254, 32))}
     return {cmd: COMMANDS[cmd] for cmd in _POWER_STATION_COMMANDS}
 
 
@@ -295,7 +302,8 @@ class FieldCache:
     def merge_sections(self, sections: Iterable[Section], now: float, *, full: bool) -> None:
         """Merge every decoded section of one payload."""
         for section in sections:
-            self.merge(section.scope, section.values, section.texts, now, full=full)
+            whole = full or section.whole  # a whole report zeroes what it no longer holds
+            self.merge(section.scope, section.values, section.texts, now, full=whole)
 
     def expire(self, now: float) -> None:
         """Apply part 4 of the rule: the keys of a message silent for ``keep_for`` go."""

@@ -32,12 +32,14 @@ from power_exporter.errors import (
 )
 from power_exporter.model import DeviceFault, DeviceIdentity, Reading, Roster, checked_measures
 from power_exporter.sources.base import PolledSource, StreamingSource, everything
-from power_exporter.sources.ecoflow import devices, families
+from power_exporter.sources.ecoflow import devices, families, more_families
 from power_exporter.sources.ecoflow.accounts import Accounts, RestHub, developer_key
 from power_exporter.sources.ecoflow.config import EcoflowConfig
+from power_exporter.sources.ecoflow.energy import EnergyCounters
 from power_exporter.sources.ecoflow.flatten import Flat, FlatMap, flatten
 from power_exporter.sources.ecoflow.naming import PREFIX_LABEL
 from power_exporter.sources.ecoflow.rest import DeviceAuthError, DeviceInfo, RestClient
+from power_exporter.sources.lru import LruCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +56,7 @@ _CONCURRENT_QUOTAS: Final = 8  # quota/all requests in flight per entry
 # down with a timeout, the others keep their values (the runtime's own timeout is the rest).
 _READ_SHARE: Final = 0.9
 _LOGGED_LIMIT: Final = 1000
+_ENERGY_DEVICES: Final = 65_536
 # api -> module providing ``open_source(cfg, accounts)`` for the streaming APIs.
 _ACCOUNT_MODULES: Final[Mapping[str, str]] = {
     "open_mqtt": "power_exporter.sources.ecoflow.open_stream",
@@ -91,6 +94,17 @@ class ReadingBuilder:
         self._identities: dict[
             tuple[str, str, DeviceInfo | None], tuple[DeviceIdentity, str | None]
         ] = {}
+        # Bounded, and far above any account's device count: evicting a device's counters
+        # would lose the offsets that keep its energy counters from going back.
+        self._energy: LruCache[str, EnergyCounters] = LruCache(_ENERGY_DEVICES)
+
+    def energy(self, name: str) -> EnergyCounters:
+        """The energy counters of one device (kept across its readings)."""
+        counters = self._energy.get(name)
+        if counters is None:
+            counters = EnergyCounters()
+            self._energy.put(name, counters)
+        return counters
 
     def identity(
         self, name: str, sn: str, info: DeviceInfo | None
@@ -144,7 +158,7 @@ class ReadingBuilder:
     ) -> Reading:
         """One reading of an already flattened quota map."""
         identity, family_name = self.identity(name, sn, info)
-        family = families.family_for(family_name, flat.numbers)
+        family = more_families.family_for(family_name, flat.numbers)
         if family is None:
             self._once(
                 name,
@@ -156,7 +170,8 @@ class ReadingBuilder:
             candidates = []
         else:
             candidates = families.measures(family, flat.numbers)
-        good, problems = checked_measures(candidates, "ecoflow")
+        energy = self.energy(name).measures(sn, flat.numbers) if family else {}
+        good, problems = checked_measures([*candidates, *energy.items()], "ecoflow")
         for problem in problems:
             self._once(name, problem, "%s: dropped implausible value: %s", name, problem)
         flags, known = (
@@ -166,6 +181,7 @@ class ReadingBuilder:
             identity=identity,
             taken_at=time.time(),
             measures=good,
+            labelled=more_families.all_labelled(family, flat.numbers) if family else {},
             flags=flags,
             known_flags=known,
             raw=dict(flat.numbers),

@@ -1,0 +1,60 @@
+"""Protobuf devices with schemas of their own that we decode: which messages, by SN prefix.
+
+``protobuf_families.SCHEMAS`` calls these products "foreign" (they reuse command numbers with
+other layouts); a prefix listed here has its own messages decoded, the others of its payloads
+are counted as unknown. Facts: the project's EcoFlow field notes, sections 1.2 and 1.8.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.sources.ecoflow.envelope import COMMANDS, Command
+from power_exporter.sources.ecoflow.proto import alternator_pb2, panel_pb2
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_PANEL: Final = Command(
+    "panel_display", panel_pb2.PanelDisplay, lambda _message: "shp3.", json_names=False
+)
+_OCEAN_INVERTER: Final = Command(
+    "ocean_inverter_display",
+    panel_pb2.OceanInverterDisplay,
+    lambda _message: "ocean.",
+    json_names=False,
+)
+_STATION_REPORTS: Final = {cmd: COMMANDS[cmd] for cmd in ((254, 21), (254, 22), (32, 2), (32, 50))}
+_ALTERNATOR: Final = Command(
+    "alternator_report",
+    alternator_pb2.AlternatorReport,
+    lambda _message: "254_21.",
+    json_names=True,
+)
+
+# SN prefix -> the messages decoded for it, by (cmd_func, cmd_id).
+PREFIX_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
+    # Smart Plug: heartbeat, energy totals
+    "HW52": {(2, 1): COMMANDS[(2, 1)], (254, 32): COMMANDS[(254, 32)]},
+    # WAVE 3: display and runtime uploads numbered as the power stations' (tolwi's wave3
+    # schema: 3/4 total in/out W, 242/262 charge, 254/268 remaining minutes, 361 PV W...);
+    # its BMS and other reports are not decoded
+    "AC71": {(254, 21): COMMANDS[(254, 21)], (254, 22): COMMANDS[(254, 22)]},
+    # Glacier Classic: the same numbering in its display/runtime uploads, CMS and BMS
+    # heartbeats (tolwi's glacier classic schema); its cooler fields (736-748) are not declared
+    **dict.fromkeys(("RF43", "RF44", "RF45"), _STATION_REPORTS),
+    # Smart Home Panel 3: its display upload (grid, load, legs, 32 circuits)
+    # (and the OCEAN Smart Panel, the same layout with 40 circuits)
+    **{prefix: {(254, 21): _PANEL} for prefix in ("HR62", "HR63", "HR6C", "HR61")},
+    # OCEAN Pro inverter: its display upload (charge, PV strings, AC output)
+    "HR51": {(254, 21): _OCEAN_INVERTER},
+    # Alternator Charger: its report, as a heartbeat (254/21) and as a push (254/37)
+    "F371": {(254, 21): _ALTERNATOR, (254, 37): _ALTERNATOR},
+}
+
+
+def own_commands(serial: str) -> Mapping[tuple[int, int], Command] | None:
+    """The messages decoded for a device of its own schema, or None (the usual rules apply)."""
+    upper = serial.upper()
+    found = [prefix for prefix in PREFIX_COMMANDS if upper.startswith(prefix)]
+    return PREFIX_COMMANDS[max(found, key=len)] if found else None

@@ -1,0 +1,101 @@
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PlugHeartbeat(_message.Message):
+    __slots__ = ("err_code", "warn_code", "country", "town", "max_cur", "temp", "freq", "current", "volt", "watts", "switch_sta", "brightness", "max_watts", "heartbeat_frequency", "mesh_enable", "reset_reason", "rtc_reset_reason", "reset_count", "run_time", "lan_state", "stack_free", "stack_min_free", "mesh_id", "mesh_level", "self_mac", "parent_mac", "ota_dl_err", "ota_dl_tls_err", "sta_ip_addr", "matter_fabric", "gene_num", "cons_num", "gene_watt", "cons_watt", "wifi_err", "wifi_err_time", "mqtt_err", "mqtt_err_time", "self_ems_switch", "parent_wifi_rssi", "insights_switch", "rssi_threshold", "rssi_variance", "utc_time", "time_zone", "dst_time")
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    WARN_CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    TOWN_FIELD_NUMBER: _ClassVar[int]
+    MAX_CUR_FIELD_NUMBER: _ClassVar[int]
+    TEMP_FIELD_NUMBER: _ClassVar[int]
+    FREQ_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    VOLT_FIELD_NUMBER: _ClassVar[int]
+    WATTS_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_STA_FIELD_NUMBER: _ClassVar[int]
+    BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
+    MAX_WATTS_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FREQUENCY_FIELD_NUMBER: _ClassVar[int]
+    MESH_ENABLE_FIELD_NUMBER: _ClassVar[int]
+    RESET_REASON_FIELD_NUMBER: _ClassVar[int]
+    RTC_RESET_REASON_FIELD_NUMBER: _ClassVar[int]
+    RESET_COUNT_FIELD_NUMBER: _ClassVar[int]
+    RUN_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAN_STATE_FIELD_NUMBER: _ClassVar[int]
+    STACK_FREE_FIELD_NUMBER: _ClassVar[int]
+    STACK_MIN_FREE_FIELD_NUMBER: _ClassVar[int]
+    MESH_ID_FIELD_NUMBER: _ClassVar[int]
+    MESH_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SELF_MAC_FIELD_NUMBER: _ClassVar[int]
+    PARENT_MAC_FIELD_NUMBER: _ClassVar[int]
+    OTA_DL_ERR_FIELD_NUMBER: _ClassVar[int]
+    OTA_DL_TLS_ERR_FIELD_NUMBER: _ClassVar[int]
+    STA_IP_ADDR_FIELD_NUMBER: _ClassVar[int]
+    MATTER_FABRIC_FIELD_NUMBER: _ClassVar[int]
+    GENE_NUM_FIELD_NUMBER: _ClassVar[int]
+    CONS_NUM_FIELD_NUMBER: _ClassVar[int]
+    GENE_WATT_FIELD_NUMBER: _ClassVar[int]
+    CONS_WATT_FIELD_NUMBER: _ClassVar[int]
+    WIFI_ERR_FIELD_NUMBER: _ClassVar[int]
+    WIFI_ERR_TIME_FIELD_NUMBER: _ClassVar[int]
+    MQTT_ERR_FIELD_NUMBER: _ClassVar[int]
+    MQTT_ERR_TIME_FIELD_NUMBER: _ClassVar[int]
+    SELF_EMS_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    PARENT_WIFI_RSSI_FIELD_NUMBER: _ClassVar[int]
+    INSIGHTS_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    RSSI_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    RSSI_VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    UTC_TIME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    DST_TIME_FIELD_NUMBER: _ClassVar[int]
+    err_code: int
+    warn_code: int
+    country: int
+    town: int
+    max_cur: int
+    temp: int
+    freq: int
+    current: int
+    volt: int
+    watts: int
+    switch_sta: bool
+    brightness: int
+    max_watts: int
+    heartbeat_frequency: int
+    mesh_enable: int
+    reset_reason: int
+    rtc_reset_reason: int
+    reset_count: int
+    run_time: int
+    lan_state: int
+    stack_free: int
+    stack_min_free: int
+    mesh_id: int
+    mesh_level: int
+    self_mac: int
+    parent_mac: int
+    ota_dl_err: int
+    ota_dl_tls_err: int
+    sta_ip_addr: int
+    matter_fabric: int
+    gene_num: int
+    cons_num: int
+    gene_watt: int
+    cons_watt: int
+    wifi_err: int
+    wifi_err_time: int
+    mqtt_err: int
+    mqtt_err_time: int
+    self_ems_switch: int
+    parent_wifi_rssi: int
+    insights_switch: int
+    rssi_threshold: int
+    rssi_variance: int
+    utc_time: int
+    time_zone: int
+    dst_time: int
+    def __init__(self, err_code: _Optional[int] = ..., warn_code: _Optional[int] = ..., country: _Optional[int] = ..., town: _Optional[int] = ..., max_cur: _Optional[int] = ..., temp: _Optional[int] = ..., freq: _Optional[int] = ..., current: _Optional[int] = ..., volt: _Optional[int] = ..., watts: _Optional[int] = ..., switch_sta: _Optional[bool] = ..., brightness: _Optional[int] = ..., max_watts: _Optional[int] = ..., heartbeat_frequency: _Optional[int] = ..., mesh_enable: _Optional[int] = ..., reset_reason: _Optional[int] = ..., rtc_reset_reason: _Optional[int] = ..., reset_count: _Optional[int] = ..., run_time: _Optional[int] = ..., lan_state: _Optional[int] = ..., stack_free: _Optional[int] = ..., stack_min_free: _Optional[int] = ..., mesh_id: _Optional[int] = ..., mesh_level: _Optional[int] = ..., self_mac: _Optional[int] = ..., parent_mac: _Optional[int] = ..., ota_dl_err: _Optional[int] = ..., ota_dl_tls_err: _Optional[int] = ..., sta_ip_addr: _Optional[int] = ..., matter_fabric: _Optional[int] = ..., gene_num: _Optional[int] = ..., cons_num: _Optional[int] = ..., gene_watt: _Optional[int] = ..., cons_watt: _Optional[int] = ..., wifi_err: _Optional[int] = ..., wifi_err_time: _Optional[int] = ..., mqtt_err: _Optional[int] = ..., mqtt_err_time: _Optional[int] = ..., self_ems_switch: _Optional[int] = ..., parent_wifi_rssi: _Optional[int] = ..., insights_switch: _Optional[int] = ..., rssi_threshold: _Optional[int] = ..., rssi_variance: _Optional[int] = ..., utc_time: _Optional[int] = ..., time_zone: _Optional[int] = ..., dst_time: _Optional[int] = ...) -> None: ...
