@@ -20,6 +20,7 @@ BENCHES = {
     "history": "bench.bench_history",
     "snmp": "bench.bench_snmp",
     "shard": "bench.bench_shard",
+    "ecoflow_mqtt": "bench.bench_ecoflow_mqtt",
 }
 
 
