@@ -134,6 +134,7 @@ class AppHub:
         self.listing: dict[str, DeviceInfo] | None = None
         self.connections = 0  # connections made, for tests and logs
         self._kicks = 0
+        self._established = False  # whether the last connection attempt got a session
         self._outage_logged = False
 
     def __repr__(self) -> str:
@@ -266,6 +267,11 @@ class AppHub:
 
     def _next_delay(self, lasted: float, delay: float, creds: MqttCredentials) -> float:
         """After a dropped session: reconnect backoff, and the kick detector."""
+        if not self._established:
+            # The broker could not be reached at all: it is down or restarting, so the short
+            # sessions before were not another client taking ours over.
+            self._kicks = 0
+            return min(delay * 2, self.max_reconnect_delay)
         if lasted >= SHORT_SESSION:
             self._kicks = 0
             return FIRST_RECONNECT
@@ -293,6 +299,7 @@ class AppHub:
         """One MQTT connection; how long it lasted, or None when the broker refused us."""
         host, port = parse_broker(self.broker) if self.broker else (creds.host, creds.port)
         started = time.monotonic()
+        self._established = False
         try:
             async with aiomqtt.Client(
                 host,
@@ -306,6 +313,7 @@ class AppHub:
                 max_queued_incoming_messages=_MAX_QUEUED,
             ) as client:
                 started = time.monotonic()
+                self._established = True
                 self.account.worked()
                 self.connections += 1
                 log.info(
