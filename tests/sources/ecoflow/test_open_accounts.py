@@ -164,9 +164,16 @@ class TestReconnects:
             await until(lambda: FIRST in hub.subscribed_serials)
             await publish(own_broker, FIRST, {"params": {"pd.soc": 11}})
             again = await waiting
-        assert again.raw["pd.soc"] == 11
-        assert hub.delays[:3] == [1.0, 2.0, 2.0]  # doubling, capped by max_reconnect_delay
-        assert max(hub.delays) <= 2.0
+            assert again.raw["pd.soc"] == 11
+            assert hub.delays[:3] == [1.0, 2.0, 2.0]  # doubling, capped by max_reconnect_delay
+            assert max(hub.delays) <= 2.0
+            # The session held: the next outage (another restart) starts the backoff afresh.
+            await asyncio.sleep(1.2)
+            outages = len(hub.delays)
+            own_broker.stop()
+            await until(lambda: len(hub.delays) > outages, timeout=20.0)
+            own_broker.start()
+        assert hub.delays[outages] == 1.0
 
     async def test_device_added_appears_within_one_list_interval(
         self, cloud: FakeCloud, own_broker: Mosquitto, tls: TlsFiles

@@ -159,7 +159,7 @@ class OpenMqttHub:
     async def _run(self) -> None:
         delay = FIRST_RECONNECT
         while True:
-            started = time.monotonic()
+            started, sessions = time.monotonic(), self.connections
             try:
                 await self._session()
             except SourceError as exc:
@@ -169,8 +169,11 @@ class OpenMqttHub:
                 # once per outage at WARNING; the retries at DEBUG
                 log.log(logging.DEBUG if self.failing else logging.WARNING, "%r: %s", self, exc)
                 self.failing = True
-            if time.monotonic() - started > self.max_reconnect_delay:
-                delay = FIRST_RECONNECT  # the session lasted: start the backoff afresh
+            lasted = time.monotonic() - started
+            if self.connections > sessions and lasted >= FIRST_RECONNECT:
+                # A session was made and held: this is a new outage (a broker restart), so
+                # the backoff starts afresh instead of going on from the last outage's.
+                delay = FIRST_RECONNECT
             self.delays.append(delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_reconnect_delay)
