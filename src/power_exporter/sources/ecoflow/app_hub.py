@@ -24,7 +24,7 @@ import logging
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 import aiohttp
 import aiomqtt
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_D = TypeVar("_D")
 
 REFUSED: Final = frozenset({4, 5, 134, 135})  # CONNACK: bad user/password, not authorised
 TAKEN_OVER: Final = 142  # MQTT 5 DISCONNECT reason: session taken over
@@ -97,14 +98,18 @@ Delivery = Payload | Listing | AccountFault
 
 
 @dataclass(eq=False, slots=True)
-class Inbox:
-    """One entry's subscription: the serials it wants, and what arrived for it."""
+class Inbox(Generic[_D]):
+    """One entry's subscription on a hub: the serials it wants, and what arrived for it.
+
+    Both hubs (the app account's and the developer key pair's) deliver through it, each with
+    its own kinds of delivery.
+    """
 
     serials: frozenset[str] = frozenset()
     wants_list: bool = False
-    queue: asyncio.Queue[Delivery] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[_D] = field(default_factory=asyncio.Queue)
 
-    def put(self, item: Delivery) -> None:
+    def put(self, item: _D) -> None:
         """Deliver, dropping the item if the entry stopped reading (its stream is gone)."""
         if self.queue.qsize() < _INBOX_LIMIT:
             self.queue.put_nowait(item)
@@ -124,7 +129,7 @@ class AppHub:
         self._ca_file = cfg.ca_file
         self._tls: ssl.SSLContext | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._inboxes: set[Inbox] = set()
+        self._inboxes: set[Inbox[Delivery]] = set()
         self._changed = asyncio.Event()
         self._wake: asyncio.Queue[aiomqtt.Message | BaseException | None] | None = None
         self._client: aiomqtt.Client | None = None
@@ -165,14 +170,14 @@ class AppHub:
 
     # -- subscriptions ------------------------------------------------------------------
 
-    def add(self, inbox: Inbox) -> None:
+    def add(self, inbox: Inbox[Delivery]) -> None:
         """An entry joins; it gets the device list at once if one is known."""
         self._inboxes.add(inbox)
         if inbox.wants_list and self.listing is not None:
             inbox.put(Listing(dict(self.listing)))
         self.changed()
 
-    def remove(self, inbox: Inbox) -> None:
+    def remove(self, inbox: Inbox[Delivery]) -> None:
         """An entry leaves (its topics are unsubscribed when no other entry wants them)."""
         self._inboxes.discard(inbox)
         self.changed()

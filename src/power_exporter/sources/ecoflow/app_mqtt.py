@@ -65,7 +65,7 @@ class AppMqttSource:
         self._builder = ReadingBuilder(cfg)
         self.devices: dict[str, AppDevice] = {}
         self._hub: AppHub | None = None
-        self._inbox = Inbox(wants_list=cfg.fan_out)
+        self._inbox: Inbox[Delivery] = Inbox(wants_list=cfg.fan_out)
         self._owns: Callable[[str], bool] = everything
         if cfg.serial != "*":
             for sn in cfg.wanted(()):

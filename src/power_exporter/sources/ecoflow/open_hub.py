@@ -23,13 +23,12 @@ import contextlib
 import logging
 import ssl
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeVar
 
 import aiomqtt
 
 from power_exporter.errors import AuthError, ConnectError, DeviceTimeoutError, SourceError
-from power_exporter.sources.ecoflow.app_hub import AccountFault, Listing, next_item
+from power_exporter.sources.ecoflow.app_hub import AccountFault, Inbox, Listing, next_item
 from power_exporter.sources.ecoflow.open_mqtt import Connector, Push, parse, refused, topic
 
 if TYPE_CHECKING:
@@ -41,23 +40,8 @@ _T = TypeVar("_T")
 
 FIRST_RECONNECT: Final = 1.0
 _KINDS: Final = ("quota", "status")
-_INBOX_LIMIT: Final = 10_000
 
 Delivery = Push | Listing | AccountFault
-
-
-@dataclass(eq=False, slots=True)
-class Inbox:
-    """One entry's subscription: the serials it wants, and what arrived for it."""
-
-    serials: frozenset[str] = frozenset()
-    wants_list: bool = False
-    queue: asyncio.Queue[Delivery] = field(default_factory=asyncio.Queue)
-
-    def put(self, item: Delivery) -> None:
-        """Deliver, dropping the item if the entry stopped reading."""
-        if self.queue.qsize() < _INBOX_LIMIT:
-            self.queue.put_nowait(item)
 
 
 class OpenMqttHub:
@@ -73,7 +57,7 @@ class OpenMqttHub:
         )
         self.max_reconnect_delay = cfg.max_reconnect_delay
         self.list_interval = cfg.device_list_cache_ttl
-        self._inboxes: set[Inbox] = set()
+        self._inboxes: set[Inbox[Delivery]] = set()
         self._changed = asyncio.Event()
         self._subscribed: set[str] = set()
         self.subscribed_serials: frozenset[str] = frozenset()
@@ -104,12 +88,12 @@ class OpenMqttHub:
                 await task
         await self.rest.close()
 
-    def add(self, inbox: Inbox) -> None:
+    def add(self, inbox: Inbox[Delivery]) -> None:
         """An entry joins."""
         self._inboxes.add(inbox)
         self.changed()
 
-    def remove(self, inbox: Inbox) -> None:
+    def remove(self, inbox: Inbox[Delivery]) -> None:
         """An entry leaves (its topics go when no other entry wants them)."""
         self._inboxes.discard(inbox)
         if self._inboxes:  # the last one closes the hub: nothing to unsubscribe then

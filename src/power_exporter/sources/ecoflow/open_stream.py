@@ -22,10 +22,10 @@ from power_exporter.errors import AuthError, OfflineError, ProtocolError, Source
 from power_exporter.model import DeviceFault, Roster
 from power_exporter.sources.base import everything
 from power_exporter.sources.ecoflow.accounts import Accounts, developer_key
-from power_exporter.sources.ecoflow.app_hub import AccountFault, Listing
+from power_exporter.sources.ecoflow.app_hub import AccountFault, Inbox, Listing
 from power_exporter.sources.ecoflow.config import EcoflowConfig
 from power_exporter.sources.ecoflow.flatten import FlatMap
-from power_exporter.sources.ecoflow.open_hub import Inbox, OpenMqttHub, take
+from power_exporter.sources.ecoflow.open_hub import OpenMqttHub, take
 from power_exporter.sources.ecoflow.open_mqtt import Push, quota_of_push, status_of_push
 from power_exporter.sources.ecoflow.source import (
     ASSUME_OFFLINE,
@@ -79,7 +79,7 @@ class OpenMqttSource:
         self._builder = ReadingBuilder(cfg)
         self._assume_offline = assume_offline
         self._devices: dict[str, _Device] = {}
-        self._inbox = Inbox(wants_list=cfg.serial == "*")
+        self._inbox: Inbox[Delivery] = Inbox(wants_list=cfg.serial == "*")
         self._hub: OpenMqttHub | None = None
         self._owns: Callable[[str], bool] = everything
         self.pushes = 0  # quota pushes merged
