@@ -57,6 +57,25 @@ def robustness() -> list[str]:
     return out
 
 
+def is_verdict(line: str) -> bool:
+    """A bench's own verdict line: it states a goal and says whether this run met it."""
+    return line.startswith("Goal") and (" met" in line or "NOT met" in line)
+
+
+def goals(verdicts: list[str]) -> list[str]:
+    """Every goal's verdict of this run in one place, as each bench printed it."""
+    met = sum(1 for v in verdicts if "NOT met" not in v)
+    return [
+        "## Goals at a glance",
+        "",
+        f"{met} of {len(verdicts)} verdict lines without a goal NOT met; each bench's table above",
+        "gives the figures and the baseline measured in the same run.",
+        "",
+        *verdicts,
+        "",
+    ]
+
+
 def main(names: list[str]) -> int:
     chosen = names or list(BENCHES)
     out = [
@@ -66,11 +85,16 @@ def main(names: list[str]) -> int:
         "Each figure is measured in the same run as its baseline; regenerate with `make bench`.",
         "",
     ]
+    verdicts: list[str] = []
     for name in chosen:
         print(f"running {name} ...", file=sys.stderr)
         lines = importlib.import_module(BENCHES[name]).run()
         print("\n".join(lines))
         out.extend([*lines, ""])
+        verdicts.extend(f"- **{name}**: {line}" for line in lines if is_verdict(line))
+    summary = goals(verdicts)
+    print("\n".join(summary))
+    out.extend(summary)
     if not names:
         out.extend(robustness())
         Path(__file__).with_name("RESULTS.md").write_text("\n".join(out))
