@@ -12,7 +12,7 @@ from power_exporter.errors import ConnectError
 from power_exporter.exposition.text import Renderer, escape_label, format_value
 from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.base import NoRawNaming, RawFamily, RawSample
-from power_exporter.sources.nut.table import nut_reading
+from power_exporter.sources.nut.reading import nut_reading
 from power_exporter.store import Store
 from tests.peers.promtool import check_metrics
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from power_exporter.exposition.text import Renderer
 from power_exporter.model import (
     PLAUSIBLE,
+    SENTINEL_NEAR,
+    Bounds,
     DeviceIdentity,
     Measure,
     Reading,
     checked_measures,
     implausibility,
 )
-from power_exporter.sources.nut.table import nut_reading
+from power_exporter.sources.nut.reading import nut_reading
 from power_exporter.sources.registry import KINDS
 from power_exporter.store import Store
 from tests.peers.promtool import check_metrics
@@ -88,6 +92,48 @@ class TestTable:
         assert implausibility(M.BATTERY_RUNTIME, 30 * 3600.0, "ecoflow") is None
         assert implausibility(M.BATTERY_RUNTIME, 30 * 3600.0, "nut") == "out_of_range"
         assert implausibility(M.BATTERY_RUNTIME, 65535.0, "ecoflow") == "sentinel"
+
+
+def as_the_policy_says(bounds: Bounds, value: float) -> str | None:
+    """The policy in its plain words (round() on every value), for the quick path to match."""
+    if not math.isfinite(value):
+        return "not_finite"
+    if round(value, 9) in bounds.sentinels:
+        return "sentinel"
+    if bounds.low <= value <= bounds.high or (bounds.or_zero and value == 0.0):
+        return None
+    return "out_of_range"
+
+
+def near_sentinels() -> list[float]:
+    """Every sentinel, a hair either side of it and as a percentage scaled to a ratio."""
+    values: list[float] = []
+    for sentinel in {s for bounds in PLAUSIBLE.values() for s in bounds.sentinels}:
+        values.extend((sentinel, sentinel * 100 * 0.01, sentinel / 0.01 * 0.01))
+        for hair in (1e-12, 4e-10, 6e-10, 1e-9, 1e-6, SENTINEL_NEAR / 2, SENTINEL_NEAR * 2):
+            values.extend((sentinel - hair, sentinel + hair))
+        below = above = sentinel
+        for _ in range(3):
+            below, above = math.nextafter(below, -math.inf), math.nextafter(above, math.inf)
+            values.extend((below, above))
+    return values
+
+
+class TestQuickSentinelTest:
+    """implausibility() skips round() for values far from every sentinel, and says the same."""
+
+    @pytest.mark.parametrize("value", near_sentinels())
+    def test_near_sentinels(self, value: float) -> None:
+        """At and around every sentinel, every measure gets the plain policy's answer."""
+        for measure, bounds in PLAUSIBLE.items():
+            assert implausibility(measure, value) == as_the_policy_says(bounds, value)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.floats() | st.integers(-(2**40), 2**40).map(lambda n: n / 100))
+    def test_any_value(self, value: float) -> None:
+        """Any float, and any number with two decimals (as NUT's percentages scale)."""
+        for measure, bounds in PLAUSIBLE.items():
+            assert implausibility(measure, value) == as_the_policy_says(bounds, value)
 
 
 class TestReading:

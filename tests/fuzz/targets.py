@@ -26,7 +26,7 @@ from power_exporter.sources.ecoflow import envelope
 from power_exporter.sources.ecoflow.envelope import PayloadError
 from power_exporter.sources.ecoflow.flatten import flatten
 from power_exporter.sources.nut import lines
-from power_exporter.sources.nut.table import nut_reading
+from power_exporter.sources.nut.reading import nut_reading
 from power_exporter.sources.replay.devfile import parse_dev
 from power_exporter.sources.tripplite import reports
 from power_exporter.sources.tripplite.table import REPORTS

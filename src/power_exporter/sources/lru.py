@@ -41,3 +41,7 @@ class LruCache(Generic[_K, _V]):
         self._entries.move_to_end(key)
         if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()

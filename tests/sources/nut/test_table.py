@@ -14,6 +14,7 @@ from power_exporter.sources.nut.naming import (
     STATUS_FAMILY,
     metric_name,
 )
+from power_exporter.sources.nut.reading import nut_reading
 from power_exporter.sources.nut.table import (
     DERIVED_OUTPUT_POWER,
     KNOWN_FLAGS,
@@ -21,7 +22,6 @@ from power_exporter.sources.nut.table import (
     ProblemLog,
     identity_of,
     numeric_value,
-    nut_reading,
 )
 
 

@@ -506,8 +506,11 @@ def _rows_by_line(
     """
     shown = " ".join(request)
     end = ["END", "LIST", *request[1:]]
-    lines = block.split(b"\n")[:-1]
-    for index, raw in enumerate(lines):
+    # Lines after the first END line as upsd writes it are the next answers': not split here.
+    at = _line_at(block, (" ".join(end) + "\n").encode())
+    after = 0  # where the next line starts
+    for raw in (block if at < 0 else block[: block.index(b"\n", at) + 1]).split(b"\n")[:-1]:
+        after += len(raw) + 1
         # A row that does not decode spoils this answer only: the lines are whole, so the
         # stream stays in step, and the other answers of the batch are read as usual.
         try:
@@ -516,7 +519,7 @@ def _rows_by_line(
             problem = problem or DecodeError(f"in the answer to {shown}: {exc}")
             continue
         if words == end:
-            return problem, b"".join(line + b"\n" for line in lines[index + 1 :])
+            return problem, block[after:]  # the block is whole lines: so is what follows
         parsed = row(words, request)
         if parsed is None:
             message = f"unexpected line in the answer to {shown}: {' '.join(words)!r}"

@@ -24,7 +24,8 @@ from power_exporter.model import DeviceFault, Event, Roster
 from power_exporter.sources.base import everything
 from power_exporter.sources.nut.client import DEFAULT_PORT, ListAnswer, NutClient, TlsOptions
 from power_exporter.sources.nut.config import ALL_UPSES, NutConfig, parse_server
-from power_exporter.sources.nut.table import ProblemLog, nut_reading
+from power_exporter.sources.nut.reading import nut_reading
+from power_exporter.sources.nut.table import ProblemLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

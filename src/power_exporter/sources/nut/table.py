@@ -16,19 +16,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from power_exporter.errors import StaleError
 from power_exporter.model import (
     DeviceIdentity,
     Flag,
-    Labels,
     Measure,
-    Reading,
-    checked_measures,
     implausibility,
+    measure_problem,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +70,8 @@ NUT_VARS: Final[Mapping[str, Field]] = {
 # phase="<phase>" (L1, L2, L3, N, or between two: L1-L2, L1-N), as NUT names them.
 OUTLET_VAR: Final = re.compile(r"^outlet\.(\d+)\.([a-z]+)$")
 PHASE_VAR: Final = re.compile(r"^(input|output)\.(L[1-3](?:-(?:L[1-3]|N))?|N)\.([a-z]+)$")
-_LABELLED_PREFIXES: Final = ("outlet.", "input.L", "input.N", "output.L", "output.N")
+LABELLED_PREFIXES: Final = ("outlet.", "input.L", "input.N", "output.L", "output.N")
+"""What every per-outlet or per-phase variable starts with (no regex for the others)."""
 OUTLET_MEASURES: Final[Mapping[str, Measure]] = {
     "current": Measure.OUTLET_CURRENT,
     "realpower": Measure.OUTLET_POWER,  # watts
@@ -243,20 +241,6 @@ def is_text_only(name: str) -> bool:
     return any(name == suffix or name.endswith("." + suffix) for suffix in TEXT_ONLY_SUFFIXES)
 
 
-def split_values(variables: Mapping[str, str]) -> tuple[dict[str, float], dict[str, str]]:
-    """Split a UPS's variables into numeric ones (raw) and the rest (text)."""
-    raw: dict[str, float] = {}
-    text: dict[str, str] = {}
-    number = _NUMBER.match  # numeric_value(), inlined: this runs for every variable of every poll
-    for name, value in variables.items():
-        stripped = value.strip()
-        if number(stripped) and not is_text_only(name):
-            raw[name] = float(stripped)
-        else:
-            text[name] = value
-    return raw, text
-
-
 def status_tokens(variables: Mapping[str, str]) -> list[str]:
     """Return the tokens of ``ups.status`` in the order NUT gave them, without repeats."""
     return list(dict.fromkeys(variables.get(STATUS_VAR, "").split()))
@@ -295,6 +279,7 @@ def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[st
     candidates: dict[Measure, float] = {}
     implausible: set[str] = set()  # variables
     shaky: set[Measure] = set()  # measures whose candidate so far is implausible
+    derived: set[Measure] = set()  # not checked yet
     for name, field in NUT_VARS.items():
         if name not in raw:
             continue
@@ -317,38 +302,15 @@ def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[st
             for name in rule.factors:
                 product *= raw[name]
             candidates[rule.measure] = product
-    return checked_measures(candidates.items())
-
-
-def labelled_of(
-    raw: Mapping[str, float], text: Mapping[str, str]
-) -> dict[Measure, dict[Labels, float]]:
-    """Per-outlet and per-phase measures (tables above), outlets in number order."""
-    rows: list[tuple[Measure, tuple[int, str], Labels, float]] = []
-    for name, number in raw.items():
-        if not name.startswith(_LABELLED_PREFIXES):  # most variables: no regex at all
-            continue
-        if (match := OUTLET_VAR.match(name)) and match[2] in OUTLET_MEASURES:
-            rows.append(_outlet_row(OUTLET_MEASURES[match[2]], match[1], number))
-        elif (match := PHASE_VAR.match(name)) and (match[1], match[3]) in PHASE_MEASURES:
-            measure, phase = PHASE_MEASURES[match[1], match[3]], match[2]
-            rows.append((measure, (0, phase), (("phase", phase),), number))
-    for name, value in text.items():
-        if not name.startswith("outlet."):
-            continue
-        state = OUTLET_STATES.get(value.strip().lower())
-        if state is not None and (match := OUTLET_VAR.match(name)) and match[2] == "status":
-            rows.append(_outlet_row(Measure.OUTLET_ON, match[1], state))
-    labelled: dict[Measure, dict[Labels, float]] = {}
-    for measure, _order, labels, number in sorted(rows, key=lambda row: (row[0], row[1])):
-        labelled.setdefault(measure, {})[labels] = number
-    return labelled
-
-
-def _outlet_row(
-    measure: Measure, outlet: str, value: float
-) -> tuple[Measure, tuple[int, str], Labels, float]:
-    return measure, (int(outlet), ""), (("outlet", outlet),), value
+            derived.add(rule.measure)
+    # checked_measures() without testing again what the loop above found plausible.
+    problems = [
+        problem
+        for measure, value in candidates.items()
+        if (measure in shaky or measure in derived)
+        and (problem := measure_problem(measure, value)) is not None
+    ]
+    return candidates, problems
 
 
 def _first(variables: Mapping[str, str], chain: tuple[str, ...], *, serial: bool = False) -> str:
@@ -372,38 +334,6 @@ def identity_of(name: str, source: str, variables: Mapping[str, str]) -> DeviceI
         firmware=_first(variables, FIRMWARE_CHAIN),
         labels={label: variables.get(f"device.{label}", "") for label in DEVICE_INFO_LABELS},
     )
-
-
-def nut_reading(
-    name: str,
-    source: str,
-    variables: Mapping[str, str],
-    taken_at: float,
-    keep: Callable[[str], bool] | None = None,
-) -> tuple[Reading, list[str]]:
-    """Build a Reading of one UPS from its variables, and say why any measure was dropped.
-
-    ``keep`` says which numeric variables stay in ``raw`` (the ``vars`` filter); the measures
-    are made from all of them. Raises StaleError when ``ups.status`` says WAIT: the driver has
-    no data from the UPS yet.
-    """
-    if WAIT_TOKEN in status_tokens(variables):
-        raise StaleError(f"{name}: ups.status is WAIT, the NUT driver has no data yet")
-    raw, text = split_values(variables)
-    measures, problems = measures_of(raw)
-    reading = Reading(
-        identity=identity_of(name, source, variables),
-        taken_at=taken_at,
-        measures=measures,
-        flags=flags_of(variables),
-        known_flags=known_flags_of(variables),
-        raw=raw if keep is None else {k: v for k, v in raw.items() if keep(k)},
-        text=text
-        if keep is None
-        else {k: v for k, v in text.items() if keep(k) or not states_of(k)},
-        labelled=labelled_of(raw, text),
-    )
-    return reading, problems
 
 
 class ProblemLog:

@@ -24,7 +24,8 @@ from power_exporter.errors import ConnectError, DecodeError, SourceError
 from power_exporter.model import DeviceFault, Event
 from power_exporter.sources.base import DeviceConfig
 from power_exporter.sources.nut.config import beside_config
-from power_exporter.sources.nut.table import ProblemLog, nut_reading
+from power_exporter.sources.nut.reading import nut_reading
+from power_exporter.sources.nut.table import ProblemLog
 from power_exporter.sources.replay.devfile import DevScript, parse_dev
 
 if TYPE_CHECKING:
