@@ -354,11 +354,10 @@ def _screened(
     """Labelled measures through the policy; what it refuses goes to ``dropped``."""
     kept: dict[Measure, Mapping[Labels, float]] = {}
     for measure, series in labelled.items():
+        if not RESERVED_LABELS.isdisjoint([name for labels in series for name, _ in labels]):
+            _refuse_reserved(measure, series)
         good: dict[Labels, float] = {}
         for labels, value in series.items():
-            if not RESERVED_LABELS.isdisjoint(dict(labels)):  # dict: C speed over the names
-                clash = RESERVED_LABELS.intersection(name for name, _ in labels)
-                raise ValueError(f"{measure.value}: reserved label {min(clash)!r}")
             reason = implausibility(measure, value, source)
             if reason is None:
                 good[labels] = value
@@ -367,6 +366,14 @@ def _screened(
         if good:
             kept[measure] = _frozen_map(good)
     return kept
+
+
+def _refuse_reserved(measure: Measure, series: Mapping[Labels, float]) -> None:
+    """Raise for the first series of ``measure`` that uses a reserved label name."""
+    for labels in series:
+        clash = RESERVED_LABELS.intersection(name for name, _ in labels)
+        if clash:
+            raise ValueError(f"{measure.value}: reserved label {min(clash)!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,24 +12,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from power_exporter.errors import StaleError
-from power_exporter.model import Labels, Measure, Reading
+from power_exporter.model import Flag, Labels, Measure, Reading, measure_problem
 from power_exporter.sources.lru import LruCache
 from power_exporter.sources.nut.table import (
+    CHARGER_VAR,
     LABELLED_PREFIXES,
     OUTLET_MEASURES,
     OUTLET_STATES,
     OUTLET_VAR,
     PHASE_MEASURES,
     PHASE_VAR,
+    STATUS_VAR,
     WAIT_TOKEN,
+    candidates_of,
     flags_of,
     identity_of,
     is_text_only,
     known_flags_of,
-    measures_of,
     numeric_value,
     states_of,
     status_tokens,
@@ -151,6 +153,26 @@ def labelled(
     return series
 
 
+_STATUS_VARS: Final = (STATUS_VAR, CHARGER_VAR)
+StatusKey: TypeAlias = tuple[str | None, str | None]
+Status: TypeAlias = tuple[bool, frozenset[Flag], frozenset[Flag]]
+STATUS_CACHE: Final[dict[StatusKey, Status]] = {}
+"""(ups.status, battery.charger.status) -> (WAIT?, flags, known flags): few pairs recur."""
+
+
+def status_of(variables: Mapping[str, str]) -> Status:
+    """Whether ``ups.status`` says WAIT, the flags set, and the flags the device can tell."""
+    key = (variables.get(STATUS_VAR), variables.get(CHARGER_VAR))
+    status = STATUS_CACHE.get(key)
+    if status is None:
+        if len(STATUS_CACHE) >= NUMBERS_MAX:
+            STATUS_CACHE.clear()
+        given = {name: value for name, value in zip(_STATUS_VARS, key, strict=True) if value}
+        waiting = WAIT_TOKEN in status_tokens(given)
+        status = STATUS_CACHE[key] = (waiting, flags_of(given), known_flags_of(given))
+    return status
+
+
 def nut_reading(
     name: str,
     source: str,
@@ -165,20 +187,28 @@ def nut_reading(
     all of them. Raises StaleError when ``ups.status`` says WAIT: the driver has no data from
     the UPS yet.
     """
-    if WAIT_TOKEN in status_tokens(variables):
+    waiting, flags, known_flags = status_of(variables)
+    if waiting:
         raise StaleError(f"{name}: ups.status is WAIT, the NUT driver has no data yet")
     plan = plan_of(variables, keep)
     raw, text = split(plan, variables)
-    measures, problems = measures_of(raw)
+    candidates = candidates_of(raw)
     keep_raw, keep_text = plan.keep_raw, plan.keep_text
     reading = Reading(
         identity=identity_of(name, source, variables),
         taken_at=taken_at,
-        measures=measures,
-        flags=flags_of(variables),
-        known_flags=known_flags_of(variables),
+        measures=candidates,
+        flags=flags,
+        known_flags=known_flags,
         raw=raw if keep_raw is None else {k: v for k, v in raw.items() if k in keep_raw},
         text=text if keep_text is None else {k: v for k, v in text.items() if k in keep_text},
         labelled=labelled(plan, raw, text),
     )
+    # Why the Reading dropped any candidate, for the source's log (checked_measures' words).
+    dropped = reading.dropped
+    problems = [
+        problem
+        for measure, value in candidates.items()
+        if measure in dropped and (problem := measure_problem(measure, value, source)) is not None
+    ]
     return reading, problems

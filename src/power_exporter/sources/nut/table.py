@@ -21,7 +21,6 @@ from power_exporter.model import (
     Flag,
     Measure,
     implausibility,
-    measure_problem,
 )
 
 if TYPE_CHECKING:
@@ -156,6 +155,13 @@ CyberPower): an estimate, which the exposition's HELP text should say (``note``)
 
 DERIVATIONS: Final[tuple[Derivation, ...]] = (DERIVED_OUTPUT_POWER,)
 
+_CONTESTED: Final = frozenset(
+    name
+    for name, field in NUT_VARS.items()
+    if sum(other.measure == field.measure for other in NUT_VARS.values()) > 1
+) | frozenset(factor for rule in DERIVATIONS for factor in rule.factors)
+"""Variables whose plausibility decides which value a measure takes (the Reading checks all)."""
+
 # ups.status token -> flag. Tokens not listed here (CP, TEST, unknown vendor ones) are kept in
 # the raw status series only. WAIT is not a flag: it means the driver has no data yet.
 NUT_FLAGS: Final[Mapping[str, Flag]] = {
@@ -188,6 +194,7 @@ KNOWN_FLAGS: Final = frozenset(NUT_FLAGS.values()) | frozenset(CHARGER_FLAGS.val
 """Every flag NUT can know: all of them are exposed 1/0 while a NUT UPS with a status is up."""
 
 STATUS_VAR: Final = "ups.status"
+CHARGER_VAR: Final = "battery.charger.status"
 WAIT_TOKEN: Final = "WAIT"  # noqa: S105 - a NUT status token, not a password
 
 # Variables whose values look like numbers but are identifiers: kept as text, never as raw
@@ -255,7 +262,7 @@ def known_flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
     """The flags this device can tell: all of NUT's with a status, its charger's, or none."""
     if has_status(variables):
         return KNOWN_FLAGS
-    if variables.get("battery.charger.status", "").strip():
+    if variables.get(CHARGER_VAR, "").strip():
         return frozenset(CHARGER_FLAGS.values())
     return frozenset()
 
@@ -263,14 +270,14 @@ def known_flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
 def flags_of(variables: Mapping[str, str]) -> frozenset[Flag]:
     """Return the known flags set by ``ups.status`` and ``battery.charger.status``."""
     flags = {NUT_FLAGS[token] for token in status_tokens(variables) if token in NUT_FLAGS}
-    charger = variables.get("battery.charger.status", "").strip().lower()
+    charger = variables.get(CHARGER_VAR, "").strip().lower()
     if charger in CHARGER_FLAGS:
         flags.add(CHARGER_FLAGS[charger])
     return frozenset(flags)
 
 
-def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[str]]:
-    """Measures from the numeric variables by NUT_VARS then DERIVATIONS; and what is dropped.
+def candidates_of(raw: Mapping[str, float]) -> dict[Measure, float]:
+    """Measures from the numeric variables by NUT_VARS then DERIVATIONS, for the Reading to check.
 
     Where two variables give one measure, the first *plausible* one wins (a sentinel in
     output.realpower gives way to ups.realpower); if none is, the first stands, for the
@@ -279,12 +286,12 @@ def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[st
     candidates: dict[Measure, float] = {}
     implausible: set[str] = set()  # variables
     shaky: set[Measure] = set()  # measures whose candidate so far is implausible
-    derived: set[Measure] = set()  # not checked yet
     for name, field in NUT_VARS.items():
         if name not in raw:
             continue
         value = raw[name] * field.scale
-        if implausibility(field.measure, value) is not None:
+        # A measure only one variable gives takes its value, plausible or not: no test here.
+        if name in _CONTESTED and implausibility(field.measure, value) is not None:
             implausible.add(name)
             if field.measure not in candidates:
                 candidates[field.measure] = value
@@ -302,15 +309,7 @@ def measures_of(raw: Mapping[str, float]) -> tuple[dict[Measure, float], list[st
             for name in rule.factors:
                 product *= raw[name]
             candidates[rule.measure] = product
-            derived.add(rule.measure)
-    # checked_measures() without testing again what the loop above found plausible.
-    problems = [
-        problem
-        for measure, value in candidates.items()
-        if (measure in shaky or measure in derived)
-        and (problem := measure_problem(measure, value)) is not None
-    ]
-    return candidates, problems
+    return candidates
 
 
 def _first(variables: Mapping[str, str], chain: tuple[str, ...], *, serial: bool = False) -> str:
