@@ -161,6 +161,29 @@ class TestMalformedAnswers:
                 await client.list_vars("ups")
         assert server.connections == 1
 
+    async def test_answers_in_one_piece(self, fake: Callable[[Reply], Awaitable[FakeUpsd]]) -> None:
+        """A batch's answers arriving in one write are each read whole, and no further."""
+        plain = b'BEGIN LIST VAR a\nVAR a ups.load "20"\nVAR a ups.status "OL"\nEND LIST VAR a\n'
+        bad = b'BEGIN LIST VAR b\nVAR b ups.load "2\nEND LIST VAR b\n'
+        escaped = b'BEGIN LIST VAR c\nVAR c ups.mfr "Say \\"hi\\" C:\\\\"\nEND LIST VAR c\n'
+        server = await fake(
+            answers(
+                {
+                    "LIST VAR a": b"",  # held back: all three go out with the last request's
+                    "LIST VAR b": b"",
+                    "LIST VAR c": plain + bad + escaped,
+                    "LIST VAR d": plain.replace(b" a", b" d"),
+                }
+            )
+        )
+        async with NutClient("127.0.0.1", server.port, timeout=2) as client:
+            first, second, third = await client.list_vars_many(["a", "b", "c"])
+            assert first == {"ups.load": "20", "ups.status": "OL"}
+            assert isinstance(second, DecodeError)
+            assert third == {"ups.mfr": 'Say "hi" C:\\'}
+            assert await client.list_vars("d") == first  # the stream is still in step
+        assert server.connections == 1
+
     async def test_del_is_a_character(self, fake: Callable[[Reply], Awaitable[FakeUpsd]]) -> None:
         """DEL (0x7f) is inside upsd's own range (0x20-0x7f): the value keeps it."""
         payload = b'BEGIN LIST VAR ups\nVAR ups ups.serial "AB\x7fCD"\nEND LIST VAR ups\n'

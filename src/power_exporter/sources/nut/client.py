@@ -40,7 +40,7 @@ from power_exporter.sources.nut.lines import (
     parse_var_block,
     split_words,
 )
-from power_exporter.sources.nut.stream import DroppedError, Lines
+from power_exporter.sources.nut.stream import DroppedError, Lines, line_at
 from power_exporter.sources.secret import problem_with_secret
 
 if TYPE_CHECKING:
@@ -286,11 +286,11 @@ class NutClient:
             raise DroppedError("not connected")
         return await self._lines.line()
 
-    async def _read_block(self) -> bytes:
-        """Every whole line received so far (at least one); see :class:`Lines`."""
+    async def _read_block(self, until: bytes | None = None) -> bytes:
+        """Every whole line received so far (at least one) up to ``until``; see :class:`Lines`."""
         if self._lines is None:  # pragma: no cover - callers connect first
             raise DroppedError("not connected")
-        return await self._lines.block()
+        return await self._lines.block(until)
 
     def _unread(self, data: bytes) -> None:
         if self._lines is not None:
@@ -476,16 +476,15 @@ async def _read_list(
     rows: dict[str, str] = {}
     problem: DecodeError | None = None
     while True:
-        block = await client._read_block()  # noqa: SLF001
+        block = await client._read_block(marker)  # noqa: SLF001 (no further than our END)
         if marker is not None:
-            at = _line_at(block, marker)
+            at = line_at(block, marker)
             parsed = parse_var_block(block if at < 0 else block[:at], request[2])
             if parsed is not None:
                 rows.update(parsed)
                 if at < 0:
                     continue
-                client._unread(block[at + len(marker) :])  # noqa: SLF001 (the next answers)
-                return rows if problem is None else problem
+                return rows if problem is None else problem  # the END line ends the block
         problem, rest = _rows_by_line(block, request, row, rows, problem)
         if rest is not None:
             client._unread(rest)  # noqa: SLF001 (the next answers)
@@ -507,7 +506,7 @@ def _rows_by_line(
     shown = " ".join(request)
     end = ["END", "LIST", *request[1:]]
     # Lines after the first END line as upsd writes it are the next answers': not split here.
-    at = _line_at(block, (" ".join(end) + "\n").encode())
+    at = line_at(block, (" ".join(end) + "\n").encode())
     after = 0  # where the next line starts
     for raw in (block if at < 0 else block[: block.index(b"\n", at) + 1]).split(b"\n")[:-1]:
         after += len(raw) + 1
@@ -527,14 +526,6 @@ def _rows_by_line(
             continue
         rows[parsed[0]] = parsed[1]
     return problem, None
-
-
-def _line_at(block: bytes, line: bytes) -> int:
-    """Where ``line`` (with its newline) starts a line of ``block``; -1 if it does not."""
-    if block.startswith(line):
-        return 0
-    at = block.find(b"\n" + line)
-    return at + 1 if at >= 0 else -1
 
 
 __all__ = [
