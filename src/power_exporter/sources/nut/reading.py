@@ -64,7 +64,7 @@ class LabelledSlot:
 class Plan:
     """What the names of one list of variables decide, in the order the UPS gives them."""
 
-    maybe_number: tuple[bool, ...]  # not an identifier that only looks numeric
+    text_only: frozenset[str]  # identifiers that only look numeric
     labelled: tuple[LabelledSlot, ...]  # in the order the series are kept
     keep_raw: frozenset[str] | None  # the ``vars`` filter's numeric variables; None: all
     keep_text: frozenset[str] | None  # text variables kept; None: all
@@ -92,7 +92,7 @@ def make_plan(names: tuple[str, ...], keep: Callable[[str], bool] | None) -> Pla
     # Outlets in number order, phases by name; a stable sort keeps the UPS's order on ties.
     ordered.sort(key=lambda row: row[0])
     return Plan(
-        maybe_number=tuple(not is_text_only(name) for name in names),
+        text_only=frozenset(filter(is_text_only, names)),
         labelled=tuple(slot for _, slot in ordered),
         keep_raw=None if keep is None else frozenset(filter(keep, names)),
         keep_text=None
@@ -122,18 +122,18 @@ def split(plan: Plan, variables: Mapping[str, str]) -> tuple[dict[str, float], d
     raw: dict[str, float] = {}
     text: dict[str, str] = {}
     numbers = NUMBER_CACHE
-    for (name, value), maybe in zip(variables.items(), plan.maybe_number, strict=True):
-        if maybe:
-            number = numbers.get(value)
-            if number is None:
-                if len(numbers) >= NUMBERS_MAX:
-                    numbers.clear()
-                found = numeric_value("", value)  # "": the name is known not to be text-only
-                number = numbers[value] = _TEXT if found is None else found
-            if number is not _TEXT:
-                raw[name] = number
-                continue
-        text[name] = value
+    text_only = plan.text_only
+    for name, value in variables.items():
+        number = numbers.get(value)
+        if number is None:
+            if len(numbers) >= NUMBERS_MAX:
+                numbers.clear()
+            found = numeric_value("", value)  # "": whether the name allows a number is known
+            number = numbers[value] = _TEXT if found is None else found
+        if number is _TEXT or name in text_only:
+            text[name] = value
+        else:
+            raw[name] = number
     return raw, text
 
 

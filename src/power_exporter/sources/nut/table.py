@@ -231,6 +231,8 @@ DEVICE_INFO_LABELS: Final = (
     "macaddr",
 )
 
+_DEVICE_INFO_VARS: Final = tuple((label, f"device.{label}") for label in DEVICE_INFO_LABELS)
+
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 
 
@@ -331,7 +333,7 @@ def identity_of(name: str, source: str, variables: Mapping[str, str]) -> DeviceI
         model=_first(variables, MODEL_CHAIN),
         serial=_first(variables, SERIAL_CHAIN, serial=True),
         firmware=_first(variables, FIRMWARE_CHAIN),
-        labels={label: variables.get(f"device.{label}", "") for label in DEVICE_INFO_LABELS},
+        labels={label: variables.get(name, "") for label, name in _DEVICE_INFO_VARS},
     )
 
 
