@@ -465,11 +465,15 @@ async def _read_list(
     """
     what = list(request[1:])
     shown = " ".join(request)
-    first = await client._read_words()  # noqa: SLF001
-    if is_error(first):
-        return error_from(first, shown)
-    if first != ["BEGIN", "LIST", *what]:
-        raise DecodeError(f"expected BEGIN LIST {' '.join(what)}, upsd sent {' '.join(first)!r}")
+    begin = ["BEGIN", "LIST", *what]
+    line = await client._read_line()  # noqa: SLF001
+    if line != (" ".join(begin) + "\n").encode():  # as upsd writes it: no need to split it
+        first = split_words(decode_line(line))
+        if is_error(first):
+            return error_from(first, shown)
+        if first != begin:
+            message = f"expected BEGIN LIST {' '.join(what)}, upsd sent {' '.join(first)!r}"
+            raise DecodeError(message)
     end = ["END", "LIST", *what]
     # LIST VAR answers come in blocks of whole lines, each parsed in one scan when plain.
     marker = (" ".join(end) + "\n").encode() if request[1] == "VAR" else None
@@ -481,7 +485,10 @@ async def _read_list(
             at = line_at(block, marker)
             parsed = parse_var_block(block if at < 0 else block[:at], request[2])
             if parsed is not None:
-                rows.update(parsed)
+                if rows:
+                    rows.update(parsed)
+                else:  # the whole answer, or its first part: no copy
+                    rows = parsed
                 if at < 0:
                     continue
                 return rows if problem is None else problem  # the END line ends the block
