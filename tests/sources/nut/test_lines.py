@@ -23,6 +23,10 @@ VALUE_TEXT = st.text(
 )
 
 
+# Pieces put into plain LIST VAR rows ("": one character taken out instead).
+ROW_PIECES = ("VAR ups ", "ups", "other", "x", " ", "\t", "\xa0", '"', '""', "\n", '"\n', "\\", "")
+
+
 def upsd_quote(value: str) -> str:
     """Quote a value as upsd does in its answers: a backslash before backslash, quote and #."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#")
@@ -159,10 +163,46 @@ class TestVarBlock:
             b'VAR ups x "\xff"',  # not UTF-8
             b"VAR ups x 1",  # unquoted
             b"END LIST VAR ups",
+            b'VAR ups x "1" ',  # a blank after the value
+            b'VAR ups x  "1"',  # two blanks before it
+            b'VAR ups a"q"b "1"\nVAR ups c ',  # four quotes on one line, none on the next
+            b'VAR ups x "1\nVAR ups y 2"',  # a value over two lines
+            b'VAR ups x ""\n"',  # a line of one quote
         ],
     )
     def test_not_plain_is_none(self, line: bytes) -> None:
         assert parse_var_block(b'VAR ups a "1"\n' + line + b"\n", "ups") is None
+
+    def test_empty_and_unfinished(self) -> None:
+        """No line at all is no row; a block must end with its newline."""
+        assert parse_var_block(b"", "ups") == {}
+        assert parse_var_block(b'VAR ups a "1"', "ups") is None
+
+    @given(
+        st.lists(st.tuples(st.from_regex(r"[a-c.]{1,4}", fullmatch=True), VALUE_TEXT), max_size=4),
+        st.lists(st.tuples(st.integers(0, 300), st.sampled_from(ROW_PIECES)), max_size=3),
+    )
+    @settings(max_examples=500)
+    def test_near_the_format(
+        self, rows: list[tuple[str, str]], edits: list[tuple[int, str]]
+    ) -> None:
+        """Plain rows with a few pieces put in or taken out: line by line's rows, or None."""
+        block = "".join(f'VAR ups {name} "{value}"\n' for name, value in rows)
+        for where, piece in edits:
+            at = where % (len(block) + 1)
+            block = block[:at] + piece + block[at:] if piece else block[:at] + block[at + 1 :]
+        block += "" if block.endswith("\n") or not block else "\n"
+        parsed = parse_var_block(block.encode(), "ups")
+        if parsed is None:
+            return
+        by_line: dict[str, str] = {}
+        for line in block.split("\n")[:-1]:
+            words = split_words(line)
+            assert len(words) == 4, line
+            assert words[:2] == ["VAR", "ups"], line
+            by_line[words[2]] = words[3]
+        assert parsed == by_line
+        assert list(parsed) == list(by_line)
 
     @given(st.dictionaries(st.from_regex(r"[a-z.]{1,12}", fullmatch=True), VALUE_TEXT))
     @settings(max_examples=200)

@@ -475,7 +475,7 @@ async def _read_list(
             message = f"expected BEGIN LIST {' '.join(what)}, upsd sent {' '.join(first)!r}"
             raise DecodeError(message)
     end = ["END", "LIST", *what]
-    # LIST VAR answers come in blocks of whole lines, each parsed in one scan when plain.
+    # LIST VAR answers come in blocks of whole lines, each parsed at once when plain.
     marker = (" ".join(end) + "\n").encode() if request[1] == "VAR" else None
     rows: dict[str, str] = {}
     problem: DecodeError | None = None

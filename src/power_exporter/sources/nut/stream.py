@@ -3,7 +3,7 @@
 upsd answers a ``LIST VAR`` in some sixty short lines. Reading them one ``readuntil`` at a time
 costs more Python than everything else a poll does, so :class:`Lines` keeps its own buffer
 and can hand over, in one piece, every complete line received so far: the caller parses that
-block in one scan (:func:`power_exporter.sources.nut.lines.parse_var_block`). It never waits
+block at once (:func:`power_exporter.sources.nut.lines.parse_var_block`). It never waits
 for more than the next line, so an answer that ends in an unexpected way is read no further
 than the line-by-line reader would read it.
 """
