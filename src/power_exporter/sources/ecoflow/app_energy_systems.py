@@ -1,0 +1,59 @@
+"""The home-energy families' own protobuf messages on the app API, by SN prefix.
+
+STREAM, Smart Meter and PowerOcean send messages of their own (``proto/stream.proto``,
+``proto/powerocean.proto``). Their fields are named so that the keys come out as the developer
+API's (``cmsBattSoc``, ``powGetSysGrid``, ``sysGridPwr``, ``bpSta[0].bpSoc``...): the family
+tables of ``more_families`` apply to both APIs alike. Battery packs of STREAM report in the
+power stations' BMS heartbeat (32/50, ``bms_heartbeat[<num>].*``), its CMS in their 32/2.
+``app_schemas.PREFIX_COMMANDS`` takes this table in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from power_exporter.sources.ecoflow.envelope import COMMANDS, Command
+from power_exporter.sources.ecoflow.proto import powerocean_pb2, stream_pb2
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def _bare(_message: object) -> str:
+    return ""
+
+
+_STREAM_DISPLAY: Final = Command("stream_display", stream_pb2.StreamDisplay, _bare, json_names=True)
+_BK_RUNTIME: Final = Command("bk_runtime", stream_pb2.StreamRuntime, _bare, json_names=True)
+_SMART_METER_DISPLAY: Final = Command(
+    "smart_meter_display", stream_pb2.SmartMeterDisplay, _bare, json_names=True
+)
+_POWEROCEAN_STREAM: Final = Command(
+    "powerocean_energy_stream", powerocean_pb2.PowerOceanEnergyStream, _bare, json_names=True
+)
+_POWEROCEAN_PACKS: Final = Command(
+    "powerocean_packs", powerocean_pb2.PowerOceanPacks, _bare, json_names=True
+)
+
+_STREAM: Final[Mapping[tuple[int, int], Command]] = {
+    (254, 21): _STREAM_DISPLAY,
+    (254, 22): _BK_RUNTIME,
+    (32, 2): COMMANDS[(32, 2)],
+    (32, 50): COMMANDS[(32, 50)],
+}
+_SMART_METER: Final[Mapping[tuple[int, int], Command]] = {
+    (254, 21): _SMART_METER_DISPLAY,
+    (254, 22): _BK_RUNTIME,
+}
+_POWEROCEAN: Final[Mapping[tuple[int, int], Command]] = {
+    (96, 33): _POWEROCEAN_STREAM,
+    (96, 7): _POWEROCEAN_PACKS,
+}
+
+# SN prefix -> the messages decoded for it, by (cmd_func, cmd_id).
+ENERGY_SYSTEM_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
+    # STREAM Ultra, Pro, AC Pro, Max, AC, Ultra X (not the microinverter, BK01/BK02)
+    **dict.fromkeys(("BK11", "BK12", "BK31", "BK41", "BK51", "BK61"), _STREAM),
+    "BK21": _SMART_METER,
+    **dict.fromkeys(("HJ31", "HJ35", "HJ36", "HJ37"), _POWEROCEAN),
+}
