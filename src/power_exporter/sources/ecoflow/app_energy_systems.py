@@ -1,10 +1,11 @@
 """The home-energy families' own protobuf messages on the app API, by SN prefix.
 
-STREAM, Smart Meter and PowerOcean send messages of their own (``proto/stream.proto``,
-``proto/powerocean.proto``). Their fields are named so that the keys come out as the developer
-API's (``cmsBattSoc``, ``powGetSysGrid``, ``sysGridPwr``, ``bpSta[0].bpSoc``...): the family
-tables of ``more_families`` apply to both APIs alike. Battery packs of STREAM report in the
-power stations' BMS heartbeat (32/50, ``bms_heartbeat[<num>].*``), its CMS in their 32/2.
+STREAM, Smart Meter, PowerOcean and DELTA Pro Ultra send messages of their own
+(``proto/stream.proto``, ``proto/powerocean.proto``, ``proto/dpu.proto``). Their fields are
+named so that the keys come out as the developer API's (``cmsBattSoc``, ``powGetSysGrid``,
+``sysGridPwr``, ``bpSta[0].bpSoc``, ``hs_yj751_pd_appshow_addr.soc``...): the family tables of
+``more_families`` apply to both APIs alike. Battery packs of STREAM report in the power
+stations' BMS heartbeat (32/50, ``bms_heartbeat[<num>].*``), its CMS in their 32/2.
 ``app_schemas.PREFIX_COMMANDS`` takes this table in.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.sources.ecoflow.envelope import COMMANDS, Command
-from power_exporter.sources.ecoflow.proto import powerocean_pb2, stream_pb2
+from power_exporter.sources.ecoflow.proto import dpu_pb2, powerocean_pb2, stream_pb2
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
 
 def _bare(_message: object) -> str:
     return ""
+
+
+def _dpu_show(_message: object) -> str:
+    return "hs_yj751_pd_appshow_addr."
+
+
+def _dpu_backend(_message: object) -> str:
+    return "hs_yj751_pd_backend_addr."
 
 
 _STREAM_DISPLAY: Final = Command("stream_display", stream_pb2.StreamDisplay, _bare, json_names=True)
@@ -35,6 +44,10 @@ _POWEROCEAN_PACKS: Final = Command(
     "powerocean_packs", powerocean_pb2.PowerOceanPacks, _bare, json_names=True
 )
 
+_DPU: Final[Mapping[tuple[int, int], Command]] = {
+    (2, 1): Command("dpu_app_show", dpu_pb2.DpuAppShow, _dpu_show, json_names=True),
+    (2, 2): Command("dpu_backend", dpu_pb2.DpuBackend, _dpu_backend, json_names=True),
+}
 _STREAM: Final[Mapping[tuple[int, int], Command]] = {
     (254, 21): _STREAM_DISPLAY,
     (254, 22): _BK_RUNTIME,
@@ -56,4 +69,5 @@ ENERGY_SYSTEM_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] =
     **dict.fromkeys(("BK11", "BK12", "BK31", "BK41", "BK51", "BK61"), _STREAM),
     "BK21": _SMART_METER,
     **dict.fromkeys(("HJ31", "HJ35", "HJ36", "HJ37"), _POWEROCEAN),
+    "Y711": _DPU,  # DELTA Pro Ultra: its battery packs' 2/4 is not decoded
 }

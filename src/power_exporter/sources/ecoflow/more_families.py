@@ -4,10 +4,10 @@ Facts: tolwi/hassio-ecoflow-cloud's developer-API key tables (``devices/public/*
 Apache-2.0) and the payloads in its tests and issue threads, cross-checked where they exist
 with foxthefox/ioBroker.ecoflow-mqtt's unit tables (MIT); docs/ecoflow.md lists them. These
 are the developer API's keys (REST ``quota/all``, developer MQTT, and the JSON these products
-send on the app API); the protobuf app-API messages of STREAM, Smart Meter and PowerOcean are
-decoded under the same keys (``app_energy_systems.py``), DELTA Pro Ultra's and Smart Home
-Panel 2's are not decoded. Only keys whose meaning and unit the sources agree on are normalized; the rest stay
-raw.
+send on the app API); the protobuf app-API messages of STREAM, Smart Meter, PowerOcean and
+DELTA Pro Ultra are decoded under the same keys (``app_energy_systems.py``), Smart Home
+Panel 2's are not decoded. Only keys whose meaning and unit the sources agree on are
+normalized; the rest stay raw.
 
 - PowerOcean: ``sysGridPwr`` is signed, positive while the house draws from the grid (a
   published reply reads load 454 W = PV 0 + grid -4 + battery 458, with ``bpPwr`` -458:
