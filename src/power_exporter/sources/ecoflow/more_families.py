@@ -4,9 +4,9 @@ Facts: tolwi/hassio-ecoflow-cloud's developer-API key tables (``devices/public/*
 Apache-2.0) and the payloads in its tests and issue threads, cross-checked where they exist
 with foxthefox/ioBroker.ecoflow-mqtt's unit tables (MIT); docs/ecoflow.md lists them. These
 are the developer API's keys (REST ``quota/all``, developer MQTT, and the JSON these products
-send on the app API); the protobuf app-API messages of STREAM, Smart Meter, PowerOcean and
-DELTA Pro Ultra are decoded under the same keys (``app_energy_systems.py``), Smart Home
-Panel 2's are not decoded. Only keys whose meaning and unit the sources agree on are
+send on the app API); the protobuf app-API messages of STREAM, Smart Meter, PowerOcean,
+DELTA Pro Ultra and Smart Home Panel 2 are decoded under the same keys
+(``app_energy_systems.py``). Only keys whose meaning and unit the sources agree on are
 normalized; the rest stay raw.
 
 - PowerOcean: ``sysGridPwr`` is signed, positive while the house draws from the grid (a
@@ -86,6 +86,7 @@ _SHP2: Final[Mapping[str, Field]] = {
     "backupIncreInfo.backupBatPer": Field(M.BATTERY_CHARGE, 0.01),
     "backupInfo.backupDischargeTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
     "pd303_mc.masterIncreInfo.gridVol": Field(M.INPUT_VOLTAGE),
+    "masterIncreInfo.gridVol": Field(M.INPUT_VOLTAGE),  # the app API's 12/32
 }
 
 # WAVE 3 (app API): its 254/21 and 254/22 share the power stations' numbering, decoded under
