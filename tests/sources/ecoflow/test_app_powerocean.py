@@ -14,8 +14,9 @@ import struct
 
 import pytest
 
-from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
+from power_exporter.model import DeviceFault, DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.ecoflow.app_device import AppDevice
+from power_exporter.sources.ecoflow.app_energy_systems import ENERGY_SYSTEM_COMMANDS
 from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.protobuf_families import commands_for
 from power_exporter.store import Store
@@ -130,3 +131,17 @@ def test_smart_meter_display() -> None:
     }
     text = _exposed("meter", event)
     assert 'power_input_phase_power_watts{device="meter",phase="L3"} 290.25' in text
+
+
+@pytest.mark.parametrize("prefix", sorted(ENERGY_SYSTEM_COMMANDS))
+def test_hostile_pdata_is_a_fault(prefix: str) -> None:
+    """Truncated, mistyped or nested-too-deep pdata under each new schema: faults, no crash."""
+    serial = prefix + "ZEB4XXXX0009"
+    device = _device("hostile", serial, "powerocean")
+    hostile = (b"\xff\xff\xff", b"\x0a\x7f\x01", b"\x0a\x02" * 200, b"\x12")
+    for cmd in ENERGY_SYSTEM_COMMANDS[prefix]:
+        for pdata in hostile:
+            events = device.on_payload(envelope(header(pdata, cmd)), reply=False, now=1.0)
+            faults = [e for e in events if isinstance(e, DeviceFault)]
+            assert faults, (prefix, cmd, pdata[:4])
+            assert {f.error.reason for f in faults} == {"decode"}
