@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from power_exporter.sources.ecoflow.app_energy_systems import ENERGY_SYSTEM_COMMANDS
 from power_exporter.sources.ecoflow.envelope import COMMANDS, Command
 from power_exporter.sources.ecoflow.proto import alternator_pb2, panel_pb2
 
@@ -50,6 +51,8 @@ PREFIX_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] = {
     "HR51": {(254, 21): _OCEAN_INVERTER},
     # Alternator Charger: its report, as a heartbeat (254/21) and as a push (254/37)
     "F371": {(254, 21): _ALTERNATOR, (254, 37): _ALTERNATOR},
+    # STREAM, Smart Meter, PowerOcean: app_energy_systems.py
+    **ENERGY_SYSTEM_COMMANDS,
 }
 
 
