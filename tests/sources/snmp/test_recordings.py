@@ -31,6 +31,18 @@ L2: Final[Labels] = (("phase", "L2"),)
 L3: Final[Labels] = (("phase", "L3"),)
 
 
+def outlets(values: str) -> dict[Labels, float]:
+    """One series per outlet, numbered from 1, from the values written in a row."""
+    return {(("outlet", str(n)),): float(v) for n, v in enumerate(values.split(), 1)}
+
+
+# AP8641, outlets 1..24: rPDU2OutletMeteredStatusCurrent (tenths of A, as amperes here),
+# rPDU2OutletMeteredStatusPower (W), rPDU2OutletSwitchedStatusState (on 2 -> 1, off 1 -> 0).
+AP8641_CURRENT: Final = "0.9 0.5 0.4 0.7 0.4 0.6 0.4 0 0.4 0 0 0 0 0 0 0 0 0.5 0.5 0.5 0 0.4 0.5 0"
+AP8641_POWER: Final = "163 4 81 125 71 96 66 0 66 0 0 0 0 0 0 0 0 83 101 97 0 78 86 0"
+AP8641_ON: Final = "1 1 1 1 1 1 1 0 1 0 0 0 0 0 0 0 1 1 1 1 1 1 1 0"
+
+
 class Expected:
     """What one recording must read as."""
 
@@ -175,6 +187,37 @@ EXPECTED: Final[Mapping[str, Expected]] = {
         frozenset({Flag.ONLINE}),
         ("Eaton", "Eaton 9PX 2200i RT 3U", "GX13G45099", "INV: 01.17.4945"),
     ),
+    # APC AP8641 rack PDU (metered by outlet, switched), snmpsim-data: one phase, two banks,
+    # 24 outlets. Device power 121 (hundredths of kW), apparent 131, energy 19516 tenths of
+    # kWh; phase 1: 65 tenths of A at 201 V, 122 hundredths of kW. A single phase gives no
+    # phase="L1" series (the device-wide value says it all), as for a single-line UPS.
+    "snmpsimdata_apc-8641": Expected(
+        "apc-rpdu2",
+        {
+            M.OUTPUT_POWER: 1210.0,
+            M.OUTPUT_APPARENT_POWER: 1310.0,
+            M.OUTPUT_ENERGY: 1951.6 * 3.6e6,
+            M.INPUT_CURRENT: 6.5,
+            M.INPUT_VOLTAGE: 201.0,
+            M.INPUT_POWER: 1220.0,
+        },
+        frozenset(),  # rPDU2DeviceStatusLoadState 2: normal
+        ("APC", "AP8641", "3F3452A52295", "6.7.2"),
+        labelled={
+            M.OUTLET_CURRENT: outlets(AP8641_CURRENT),
+            M.OUTLET_POWER: outlets(AP8641_POWER),
+            M.OUTLET_ON: outlets(AP8641_ON),
+        },
+    ),
+    # APC AP7902B switched rack PDU, snmpsim-data: it meters current only, and answers -1 for
+    # its voltage, powers, power factor and energy: those are absent, not -1 V or -10 W.
+    "snmpsimdata_apc-7902b": Expected(
+        "apc-rpdu2",
+        {M.INPUT_CURRENT: 1.6},
+        frozenset(),  # rPDU2DeviceStatusLoadState 5 (no power metering): no flag
+        ("APC", "AP7902B", "5A1551F39430", "6.7.2"),
+        labelled={M.OUTLET_ON: outlets("1 1 1 1 1 1 1 1 0 0 0 0 0 0 0 0")},
+    ),
 }
 
 
@@ -307,3 +350,23 @@ class TestRowsInUse:
             reading, _ = build_reading("ups", UPS_MIB, dict(walk), 0.0)
             assert dict(reading.labelled.get(M.INPUT_PHASE_VOLTAGE, {})) == phases
             assert reading.measures[M.INPUT_VOLTAGE] == 230.0
+
+
+class TestEnergyTotal:
+    """A rack PDU's own energy total is a counter that never goes back."""
+
+    def test_carried_over_a_reset(self) -> None:
+        """19516, then 19520, then 3 (the card's total reset): 1952.0 + 0.3 kWh, in joules."""
+        from power_exporter.sources.monotonic import Totals  # noqa: PLC0415
+        from power_exporter.sources.snmp.columns import oid  # noqa: PLC0415
+        from power_exporter.sources.snmp.profiles import APC_RPDU2  # noqa: PLC0415
+        from power_exporter.sources.snmp.reading import build_reading  # noqa: PLC0415
+
+        energy = oid("1.3.6.1.4.1.318.1.1.26.4.3.1.9.1")
+        totals = Totals()
+        seen = []
+        for tenths_kwh in (19516, 19520, 3):
+            reading, _ = build_reading("pdu", APC_RPDU2, {energy: tenths_kwh}, 0.0, totals=totals)
+            seen.append(reading.measures[M.OUTPUT_ENERGY] / 3.6e6)
+            assert reading.raw["rPDU2DeviceStatusEnergy|rPDU2DeviceStatusIndex=1"] == tenths_kwh
+        assert seen == pytest.approx([1951.6, 1952.0, 1952.3])
