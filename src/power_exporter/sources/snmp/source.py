@@ -168,6 +168,7 @@ async def discover(where: str | None) -> list[dict[str, object]]:
     async with SnmpSource(cfg) as source:
         profile = await source.detect()
     community = cfg.secret("community")
+    del config["raw"]  # the snippet keeps the default: power_* only
     config["profile"] = profile.name
     config["community"] = community if community == WELL_KNOWN_COMMUNITY else "${SNMP_COMMUNITY}"
     return [config]
