@@ -144,7 +144,11 @@ class TestRuntime:
         try:
             await until(lambda: state("good")[0], timeout=15)
             for name, reason in expected.items():
-                await until(lambda name=name, reason=reason: reason in state(name)[1], timeout=15)
+
+                def seen(name: str = name, reason: str = reason) -> bool:
+                    return reason in state(name)[1]
+
+                await until(seen, timeout=15)
             assert state("good")[0]
             for name, reason in expected.items():
                 up, errors = state(name)
