@@ -26,6 +26,7 @@ class TestTargets:
             "source": "snmp",
             "host": "10.0.0.5:1161",
             "community": "ro",
+            "raw": True,
         }
 
     def test_public_and_port_161_by_default(self) -> None:
