@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.model import Flag, Measure
-from power_exporter.sources.ecoflow import batteries, families
+from power_exporter.sources.ecoflow import batteries, codes, families
 from power_exporter.sources.ecoflow.families import Family, Field, FlagRule
 
 if TYPE_CHECKING:
@@ -310,8 +310,9 @@ def labelled(family: Family | None, raw: Mapping[str, float]) -> dict[Measure, d
 def all_labelled(
     family: Family | None, raw: Mapping[str, float]
 ) -> dict[Measure, dict[Labels, float]]:
-    """Every labelled series of a reading: battery packs (any family) and this module's."""
+    """Every labelled series: battery packs and codes (any family), and this module's."""
     out = batteries.labelled(raw)
+    out.update(codes.labelled(raw))
     for measure, series in labelled(family, raw).items():
         out.setdefault(measure, {}).update(series)
     return out
