@@ -22,8 +22,7 @@ from pydantic import ByteSize, Field, ValidationInfo, field_validator
 
 from power_exporter.errors import ConnectError, DecodeError, SourceError
 from power_exporter.model import DeviceFault, Event
-from power_exporter.sources.base import DeviceConfig
-from power_exporter.sources.nut.config import beside_config
+from power_exporter.sources.base import DeviceConfig, beside_config
 from power_exporter.sources.nut.table import ProblemLog, nut_reading
 from power_exporter.sources.replay.devfile import DevScript, parse_dev
 

@@ -8,8 +8,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 
-from power_exporter.sources.base import DeviceConfig, FieldError
-from power_exporter.sources.nut.config import beside_config, parse_server
+from power_exporter.sources.base import DeviceConfig, FieldError, beside_config
+from power_exporter.sources.nut.config import parse_server
 from power_exporter.sources.secret import Secret, read_secret_file
 
 DEFAULT_PORT: Final = 161
