@@ -125,6 +125,8 @@ def _read_and_parse(path: str, limit: int) -> DevScript:
 class ReplaySource:
     """A polled source that answers from a dump file."""
 
+    __slots__ = ("_clock", "_problems", "_script", "_stamp", "_started", "_wall_clock", "cfg")
+
     def __init__(
         self,
         cfg: ReplayConfig,
