@@ -4,7 +4,8 @@ The engine (its UDP socket, its USM tables) is created by the first source that 
 closed by the last that leaves (:class:`EngineHolder`), so it lives exactly as long as some
 device uses it and always on the running event loop. A semaphore on it bounds the device
 reads in flight. :class:`Agent` is one device's view: its address, credentials and budget,
-and GET / GETBULK walks that map pysnmp's outcomes onto the exporter's error tree.
+and GET / GETBULK walks whose failures :mod:`.faults` maps onto the exporter's error tree,
+within the read's budget.
 """
 
 from __future__ import annotations
@@ -41,14 +42,11 @@ with warnings.catch_warnings():
     from pysnmp.smi import builder, view
 
 from power_exporter.errors import (
-    AuthError,
     ConnectError,
     DecodeError,
-    DeviceTimeoutError,
     ProtocolError,
-    SourceError,
 )
-from power_exporter.sources.snmp.silence import Silence, probe, target_class
+from power_exporter.sources.snmp.faults import Silence, failure, probe, target_class, verdict
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Iterable, Iterator, Sequence
@@ -178,16 +176,6 @@ def _credentials(cfg: SnmpConfig) -> CommunityData | UsmUserData:
         privProtocol=PRIV_PROTOCOLS[cfg.priv_protocol] if priv_key else usm.USM_PRIV_NONE,
     )
 
-
-# pysnmp's error indications -> (error class, what to tell the operator).
-_INDICATIONS: Final[dict[type[errind.ErrorIndication], tuple[type[SourceError], str]]] = {
-    errind.WrongDigest: (AuthError, "SNMPv3 authentication failed: wrong auth_key or protocol"),
-    errind.DecryptionError: (AuthError, "SNMPv3 decryption failed: wrong priv_key or protocol"),
-    errind.UnknownUserName: (AuthError, "SNMPv3 user unknown to the agent"),
-    errind.UnsupportedSecurityLevel: (AuthError, "SNMPv3 security level refused by the agent"),
-    errind.AuthenticationFailure: (AuthError, "authentication refused by the agent"),
-    errind.UnknownCommunityName: (AuthError, "community refused by the agent"),
-}
 
 Walk: TypeAlias = dict[tuple[int, ...], Value]
 Result: TypeAlias = tuple[
@@ -406,12 +394,12 @@ class Agent:
                 if probing is None and not self._answered and loop.time() >= probe_at:
                     probing = asyncio.ensure_future(self._probe(verdict_by))
             self._silent = True
+            window = loop.time() - now  # how long the request went unanswered
             if probing is None and not self._answered:
                 probing = asyncio.ensure_future(self._probe(verdict_by))
             silence = await probing if probing is not None else Silence.SILENT
-            window = loop.time() - now
             fair = window >= self.cfg.timeout * _REQUEST_SHARE * _FAIR_WINDOW
-            raise self._verdict(silence, window, fair=fair)
+            raise verdict(silence, self.cfg, self.where, window, fair=fair)
         finally:
             for task in (request, probing):
                 if task is not None and not task.done():
@@ -424,28 +412,8 @@ class Agent:
     def _answer(self, result: Result) -> Sequence[tuple[ObjectName, object]]:
         indication, status, index, binds = result
         if indication is not None:
-            raise self._failure(indication)
+            raise failure(indication, self.where)
         if int(status) != 0:
             what = status.prettyPrint() if hasattr(status, "prettyPrint") else status
             raise ProtocolError(f"agent at {self.where} answered {what} (at {index})")
         return [(bind[0], bind[1]) for bind in binds]
-
-    def _failure(self, indication: object) -> SourceError:
-        for kind, (error, message) in _INDICATIONS.items():
-            if isinstance(indication, kind):
-                return error(f"agent at {self.where}: {message}")
-        return ProtocolError(f"agent at {self.where}: {indication}")
-
-    def _verdict(self, silence: Silence, window: float, *, fair: bool) -> SourceError:
-        """The error for a request that went unanswered for ``window`` seconds."""
-        if silence is Silence.REFUSED:
-            return ConnectError(f"nothing listens at {self.where} (ICMP port unreachable)")
-        if silence is Silence.LISTENING and fair:
-            return AuthError(
-                f"agent at {self.where} is up (it answers SNMPv3 discovery) but ignores"
-                f" SNMPv{self.cfg.version}: wrong community, or an access list"
-            )
-        tries = self.cfg.retries + 1
-        return DeviceTimeoutError(
-            f"agent at {self.where}: no answer within {window:.2g} s ({tries} tries)"
-        )

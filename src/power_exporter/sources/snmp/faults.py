@@ -1,10 +1,13 @@
-"""Why an SNMP agent does not answer: nothing listens, it ignores us, or it is only silent.
+"""How a failed SNMP request becomes the exporter's error, one reason and message each.
 
-Two probes run side by side. A datagram to the agent's port from a *connected* UDP socket
-learns of an ICMP port unreachable at once (the kernel hands it to that socket as a refused
-connection; the engine's shared socket never sees it). An SNMPv3 discovery, which needs no
-credentials, is answered by any agent that is there, whatever community it was sent. The
-first probe to say something decides; a probe that hears nothing by the end says nothing.
+A refusal carries pysnmp's error indication (:func:`failure`). A silence is diagnosed
+(:func:`probe`, then :func:`verdict`): nothing listens, the agent ignores us, or it is only
+silent. Two probes run side by side. A datagram to the agent's port from a *connected* UDP
+socket learns of an ICMP port unreachable at once (the kernel hands it to that socket as a
+refused connection; the engine's shared socket never sees it). An SNMPv3 discovery, which
+needs no credentials, is answered by any agent that is there, whatever community it was
+sent. The first probe to say something decides; a probe that hears nothing by the end says
+nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +32,18 @@ with warnings.catch_warnings():  # see engine.py: pysnmp's own deprecation warni
     from pysnmp.proto import errind
     from pysnmp.proto.rfc1902 import ObjectName
 
+from power_exporter.errors import (
+    AuthError,
+    ConnectError,
+    DeviceTimeoutError,
+    ProtocolError,
+    SourceError,
+)
+
 if TYPE_CHECKING:
     from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+    from power_exporter.sources.snmp.config import SnmpConfig
 
 
 class Silence(enum.Enum):
@@ -39,6 +52,43 @@ class Silence(enum.Enum):
     REFUSED = "refused"  # ICMP port unreachable: nothing listens at the port
     LISTENING = "listening"  # it answers SNMPv3 discovery: it is there, and ignores us
     SILENT = "silent"  # neither, by the end of the budget
+
+
+# pysnmp's error indications -> (error class, what to tell the operator).
+_INDICATIONS: Final[dict[type[errind.ErrorIndication], tuple[type[SourceError], str]]] = {
+    errind.WrongDigest: (AuthError, "SNMPv3 authentication failed: wrong auth_key or protocol"),
+    errind.DecryptionError: (AuthError, "SNMPv3 decryption failed: wrong priv_key or protocol"),
+    errind.UnknownUserName: (AuthError, "SNMPv3 user unknown to the agent"),
+    errind.UnsupportedSecurityLevel: (AuthError, "SNMPv3 security level refused by the agent"),
+    errind.AuthenticationFailure: (AuthError, "authentication refused by the agent"),
+    errind.UnknownCommunityName: (AuthError, "community refused by the agent"),
+}
+
+
+def failure(indication: object, where: str) -> SourceError:
+    """The error for an agent's refusal (any indication but a timeout)."""
+    for kind, (error, message) in _INDICATIONS.items():
+        if isinstance(indication, kind):
+            return error(f"agent at {where}: {message}")
+    return ProtocolError(f"agent at {where}: {indication}")
+
+
+def verdict(
+    silence: Silence, cfg: SnmpConfig, where: str, window: float, *, fair: bool
+) -> SourceError:
+    """The error for a request unanswered for ``window`` seconds, from what the probes learned.
+
+    ``fair``: the request had long enough for "it ignores our community" to be said.
+    """
+    if silence is Silence.REFUSED:
+        return ConnectError(f"nothing listens at {where} (ICMP port unreachable)")
+    if silence is Silence.LISTENING and fair:
+        return AuthError(
+            f"agent at {where} is up (it answers SNMPv3 discovery) but ignores"
+            f" SNMPv{cfg.version}: wrong community, or an access list"
+        )
+    tries = cfg.retries + 1
+    return DeviceTimeoutError(f"agent at {where}: no answer within {window:.2g} s ({tries} tries)")
 
 
 _PROBE_DATAGRAM: Final = b"\x00"
