@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -26,7 +27,7 @@ from tests.sources.snmp.conftest import APC, v2c, v3
 from tests.support import until
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
 
     from tests.peers.snmpsim import Snmpsim
 
@@ -137,6 +138,93 @@ class TestReasons:
         error = await fault_of(v3(snmpsim, APC, username="stranger", timeout="1s"))
         assert isinstance(error, AuthError)
         assert "unknown" in str(error)
+
+
+class _Relay(asyncio.DatagramProtocol):
+    """Passes SNMPv3 messages to the agent, and only the first ``passed`` v1/v2c requests.
+
+    An agent behind it is there (it answers SNMPv3 discovery) but stops answering our
+    community: at once (an access list), or after answering (an agent that gave up on us).
+    """
+
+    def __init__(self, agent: tuple[str, int], passed: int) -> None:
+        self.agent = agent
+        self.passed = passed
+        self.client: tuple[str, int] | None = None
+        self.transport: asyncio.DatagramTransport | None = None
+        self.upstream: asyncio.DatagramTransport | None = None
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        version = _snmp_version(data)
+        if version is None or self.upstream is None:
+            return
+        if version != _SNMPV3:
+            if self.passed <= 0:
+                return
+            self.passed -= 1
+        self.client = addr
+        self.upstream.sendto(data, self.agent)
+
+    def answer(self, data: bytes) -> None:
+        if self.transport is not None and self.client is not None:
+            self.transport.sendto(data, self.client)
+
+
+class _Upstream(asyncio.DatagramProtocol):
+    def __init__(self, relay: _Relay) -> None:
+        self.relay = relay
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # noqa: ARG002
+        self.relay.answer(data)
+
+
+_SNMPV3 = 3
+
+
+def _snmp_version(message: bytes) -> int | None:
+    """The msgVersion of an SNMP message (a BER SEQUENCE starting with an INTEGER), or None."""
+    if len(message) < 2 or message[0] != 0x30:  # a BER SEQUENCE
+        return None
+    start = 2 + (message[1] & 0x7F if message[1] & 0x80 else 0)
+    if message[start : start + 2] != b"\x02\x01" or len(message) <= start + 2:
+        return None
+    return message[start + 2]
+
+
+@contextlib.asynccontextmanager
+async def relay(sim: Snmpsim, passed: int) -> AsyncIterator[str]:
+    """A relay before the simulator on 127.0.0.1; yields its ``host:port``."""
+    loop = asyncio.get_running_loop()
+    host, port = sim.host.rsplit(":", 1)
+    front = _Relay((host, int(port)), passed)
+    listen, _ = await loop.create_datagram_endpoint(lambda: front, local_addr=("127.0.0.1", 0))
+    upstream, _ = await loop.create_datagram_endpoint(
+        lambda: _Upstream(front), local_addr=("127.0.0.1", 0)
+    )
+    front.transport, front.upstream = listen, upstream
+    try:
+        yield f"127.0.0.1:{listen.get_extra_info('sockname')[1]}"
+    finally:
+        listen.close()
+        upstream.close()
+
+
+class TestSilenceAfterAnswers:
+    """Discovery answered is 'auth' only if our community never was, in this read."""
+
+    async def test_access_list_is_auth(self, snmpsim: Snmpsim) -> None:
+        """Our (right) community dropped from the start, discovery answered: auth."""
+        async with relay(snmpsim, passed=0) as host:
+            error = await fault_of(cfg_at(host, timeout="1s", retries=0))
+        assert isinstance(error, AuthError)
+        assert "access list" in str(error)
+
+    async def test_silent_after_answering_is_a_timeout(self, snmpsim: Snmpsim) -> None:
+        """The read's first request answered, its walk not: timeout, though discovery works."""
+        async with relay(snmpsim, passed=1) as host:
+            error = await fault_of(cfg_at(host, timeout="1s", retries=0))
+        assert isinstance(error, DeviceTimeoutError)
+        assert "no answer within" in str(error)
 
 
 class TestRedetection:
