@@ -121,14 +121,16 @@ class SnmpSource:
         """One poll of the agent: a Reading, or a SourceError for the runtime."""
         if self._gate is None:
             raise RuntimeError("use SnmpSource inside 'async with'")
-        await self.agent.prepare()
-        async with self._gate:
-            try:
-                profile = await self.detect()
-                walk = await self.agent.walk(profile.subtrees)
-            except SourceError:
-                self._forget_profile()  # the card may come back as another one
-                raise
+        agent = self.agent
+        with agent.budget():
+            await agent.prepare()
+            async with self._gate:
+                try:
+                    profile = await self.detect()
+                    walk = await agent.walk(profile.subtrees)
+                except SourceError:
+                    self._forget_profile()  # the card may come back as another one
+                    raise
         reading, problems = build_reading(
             self.cfg.name,
             profile,
