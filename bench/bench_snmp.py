@@ -80,7 +80,15 @@ def parse(text: str) -> dict[str, float]:
 
 def config(host: str, name: str, community: str = COMMUNITY) -> SnmpConfig:
     return SnmpConfig.model_validate(
-        {"name": name, "source": "snmp", "host": host, "community": community, "timeout": "10s"}
+        # raw: the snmp_exporter-named values, compared with snmp_exporter's own
+        {
+            "name": name,
+            "source": "snmp",
+            "host": host,
+            "community": community,
+            "timeout": "10s",
+            "raw": True,
+        }
     )
 
 

@@ -12,7 +12,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
-from power_exporter import __version__, logs, sharding, webwatch
+from power_exporter import __version__, logs, sharding
 from power_exporter.config import from_environment, load, validate
 from power_exporter.errors import ConfigError, ListenError, PowerExporterError, SourceError
 from power_exporter.exposition.contract import MEASURES
@@ -340,7 +340,12 @@ def _serve(args: argparse.Namespace) -> int:
         log_level_fixed=bool(args.log_level),
         **_sharding(args, config.settings),
     )
-    web_config = webwatch.LiveWebConfig(args.web_config_file) if args.web_config_file else None
+    web_config = None
+    if args.web_config_file:
+        # Only a web config file needs its models, TLS and basic auth (bcrypt): ~3 MB RSS.
+        from power_exporter import webwatch  # noqa: PLC0415
+
+        web_config = webwatch.LiveWebConfig(args.web_config_file)
     asyncio.run(serve(config, options, _naming_for, web_config))
     return 0
 

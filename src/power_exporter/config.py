@@ -8,7 +8,6 @@ pydantic.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -242,6 +241,8 @@ def _message(err: ErrorDetails, key: str | int, model: type[BaseModel]) -> str:
     """Pydantic's wording of one error, made for people."""
     kind, given = err["type"], err.get("input")
     if kind == "extra_forbidden":
+        import difflib  # noqa: PLC0415 (only for a wrong key)
+
         close = difflib.get_close_matches(str(key), [*model.model_fields, "devices"], n=1)
         return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"
     if kind == "missing":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import sys
 from typing import Final
 
@@ -45,7 +44,9 @@ def setup(
     console.setFormatter(JsonFormatter() if use_json else logging.Formatter(_TEXT_FORMAT))
     root.addHandler(console)
     if log_file:
-        rotating = logging.handlers.RotatingFileHandler(
+        from logging.handlers import RotatingFileHandler  # noqa: PLC0415 (only with a log file)
+
+        rotating = RotatingFileHandler(
             log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         rotating.setFormatter(logging.Formatter(_TEXT_FORMAT))

@@ -73,6 +73,10 @@ class Measure(StrEnum):
     GRID_POWER = "grid_power"
     # Labelled: one series per circuit of a home panel (label ``circuit``).
     CIRCUIT_POWER = "circuit_power"
+    # Labelled: one series per component of a device (label ``component``; a battery pack's
+    # also ``battery``): the code the device reports as it is, 0 = no error / no warning.
+    DEVICE_ERROR_CODE = "device_error_code"
+    DEVICE_WARNING_CODE = "device_warning_code"
 
 
 Labels: TypeAlias = tuple[tuple[str, str], ...]
@@ -141,6 +145,7 @@ _MAINS_FREQUENCY: Final = Bounds(40.0, 70.0, _COUNT_SENTINELS, or_zero=True)
 _AC_VOLTAGE: Final = Bounds(0.0, 700.0, _COUNT_SENTINELS)
 _CURRENT: Final = Bounds(0.0, 2000.0, _COUNT_SENTINELS)
 _POWER: Final = Bounds(0.0, 2e6, _COUNT_SENTINELS)
+_CODE: Final = Bounds(0.0, float(2**32 - 1))
 RUNTIME_MAX: Final = 86400.0
 """Longest battery runtime taken as real, in seconds (24 h; see docs/design.md)."""
 
@@ -191,6 +196,9 @@ PLAUSIBLE: Final[Mapping[Measure, Bounds]] = MappingProxyType(
         Measure.BATTERY_PACK_CYCLES: Bounds(0.0, 1e5, _COUNT_SENTINELS),
         Measure.GRID_POWER: Bounds(-2e6, 2e6, _COUNT_SENTINELS),
         Measure.CIRCUIT_POWER: _POWER,
+        # a code is a device's unsigned number, whatever it is: no value of it is "unknown"
+        Measure.DEVICE_ERROR_CODE: _CODE,
+        Measure.DEVICE_WARNING_CODE: _CODE,
     }
 )
 """The plausibility policy: one row per measure, for every source. A value outside its row

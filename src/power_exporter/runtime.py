@@ -57,6 +57,8 @@ _WATCHDOG_PERIOD: Final = 1.0
 class Backoff:
     """Capped exponential backoff with jitter, starting at ``base`` seconds."""
 
+    __slots__ = ("base", "cap", "failures")  # one per device
+
     def __init__(self, base: float, cap: float) -> None:
         self.base = base
         self.cap = max(cap, base)

@@ -98,13 +98,14 @@ class TestBoundedNames:
         assert (cache.get("b"), cache.get("a"), len(cache)) == (None, ord("a"), 3)
 
     def test_nut_naming(self) -> None:
-        """100,000 distinct NUT variable names: the family cache stays at its bound."""
+        """100,000 distinct NUT variable names: both family caches stay at their bound."""
         naming = NutNaming()
         for n in range(NAMES):
             naming.family(f"hostile.var{n}")
         bound = naming._families.max_entries
         assert bound < NAMES
         assert len(naming._families) == bound
+        assert len(naming._by_variable) == naming._by_variable.max_entries < NAMES
 
     def test_ecoflow_naming(self) -> None:
         """100,000 distinct quota keys: both of the EcoFlow naming's caches stay bounded."""

@@ -36,6 +36,9 @@ REQUIRED = {
     "PowerBatteryTemperatureHigh",
     "PowerBatteryHealthLow",
     "PowerChargeFallingFast",
+    "PowerBatteryPackTemperatureHigh",
+    "PowerBatteryPackHealthLow",
+    "PowerDeviceError",
 }
 # Rules about the exporter's scrape targets rather than a device.
 EXPORTER_ALERTS = {"PowerExporterDown", "PowerExporterAbsent"}
@@ -47,6 +50,7 @@ SCENARIOS = {
     "scenario: a UPS recharging on mains at 15 %, and a heavily loaded UPS on mains",
     "scenario: runtime falls at a realistic rate",
     "scenario: both jobs scrape the same devices",
+    "scenario: a power station reports an inverter error for ten minutes",
 }
 CONTRACT = frozenset(spec.name for spec in contract.ORDERED)
 RUNBOOKS = ROOT / "docs" / "runbooks.md"

@@ -190,7 +190,8 @@ def panel_expr(title: str, ref: str = "A") -> str:
 def test_queries_mean_what_they_say(tmp_path: Path) -> None:
     """Two jobs, one down UPS: counted once, transfers counted, its last charge marked stale.
 
-    promtool evaluates the panels' queries over series of two jobs scraping the same UPSes.
+    promtool evaluates the panels' queries over series of two jobs scraping the same UPSes
+    (and a station's error codes: one series per component, whichever job scraped it).
     """
     promtool = require_binary("promtool", install="apt-get install prometheus")
     series = []
@@ -205,6 +206,19 @@ def test_queries_mean_what_they_say(tmp_path: Path) -> None:
                 "series": f'power_status{{{labels},device="ups-b",flag="on_battery"}}',
                 "values": "0 1 1 0 0 1 0x13",
             },
+            {
+                "series": (
+                    f'power_device_error_code{{{labels},device="station",component="inverter"}}'
+                ),
+                "values": "0x4 37x15",
+            },
+            {
+                "series": (
+                    f'power_device_error_code{{{labels},device="station",component="battery",'
+                    'battery="1"}'
+                ),
+                "values": "0x19",
+            },
         ]
     cases = [
         (5, panel_expr("Devices up"), [{"labels": "{}", "value": 2}]),
@@ -213,6 +227,15 @@ def test_queries_mean_what_they_say(tmp_path: Path) -> None:
         (5, panel_expr("Charge", "B"), []),
         (17, panel_expr("Charge", "A"), [{"labels": '{device="ups-b"}', "value": 1}]),
         (17, panel_expr("Charge", "B"), [{"labels": '{device="ups-a"}', "value": 0.5}]),
+        # one series per component (and pack), whichever job scraped it
+        (
+            10,
+            panel_expr("Error and warning codes"),
+            [
+                {"labels": '{component="inverter"}', "value": 37},
+                {"labels": '{battery="1",component="battery"}', "value": 0},
+            ],
+        ),
     ]
     (tmp_path / "none.yml").write_text("groups: []\n")
     test = {

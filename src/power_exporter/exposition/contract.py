@@ -209,6 +209,22 @@ MEASURES: Final[Mapping[Measure, Spec]] = {
             "Power exchanged with the grid: positive drawn from it, negative fed into it.",
         ),
         (Measure.CIRCUIT_POWER, "power_circuit_power_watts", "Power of one circuit of a panel."),
+        (
+            Measure.DEVICE_ERROR_CODE,
+            "power_device_error_code",
+            (
+                "Error code one component of the device reports, as the device gives it:"
+                " 0 no error (the vendor's manual says what another value means)."
+            ),
+        ),
+        (
+            Measure.DEVICE_WARNING_CODE,
+            "power_device_warning_code",
+            (
+                "Warning code one component of the device reports, as the device gives it:"
+                " 0 no warning."
+            ),
+        ),
     )
 }
 # The label each labelled measure's series carry (besides device), for the docs and checks.
@@ -247,6 +263,9 @@ MEASURE_LABELS: Final[Mapping[Measure, str]] = {
         "battery",
     ),
     Measure.CIRCUIT_POWER: "circuit",
+    # a battery pack's codes carry ``battery`` too
+    Measure.DEVICE_ERROR_CODE: "component",
+    Measure.DEVICE_WARNING_CODE: "component",
 }
 
 STATUS: Final = Spec(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Annotated,
@@ -31,6 +32,8 @@ from power_exporter.model import RESERVED_LABELS
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
     from types import TracebackType
+
+    from pydantic import ValidationInfo
 
     from power_exporter.model import DeviceIdentity, Event, Reading
 
@@ -71,6 +74,15 @@ def parse_duration(value: object) -> float:
 
 
 Duration: TypeAlias = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def beside_config(path: str, info: ValidationInfo) -> str:
+    """Resolve a relative path against the config file's folder (the loader's ``base_dir``)."""
+    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    if base is None or Path(path).is_absolute():
+        return path
+    return str(Path(base) / path)
+
 
 # What a peer can make one entry hold: devices of a fan-out, variables of a device. A real
 # upsd serves a few dozen UPSes of ~100 variables each; EcoFlow stations send ~600 quotas.

@@ -73,6 +73,8 @@ UNITS: Final[Mapping[Measure, str]] = {
     Measure.BATTERY_PACK_CYCLES: "cycles",
     Measure.GRID_POWER: "watts",
     Measure.CIRCUIT_POWER: "watts",
+    Measure.DEVICE_ERROR_CODE: "code",
+    Measure.DEVICE_WARNING_CODE: "code",
 }
 assert set(UNITS) == set(Measure), "every measure needs its unit"  # noqa: S101 - checked at import
 

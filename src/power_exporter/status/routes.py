@@ -1,7 +1,9 @@
 """The status page's routes: ``/``, ``/api/v1/devices[/{name}]`` and its two static files.
 
 They are added to the exporter's one application, so the web config's middlewares (TLS,
-basic auth, headers, limits) guard them as they guard ``/metrics``.
+basic auth, headers, limits) guard them as they guard ``/metrics``. The history records from
+the start; the page, the API and the static files are loaded at their first request, so an
+exporter only ever scraped keeps none of them in memory.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from power_exporter.status.api import DevicesApi, QueryError, history_window
 from power_exporter.status.history import WINDOW, History
-from power_exporter.status.page import render
 
 if TYPE_CHECKING:
+    from power_exporter.status.api import DevicesApi
     from power_exporter.store import Store
 
 # The page polls the API at the shortest device interval, within these bounds (seconds).
@@ -44,9 +45,25 @@ class StatusRoutes:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.history = History(store)
-        self.api = DevicesApi(store, self.history)
-        files = resources.files(__package__).joinpath("static")
-        self.static = {name: files.joinpath(name).read_bytes() for name in _STATIC}
+        self._api: DevicesApi | None = None
+        self._static: dict[str, bytes] | None = None
+
+    @property
+    def api(self) -> DevicesApi:
+        """The JSON API's views, imported and made at the first request that needs them."""
+        if self._api is None:
+            from power_exporter.status.api import DevicesApi  # noqa: PLC0415 (first request)
+
+            self._api = DevicesApi(self.store, self.history)
+        return self._api
+
+    @property
+    def static(self) -> dict[str, bytes]:
+        """The page's stylesheet and script, read at the first request for either."""
+        if self._static is None:
+            files = resources.files(__package__).joinpath("static")
+            self._static = {name: files.joinpath(name).read_bytes() for name in _STATIC}
+        return self._static
 
     def _refresh(self) -> float:
         intervals = [state.interval for state in self.store]
@@ -54,12 +71,16 @@ class StatusRoutes:
 
     async def page(self, _request: web.Request) -> web.Response:
         """The status page, rendered now."""
+        from power_exporter.status.page import render  # noqa: PLC0415 (first request)
+
         now = time.time()
         text = render(self.api.views(WINDOW, now), now, self._refresh())
         return web.Response(text=text, content_type="text/html", headers=_NO_STORE)
 
     async def devices(self, request: web.Request) -> web.Response:
         """Every device."""
+        from power_exporter.status.api import QueryError, history_window  # noqa: PLC0415
+
         try:
             window = history_window(request.query.get("history"))
         except QueryError as exc:
@@ -68,6 +89,8 @@ class StatusRoutes:
 
     async def device(self, request: web.Request) -> web.Response:
         """One device, by its (URL-decoded) name."""
+        from power_exporter.status.api import QueryError, history_window  # noqa: PLC0415
+
         name = request.match_info["name"]
         try:
             window = history_window(request.query.get("history"))

@@ -107,7 +107,7 @@ def test_ocean_pro_inverter() -> None:
         OnlineModel(started=0.0),
         keep_for=900.0,
     )
-    assert set(commands_for("HR51ZAZZZZ000001")) == {(254, 21)}
+    assert set(commands_for("HR51ZAZZZZ000001")) == {(254, 21), (32, 177)}
     floats = ((262, 81.0), (53, -2150.0), (1476, 1210.5), (1477, 980.0), (1478, 91234.0))
     body = b"".join(_float(number, value) for number, value in floats)
     *_, event = device.on_payload(envelope(header(body, (254, 21))), reply=False, now=1.0)

@@ -1,9 +1,9 @@
 """A device of a family we do not decode is up while it talks (issue 11, item 4).
 
-A STREAM device (SN prefix BK, a schema of its own under command numbers that the power
-stations use too) pushes protobuf envelopes over the real TLS mosquitto: the runtime keeps it
-up, exports what the envelope says (messages per command pair, the message counter), and
-counts each header it cannot decode as ``read_errors_total{reason="undecoded"}``.
+A PowerOcean DC Fit (SN prefix HC31, a schema of its own, which we do not have, under command
+numbers that other devices use too) pushes protobuf envelopes over the real TLS mosquitto: the
+runtime keeps it up, exports what the envelope says (messages per command pair, the message
+counter), and counts each header it cannot decode as ``read_errors_total{reason="undecoded"}``.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ if TYPE_CHECKING:
 
     from tests.peers.mosquitto import TlsFiles
 
-STREAM_SN = "BK11ZEB4XXXX0001"  # STREAM Ultra: a foreign schema, nothing decoded
+FOREIGN_SN = "HC31ZEB4XXXX0001"  # PowerOcean DC Fit: a foreign schema, nothing decoded
 FOREIGN_BYTES = b"\x08\x96\x01\x10\x2a"  # a valid protobuf body of a schema we do not have
 
 
-def stream_push(seq: int) -> bytes:
-    """One envelope of the STREAM device: a display-numbered report and a heartbeat."""
+def foreign_push(seq: int) -> bytes:
+    """One envelope of the DC Fit: a display-numbered report and a heartbeat."""
     return envelope(
         header(FOREIGN_BYTES, (254, 21), seq=seq, src=2),
         header(FOREIGN_BYTES, (32, 2), seq=seq, src=2),
@@ -59,14 +59,14 @@ class TestUndecodedDevice:
         """Each payload: a Reading with the envelope's raw values, a fault per header."""
         device = AppDevice(
             "stream",
-            STREAM_SN,
+            FOREIGN_SN,
             DeviceIdentity(name="stream", source="ecoflow"),
             None,
             OnlineModel(started=0.0),
             keep_for=900.0,
         )
-        device.on_payload(stream_push(7), reply=False, now=1.0)
-        events = device.on_payload(stream_push(8), reply=False, now=2.0)
+        device.on_payload(foreign_push(7), reply=False, now=1.0)
+        events = device.on_payload(foreign_push(8), reply=False, now=2.0)
         reading, *faults = events
         assert isinstance(reading, Reading)
         assert reading.raw == {
@@ -85,7 +85,7 @@ class TestUndecodedDevice:
     async def test_talking_device_is_up_with_undecoded_counted(self, app_world: World) -> None:
         """Through the runtime and a real broker: up, envelope series, undecoded counted."""
         store = Store()
-        cfg = app_world.config(STREAM_SN, api="mqtt")
+        cfg = app_world.config(FOREIGN_SN, api="mqtt")
         runtime = Runtime([cfg], store, backoff_max=0.2)
 
         def raw(key: str) -> float | None:
@@ -94,19 +94,19 @@ class TestUndecodedDevice:
                 return None
             return state.reading.raw.get(key)
 
-        async with StandIn(app_world, STREAM_SN) as stand_in:
+        async with StandIn(app_world, FOREIGN_SN) as stand_in:
             runtime.start()
             try:
                 seq = 0
                 while raw("envelope.seq") is None:  # until the session has subscribed
                     seq += 1
-                    await stand_in.push(stream_push(seq))
+                    await stand_in.push(foreign_push(seq))
                     await asyncio.sleep(0.2)
                 await until(lambda: raw("envelope.seq") == seq)
                 before = raw("envelope.messages[254][21]")
                 assert before is not None
                 for more in (1, 2):
-                    await stand_in.push(stream_push(seq + more))
+                    await stand_in.push(foreign_push(seq + more))
                 await until(lambda: raw("envelope.seq") == seq + 2)
                 page = Renderer(store, lambda kind: KINDS[kind].naming).render()
             finally:

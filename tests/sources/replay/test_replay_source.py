@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -118,6 +119,19 @@ class TestReplay:
                 dump.unlink()
             with pytest.raises(error, match=message):
                 await source.read()
+
+    async def test_devices_started_together_share_one_parse(self, tmp_path: Path) -> None:
+        """Devices of one file read at once wait for one parse, and a bad file fails them all."""
+        dump = tmp_path / "u.dev"
+        dump.write_text("ups.status: OL\nups.load: 20\n")
+        sources = [source_for(dump) for _ in range(20)]
+        await asyncio.gather(*(source.read() for source in sources))
+        assert len({id(source._script) for source in sources}) == 1
+        dump.write_text("ups.status: OL\nTIMER x\n")
+        results = await asyncio.gather(
+            *(source.read() for source in sources), return_exceptions=True
+        )
+        assert all(isinstance(result, DecodeError) for result in results), results
 
     def test_a_missing_file_is_a_configuration_error(self, tmp_path: Path) -> None:
         """A file absent at start-up is refused by the config, naming the path."""

@@ -10,9 +10,12 @@ import yaml
 
 from power_exporter import cli
 from power_exporter.sources.snmp.config import SnmpConfig, target_config
+from tests.peers.snmpsim import V3_PRIV_KEY, V3_USER
 from tests.sources.snmp.conftest import APC
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.peers.snmpsim import Snmpsim
 
 
@@ -26,6 +29,7 @@ class TestTargets:
             "source": "snmp",
             "host": "10.0.0.5:1161",
             "community": "ro",
+            "raw": True,
         }
 
     def test_public_and_port_161_by_default(self) -> None:
@@ -68,6 +72,38 @@ class TestCommands:
         url = f"snmp://public@127.0.0.1:{free_udp_port()}"
         assert cli.main(["read", url]) != 0
         assert "nothing listens" in capsys.readouterr().err
+
+    def test_read_wrong_community_says_so(
+        self, snmpsim: Snmpsim, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A community the agent ignores: exit 1, and stderr says which credential to check."""
+        assert cli.main(["read", f"snmp://not-a-community@{snmpsim.host}"]) != 0
+        err = capsys.readouterr().err
+        assert "wrong community" in err
+        assert "not-a-community" not in err
+
+    def test_read_wrong_v3_key_says_so(
+        self, snmpsim: Snmpsim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A wrong SNMPv3 auth key: the same reason as a wrong community, its own message."""
+        config = tmp_path / "power.yaml"
+        device = {
+            "name": "card",
+            "source": "snmp",
+            "host": snmpsim.host,
+            "version": "3",
+            "username": V3_USER,
+            "auth_protocol": "SHA256",
+            "auth_key": "not-the-key",
+            "priv_protocol": "AES",
+            "priv_key": V3_PRIV_KEY,
+            "context": APC,
+        }
+        config.write_text(yaml.safe_dump({"devices": [device]}))
+        assert cli.main(["read", "card", "--config", str(config)]) != 0
+        err = capsys.readouterr().err
+        assert "wrong auth_key" in err
+        assert "not-the-key" not in err
 
     def test_discover_names_the_profile(
         self, snmpsim: Snmpsim, capsys: pytest.CaptureFixture[str]

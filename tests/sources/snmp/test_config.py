@@ -21,14 +21,14 @@ class TestConfig:
     """What a device entry may say."""
 
     def test_defaults(self) -> None:
-        """v2c, port 161, one retry, profile auto, raw series on."""
+        """v2c, port 161, one retry, profile auto, raw (snmp_exporter-named) series off."""
         cfg = make(community="public")
         assert (cfg.version, cfg.agent, cfg.retries, cfg.profile, cfg.raw) == (
             "2c",
             ("ups1", 161),
             1,
             "auto",
-            True,
+            False,
         )
 
     def test_community_file(self, tmp_path: Path) -> None:

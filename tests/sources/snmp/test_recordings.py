@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 from typing import TYPE_CHECKING, Final
@@ -29,6 +28,18 @@ M = Measure
 L1: Final[Labels] = (("phase", "L1"),)
 L2: Final[Labels] = (("phase", "L2"),)
 L3: Final[Labels] = (("phase", "L3"),)
+
+
+def outlets(values: str) -> dict[Labels, float]:
+    """One series per outlet, numbered from 1, from the values written in a row."""
+    return {(("outlet", str(n)),): float(v) for n, v in enumerate(values.split(), 1)}
+
+
+# AP8641, outlets 1..24: rPDU2OutletMeteredStatusCurrent (tenths of A, as amperes here),
+# rPDU2OutletMeteredStatusPower (W), rPDU2OutletSwitchedStatusState (on 2 -> 1, off 1 -> 0).
+AP8641_CURRENT: Final = "0.9 0.5 0.4 0.7 0.4 0.6 0.4 0 0.4 0 0 0 0 0 0 0 0 0.5 0.5 0.5 0 0.4 0.5 0"
+AP8641_POWER: Final = "163 4 81 125 71 96 66 0 66 0 0 0 0 0 0 0 0 83 101 97 0 78 86 0"
+AP8641_ON: Final = "1 1 1 1 1 1 1 0 1 0 0 0 0 0 0 0 1 1 1 1 1 1 1 0"
 
 
 class Expected:
@@ -175,6 +186,37 @@ EXPECTED: Final[Mapping[str, Expected]] = {
         frozenset({Flag.ONLINE}),
         ("Eaton", "Eaton 9PX 2200i RT 3U", "GX13G45099", "INV: 01.17.4945"),
     ),
+    # APC AP8641 rack PDU (metered by outlet, switched), snmpsim-data: one phase, two banks,
+    # 24 outlets. Device power 121 (hundredths of kW), apparent 131, energy 19516 tenths of
+    # kWh; phase 1: 65 tenths of A at 201 V, 122 hundredths of kW. A single phase gives no
+    # phase="L1" series (the device-wide value says it all), as for a single-line UPS.
+    "snmpsimdata_apc-8641": Expected(
+        "apc-rpdu2",
+        {
+            M.OUTPUT_POWER: 1210.0,
+            M.OUTPUT_APPARENT_POWER: 1310.0,
+            M.OUTPUT_ENERGY: 1951.6 * 3.6e6,
+            M.INPUT_CURRENT: 6.5,
+            M.INPUT_VOLTAGE: 201.0,
+            M.INPUT_POWER: 1220.0,
+        },
+        frozenset(),  # rPDU2DeviceStatusLoadState 2: normal
+        ("APC", "AP8641", "3F3452A52295", "6.7.2"),
+        labelled={
+            M.OUTLET_CURRENT: outlets(AP8641_CURRENT),
+            M.OUTLET_POWER: outlets(AP8641_POWER),
+            M.OUTLET_ON: outlets(AP8641_ON),
+        },
+    ),
+    # APC AP7902B switched rack PDU, snmpsim-data: it meters current only, and answers -1 for
+    # its voltage, powers, power factor and energy: those are absent, not -1 V or -10 W.
+    "snmpsimdata_apc-7902b": Expected(
+        "apc-rpdu2",
+        {M.INPUT_CURRENT: 1.6},
+        frozenset(),  # rPDU2DeviceStatusLoadState 5 (no power metering): no flag
+        ("APC", "AP7902B", "5A1551F39430", "6.7.2"),
+        labelled={M.OUTLET_ON: outlets("1 1 1 1 1 1 1 1 0 0 0 0 0 0 0 0")},
+    ),
 }
 
 
@@ -245,27 +287,54 @@ def page(*readings: Reading) -> bytes:
     return Renderer(store, lambda kind: KINDS[kind].naming).render()
 
 
+# The only two remarks promtool (2.42, Debian 12) makes on the snmp_exporter-named families.
 CAMEL_LINT: Final = re.compile(
-    r"^(\w+) metric names should be written in 'snake_case' not 'camelCase'$"
+    r"^(\w+) (metric|label) names should be written in 'snake_case' not 'camelCase'$"
 )
+
+
+async def every_recording(sim: Snmpsim, **keys: object) -> list[Reading]:
+    """One reading of each recording, each its own device."""
+    readings = []
+    for recording in sorted(EXPECTED):
+        cfg = v2c(sim, recording, name=recording.replace("_", "-"), **keys)
+        readings.append((await read_one(cfg))[0])
+    return readings
+
+
+def promtool_remarks(exposition: bytes) -> tuple[int, list[str]]:
+    """Promtool's exit status and its remarks on a page."""
+    promtool = require_binary("promtool", install=INSTALL)
+    result = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return result.returncode, (result.stdout + result.stderr).decode().strip().splitlines()
 
 
 class TestExposition:
     """What /metrics shows of SNMP devices."""
 
-    async def test_promtool_clean_without_raw(self, snmpsim: Snmpsim) -> None:
-        """With ``raw: false``, every recording's page passes promtool without a remark."""
-        readings = []
-        for recording in sorted(EXPECTED):
-            cfg = v2c(snmpsim, recording, raw=False, name=recording.replace("_", "-"))
-            readings.append((await read_one(cfg))[0])
-        check_metrics(page(*readings))
+    async def test_promtool_clean_by_default(self, snmpsim: Snmpsim) -> None:
+        """By default (no ``raw:``), every recording's page passes promtool without a remark."""
+        readings = await every_recording(snmpsim)
+        assert all(not reading.raw for reading in readings)
+        text = page(*readings)
+        check_metrics(text)
+        # The PDUs' labelled series and energy counter are on the page promtool accepted.
+        assert b'power_outlet_power_watts{device="snmpsimdata-apc-8641",outlet="1"} 163\n' in text
+        assert b'power_outlet_on{device="snmpsimdata-apc-7902b",outlet="9"} 0\n' in text
+        assert b"# TYPE power_output_energy_joules_total counter\n" in text
 
     async def test_raw_names_as_snmp_exporter(self, snmpsim: Snmpsim) -> None:
-        """MIB object names, values as sent, table indexes as labels (snmp_exporter's way)."""
-        apc, _ = await read_one(v2c(snmpsim, APC, name="apc"))
-        netman, _ = await read_one(v2c(snmpsim, "librenms_netmanplus_204", name="netman"))
-        text = page(apc, netman).decode()
+        """``raw: true``: MIB object names, values as sent, table indexes as labels."""
+        apc, _ = await read_one(v2c(snmpsim, APC, name="apc", raw=True))
+        netman, _ = await read_one(v2c(snmpsim, "librenms_netmanplus_204", name="netman", raw=True))
+        pdu, _ = await read_one(v2c(snmpsim, "snmpsimdata_apc-8641", name="pdu", raw=True))
+        text = page(apc, netman, pdu).decode()
         assert 'upsHighPrecBatteryCapacity{device="apc"} 1000\n' in text
         assert 'upsAdvBatteryRunTimeRemaining{device="apc"} 10976200\n' in text
         assert 'upsBasicOutputStatus{device="apc"} 2\n' in text
@@ -273,23 +342,30 @@ class TestExposition:
         assert 'upsInputCurrent{device="netman",upsInputLineIndex="2"} -1\n' in text
         assert 'power_input_voltage_volts{device="netman"} 242\n' in text
         assert 'power_output_phase_power_watts{device="netman",phase="L1"} 184\n' in text
+        assert (
+            'rPDU2OutletMeteredStatusEnergy{device="pdu",rPDU2OutletMeteredStatusIndex="1"} 3046\n'
+            in text
+        )
 
     async def test_raw_names_only_camel_case_remarks(self, snmpsim: Snmpsim) -> None:
-        """Promtool's only remarks on the raw page are camelCase names, all MIB object names."""
-        promtool = require_binary("promtool", install=INSTALL)
-        reading, _ = await read_one(v2c(snmpsim, APC, name="apc"))
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [promtool, "check", "metrics"],
-            input=page(reading),
-            capture_output=True,
-            check=False,
-        )
-        remarks = (result.stdout + result.stderr).decode().strip().splitlines()
-        assert remarks
-        names = {match.group(1) for line in remarks if (match := CAMEL_LINT.match(line))}
-        assert len(names) == len(remarks)
-        assert names <= {key.partition("|")[0] for key in reading.raw}
+        """``raw: true`` on every recording: promtool flags only camelCase raw names.
+
+        Its remarks are exactly the camelCase names of the snmp_exporter-named families and
+        of their index labels; none is about a ``power_*`` family or anything else.
+        """
+        readings = await every_recording(snmpsim, raw=True)
+        status, remarks = promtool_remarks(page(*readings))
+        assert status != 0  # promtool fails a page with lint problems
+        found: dict[str, set[str]] = {"metric": set(), "label": set()}
+        for line in remarks:
+            match = CAMEL_LINT.match(line)
+            assert match is not None, f"promtool remark beyond camelCase: {line}"
+            found[match.group(2)].add(match.group(1))
+        keys = [key for reading in readings for key in reading.raw]
+        raw_families = {key.partition("|")[0] for key in keys}
+        tables = {key.partition("|")[0] for key in keys if "|" in key}
+        assert found["metric"] == {name for name in raw_families if name != name.lower()}
+        assert found["label"] == tables  # every table's index object is camelCase too
 
 
 class TestRowsInUse:
@@ -307,3 +383,23 @@ class TestRowsInUse:
             reading, _ = build_reading("ups", UPS_MIB, dict(walk), 0.0)
             assert dict(reading.labelled.get(M.INPUT_PHASE_VOLTAGE, {})) == phases
             assert reading.measures[M.INPUT_VOLTAGE] == 230.0
+
+
+class TestEnergyTotal:
+    """A rack PDU's own energy total is a counter that never goes back."""
+
+    def test_carried_over_a_reset(self) -> None:
+        """19516, then 19520, then 3 (the card's total reset): 1952.0 + 0.3 kWh, in joules."""
+        from power_exporter.sources.monotonic import Totals  # noqa: PLC0415
+        from power_exporter.sources.snmp.columns import oid  # noqa: PLC0415
+        from power_exporter.sources.snmp.profiles import APC_RPDU2  # noqa: PLC0415
+        from power_exporter.sources.snmp.reading import build_reading  # noqa: PLC0415
+
+        energy = oid("1.3.6.1.4.1.318.1.1.26.4.3.1.9.1")
+        totals = Totals()
+        seen = []
+        for tenths_kwh in (19516, 19520, 3):
+            reading, _ = build_reading("pdu", APC_RPDU2, {energy: tenths_kwh}, 0.0, totals=totals)
+            seen.append(reading.measures[M.OUTPUT_ENERGY] / 3.6e6)
+            assert reading.raw["rPDU2DeviceStatusEnergy|rPDU2DeviceStatusIndex=1"] == tenths_kwh
+        assert seen == pytest.approx([1951.6, 1952.0, 1952.3])

@@ -57,7 +57,7 @@ def test_snmp_secrets_never_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         config.write_text(
             "devices:\n"
             f"  - {{name: v2, source: snmp, host: '{sim.host}',"
-            f" community_file: {tmp_path / 'community'}, interval: 1s}}\n"
+            f" community_file: {tmp_path / 'community'}, interval: 1s, raw: true}}\n"
             f"  - {{name: v3, {v3}, auth_key_file: {tmp_path / 'auth'}, priv_key: '${{PRIV}}'}}\n"
             f"  - {{name: bad, {v3}, auth_key: '${{WRONG}}', priv_key: '${{PRIV}}'}}\n"
         )

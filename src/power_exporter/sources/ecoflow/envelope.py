@@ -133,6 +133,10 @@ COMMANDS: Final[Mapping[tuple[int, int], Command]] = {
     (20, 1): Command(
         "inverter_heartbeat", powerstream_pb2.InverterHeartbeat, _fixed("20_1."), json_names=True
     ),
+    # PowerStream's second heartbeat (older firmware): raw only
+    (20, 4): Command(
+        "inverter_heartbeat2", powerstream_pb2.InverterHeartbeat2, _fixed("20_4."), json_names=True
+    ),
     (254, 32): Command(
         "energy_totals",
         energy_pb2.BatchEnergyTotalReport,

@@ -4,16 +4,17 @@ Facts: tolwi/hassio-ecoflow-cloud's developer-API key tables (``devices/public/*
 Apache-2.0) and the payloads in its tests and issue threads, cross-checked where they exist
 with foxthefox/ioBroker.ecoflow-mqtt's unit tables (MIT); docs/ecoflow.md lists them. These
 are the developer API's keys (REST ``quota/all``, developer MQTT, and the JSON these products
-send on the app API); their protobuf app-API payloads use schemas of their own and are not
-decoded. Only keys whose meaning and unit the sources agree on are normalized; the rest stay
-raw.
+send on the app API); the protobuf app-API messages of STREAM, Smart Meter, PowerOcean,
+DELTA Pro Ultra and Smart Home Panel 2 are decoded under the same keys
+(``app_energy_systems.py``). Only keys whose meaning and unit the sources agree on are
+normalized; the rest stay raw.
 
 - PowerOcean: ``sysGridPwr`` is signed, positive while the house draws from the grid (a
   published reply reads load 454 W = PV 0 + grid -4 + battery 458, with ``bpPwr`` -458:
   the battery's power is negative while it discharges).
 - Smart Meter: ``powGetSysGrid`` the site's grid power, per phase ``gridConnection*L1..L3``.
-- STREAM: the DELTA 3 generation's flat battery keys; grid keys stay raw (their sign is not
-  established).
+- STREAM: the DELTA 3 generation's flat battery keys, PV in total and the house load; grid
+  keys stay raw (their sign is not established).
 - DELTA Pro Ultra: ``hs_yj751_pd_appshow_addr.*`` (display) and ``..._backend_addr.*``.
 - Smart Home Panel 2: grid and panel power, backup charge and time, per-circuit power
   ``loadInfo.hall1Watt[i]`` (circuit i + 1) and backup batteries.
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from power_exporter.model import Flag, Measure
-from power_exporter.sources.ecoflow import batteries, families
+from power_exporter.sources.ecoflow import batteries, codes, families
 from power_exporter.sources.ecoflow.families import Family, Field, FlagRule
 
 if TYPE_CHECKING:
@@ -60,6 +61,11 @@ _STREAM: Final[Mapping[str, Field]] = {
     "cmsDsgRemTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
     "bmsDsgRemTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
     "maxCellTemp": Field(M.BATTERY_TEMPERATURE),
+    "bmsMaxCellTemp": Field(M.BATTERY_TEMPERATURE),  # the app API's display upload
+    # PV in total and the house load (a published STREAM Ultra push balances: load 561.25 W =
+    # PV 79 W + the battery's 482.25 W, as the PowerOcean's sysLoadPwr does)
+    "powGetPvSum": Field(M.SOLAR_INPUT_POWER),
+    "powGetSysLoad": Field(M.OUTPUT_POWER),
 }
 
 _DPU: Final = "hs_yj751_pd_appshow_addr."
@@ -80,6 +86,7 @@ _SHP2: Final[Mapping[str, Field]] = {
     "backupIncreInfo.backupBatPer": Field(M.BATTERY_CHARGE, 0.01),
     "backupInfo.backupDischargeTime": Field(M.BATTERY_RUNTIME, _MINUTES, valid=_NO_TIME),
     "pd303_mc.masterIncreInfo.gridVol": Field(M.INPUT_VOLTAGE),
+    "masterIncreInfo.gridVol": Field(M.INPUT_VOLTAGE),  # the app API's 12/32
 }
 
 # WAVE 3 (app API): its 254/21 and 254/22 share the power stations' numbering, decoded under
@@ -222,6 +229,19 @@ LABELLED: Final[Mapping[str, tuple[Labelled, ...]]] = {
         _rule(r"bp(\d+)\.bpVol", M.BATTERY_PACK_VOLTAGE, "battery"),
         _rule(r"bp(\d+)\.bpMaxCellTemp", M.BATTERY_PACK_TEMPERATURE, "battery"),
         _rule(r"bp(\d+)\.bpCycles", M.BATTERY_PACK_CYCLES, "battery"),
+        # the app API's 96/7 lists the packs from 0: pack bpSta[0] is bp1
+        _rule(r"bpSta\[(\d+)\]\.bpSoc", M.BATTERY_PACK_CHARGE, "battery", 0.01, shift=1),
+        _rule(
+            r"bpSta\[(\d+)\]\.bpSoh",
+            M.BATTERY_PACK_HEALTH,
+            "battery",
+            0.01,
+            shift=1,
+            valid_from=1.0,
+        ),
+        _rule(r"bpSta\[(\d+)\]\.bpVol", M.BATTERY_PACK_VOLTAGE, "battery", shift=1),
+        _rule(r"bpSta\[(\d+)\]\.bpMaxCellTemp", M.BATTERY_PACK_TEMPERATURE, "battery", shift=1),
+        _rule(r"bpSta\[(\d+)\]\.bpCycles", M.BATTERY_PACK_CYCLES, "battery", shift=1),
     ),
     "smart_meter": (
         _rule(r"gridConnectionVol(L\d)", M.INPUT_PHASE_VOLTAGE, "phase"),
@@ -290,8 +310,9 @@ def labelled(family: Family | None, raw: Mapping[str, float]) -> dict[Measure, d
 def all_labelled(
     family: Family | None, raw: Mapping[str, float]
 ) -> dict[Measure, dict[Labels, float]]:
-    """Every labelled series of a reading: battery packs (any family) and this module's."""
+    """Every labelled series: battery packs and codes (any family), and this module's."""
     out = batteries.labelled(raw)
+    out.update(codes.labelled(raw))
     for measure, series in labelled(family, raw).items():
         out.setdefault(measure, {}).update(series)
     return out

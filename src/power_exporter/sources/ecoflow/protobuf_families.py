@@ -108,7 +108,7 @@ def commands_for(serial: str) -> Mapping[tuple[int, int], Command]:
     if schema is Schema.FOREIGN:
         return {}
     if schema is Schema.POWERSTREAM:
-        return {cmd: COMMANDS[cmd] for cmd in ((20, 1), (254, 32))}
+        return {cmd: COMMANDS[cmd] for cmd in ((20, 1), (20, 4), (254, 32))}
     return {cmd: COMMANDS[cmd] for cmd in _POWER_STATION_COMMANDS}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Final, Literal, Self
 from urllib.parse import unquote, urlsplit
 
@@ -18,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from power_exporter.sources.base import DeviceConfig, FieldError
+from power_exporter.sources.base import DeviceConfig, FieldError, beside_config
 from power_exporter.sources.nut.client import DEFAULT_PORT, TlsOptions
 from power_exporter.sources.secret import Secret, read_secret_file
 
@@ -27,14 +26,6 @@ UPS_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HOST_PORT = re.compile(
     r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s:\[\]/]+))(?::(?P<port>\d+))?$"
 )
-
-
-def beside_config(path: str, info: ValidationInfo) -> str:
-    """Resolve a relative path against the config file's folder (the loader's ``base_dir``)."""
-    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
-    if base is None or Path(path).is_absolute():
-        return path
-    return str(Path(base) / path)
 
 
 def parse_server(server: str) -> tuple[str, int]:

@@ -22,8 +22,7 @@ from pydantic import ByteSize, Field, ValidationInfo, field_validator
 
 from power_exporter.errors import ConnectError, DecodeError, SourceError
 from power_exporter.model import DeviceFault, Event
-from power_exporter.sources.base import DeviceConfig
-from power_exporter.sources.nut.config import beside_config
+from power_exporter.sources.base import DeviceConfig, beside_config
 from power_exporter.sources.nut.reading import nut_reading
 from power_exporter.sources.nut.table import ProblemLog
 from power_exporter.sources.replay.devfile import DevScript, parse_dev
@@ -64,6 +63,30 @@ class ReplayConfig(DeviceConfig):
 
 # path -> (mtime and size, parsed file): one entry per file, replaced when the file changes.
 _PARSED: dict[str, tuple[tuple[int, int], DevScript]] = {}
+# (path, mtime and size) -> the parse in flight: devices started together that replay one file
+# wait for one parse (1000 devices of one dump made 1000 parses, ~6 kB each, kept apart).
+_PARSING: dict[tuple[str, tuple[int, int]], asyncio.Task[DevScript]] = {}
+
+
+async def _shared_parse(path: str, stamp: tuple[int, int], limit: int) -> DevScript:
+    """The file parsed once for every device that asks while the parse runs."""
+    key = (path, stamp)
+    task = _PARSING.get(key)
+    if task is None or task.get_loop() is not asyncio.get_running_loop():
+        task = asyncio.create_task(asyncio.to_thread(_read_and_parse, path, limit))
+        _PARSING[key] = task
+
+        def finished(done: asyncio.Task[DevScript]) -> None:
+            if _PARSING.get(key) is done:
+                del _PARSING[key]
+            if not done.cancelled():
+                done.exception()  # every waiter may have given up: not an unretrieved error
+
+        task.add_done_callback(finished)
+    # A device that gives up (its timeout) leaves the parse to the others.
+    script = await asyncio.shield(task)
+    _PARSED[path] = (stamp, script)
+    return script
 
 
 def _parse(data: bytes, path: str) -> DevScript:
@@ -103,6 +126,8 @@ def _read_and_parse(path: str, limit: int) -> DevScript:
 class ReplaySource:
     """A polled source that answers from a dump file."""
 
+    __slots__ = ("_clock", "_problems", "_script", "_stamp", "_started", "_wall_clock", "cfg")
+
     def __init__(
         self,
         cfg: ReplayConfig,
@@ -141,8 +166,7 @@ class ReplaySource:
             if shared is not None and shared[0] == stamp:
                 script = shared[1]  # many devices replaying one file share one parse
             else:
-                script = await asyncio.to_thread(_read_and_parse, path, self.cfg.max_file_size)
-                _PARSED[path] = (stamp, script)
+                script = await _shared_parse(path, stamp, self.cfg.max_file_size)
         except OSError as exc:
             raise ConnectError(f"cannot read replay file {path}: {exc.strerror or exc}") from exc
         if self._script is not None:

@@ -4,7 +4,9 @@ Every conversion is data on the column: ``scale`` brings the device's unit to th
 (:data:`TENTHS`, :data:`TIMETICKS`, :data:`MINUTES`, :data:`PERCENT`...), ``unknown`` lists the
 raw values the MIB (or the vendor's firmware) uses for "no data" (:data:`GAUGE_UNKNOWN`,
 :data:`MINUS_ONE`), ``zero_is_absent`` marks objects where 0 means "no sensor" (a battery
-temperature of exactly 0 °C), and ``combine`` says how the rows of a table give one value.
+temperature of exactly 0 °C), ``levels`` maps an enum to values (an outlet's off/on to 0/1),
+``total`` marks a device's own energy total (carried over its resets into a counter), and
+``combine`` says how the rows of a table give one value.
 NULL, noSuchObject and noSuchInstance never reach a column: they mean absent.
 """
 
@@ -24,7 +26,8 @@ TIMETICKS: Final = 0.01  # TimeTicks are hundredths of a second
 MINUTES: Final = 60.0
 PERCENT: Final = 0.01  # percent -> ratio
 TENTHS_PERCENT: Final = 0.001  # tenths of a percent -> ratio
-HUNDREDTHS_KW: Final = 10.0  # hundredths of a kilowatt -> watts
+HUNDREDTHS_KW: Final = 10.0  # hundredths of a kilowatt (or kVA) -> watts (VA)
+TENTHS_KWH: Final = 360_000.0  # tenths of a kilowatt-hour -> joules
 
 GAUGE_UNKNOWN: Final = frozenset({4294967295})  # Gauge32 all ones: "unknown" (Huawei, Tripp Lite)
 MINUS_ONE: Final = frozenset({-1})  # "not supported" (Riello NetMan, APC -1 objects)
@@ -64,11 +67,17 @@ class Column:
     # The scalar that counts the table's rows in use (upsInputNumLines): rows past it are
     # placeholders some cards keep (a single-phase UPS with a three-row table).
     counted_by: str = ""
+    # An enum read as values: (raw, value) pairs; a raw value not listed means "no data".
+    levels: tuple[tuple[int, float], ...] = ()
+    # A device's own energy total (it resets now and then): made into a counter.
+    total: bool = False
 
     def value(self, raw: int) -> float | None:
         """The base-unit value of a raw number, or None when it means "no data"."""
         if raw in self.unknown or (self.zero_is_absent and raw == 0):
             return None
+        if self.levels:
+            return dict(self.levels).get(raw)
         return round(raw * self.scale, 9)
 
 

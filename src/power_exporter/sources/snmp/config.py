@@ -8,8 +8,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 
-from power_exporter.sources.base import DeviceConfig, FieldError
-from power_exporter.sources.nut.config import beside_config, parse_server
+from power_exporter.sources.base import DeviceConfig, FieldError, beside_config
+from power_exporter.sources.nut.config import parse_server
 from power_exporter.sources.secret import Secret, read_secret_file
 
 DEFAULT_PORT: Final = 161
@@ -49,8 +49,10 @@ class SnmpConfig(DeviceConfig):
     max_repetitions: int = Field(default=25, ge=1, le=100)
     # A profile name from docs/snmp.md, or "auto": chosen by sysObjectID.
     profile: str = AUTO_PROFILE
-    # The snmp_exporter-style raw families (MIB object names as metric names).
-    raw: bool = True
+    # The snmp_exporter-style raw families (MIB object names as metric names), for dashboards
+    # built on snmp_exporter. Off by default: their camelCase names and index labels are what
+    # ``promtool check metrics`` flags, and they double a PDU's series (docs/snmp.md).
+    raw: bool = False
 
     _community: SecretStr | None = PrivateAttr(default=None)
     _auth_key: SecretStr | None = PrivateAttr(default=None)
@@ -149,6 +151,8 @@ def target_config(target: str) -> dict[str, object]:
         "source": "snmp",
         "host": host,
         "community": unquote(parts.username) if parts.username else WELL_KNOWN_COMMUNITY,
+        # A one-shot read shows the values as the agent sent them too (not for a config).
+        "raw": True,
     }
     for pair in filter(None, parts.query.split("&")):
         key, _, value = pair.partition("=")

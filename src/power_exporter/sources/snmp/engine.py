@@ -4,13 +4,14 @@ The engine (its UDP socket, its USM tables) is created by the first source that 
 closed by the last that leaves (:class:`EngineHolder`), so it lives exactly as long as some
 device uses it and always on the running event loop. A semaphore on it bounds the device
 reads in flight. :class:`Agent` is one device's view: its address, credentials and budget,
-and GET / GETBULK walks that map pysnmp's outcomes onto the exporter's error tree.
+and GET / GETBULK walks whose failures :mod:`.faults` maps onto the exporter's error tree,
+within the read's budget.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeAlias
@@ -41,16 +42,14 @@ with warnings.catch_warnings():
     from pysnmp.smi import builder, view
 
 from power_exporter.errors import (
-    AuthError,
     ConnectError,
     DecodeError,
-    DeviceTimeoutError,
     ProtocolError,
-    SourceError,
 )
+from power_exporter.sources.snmp.faults import Silence, failure, probe, target_class, verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Awaitable, Iterable, Iterator, Sequence
 
     from power_exporter.sources.snmp.config import SnmpConfig
 
@@ -61,9 +60,15 @@ noSuchObject, noSuchInstance and endOfMibView (the agent has no data there)."""
 MAX_IN_FLIGHT: Final = 64
 """Device reads sent at once through the shared engine; the others wait their turn."""
 
-# Part of a read's budget given to its requests; the rest diagnoses a silent agent.
-_REQUEST_SHARE: Final = 0.7
-_DIAGNOSIS_SHARE: Final = 0.2
+# A read's budget (its ``timeout``, counted from the start of the read): an agent that has
+# not answered by _REQUEST_SHARE of it is silent, and why is known by _VERDICT_SHARE; the
+# rest is the margin before the runtime's own cut, for a busy event loop. Once the agent
+# has answered in this read, its requests may run to _VERDICT_SHARE.
+_REQUEST_SHARE: Final = 0.65
+_VERDICT_SHARE: Final = 0.9
+# "It ignores our community" needs a fair chance to answer: a request window at least this
+# part of the configured one (a read that waited its turn long may have less).
+_FAIR_WINDOW: Final = 0.5
 _NO_SUCH_NAME: Final = 2  # SNMPv1 error-status
 _MAX_ROUNDS: Final = 200  # GETBULK rounds of one walk: a runaway agent stops here
 
@@ -172,17 +177,14 @@ def _credentials(cfg: SnmpConfig) -> CommunityData | UsmUserData:
     )
 
 
-# pysnmp's error indications -> (error class, what to tell the operator).
-_INDICATIONS: Final[dict[type[errind.ErrorIndication], tuple[type[SourceError], str]]] = {
-    errind.WrongDigest: (AuthError, "SNMPv3 authentication failed: wrong auth_key or protocol"),
-    errind.DecryptionError: (AuthError, "SNMPv3 decryption failed: wrong priv_key or protocol"),
-    errind.UnknownUserName: (AuthError, "SNMPv3 user unknown to the agent"),
-    errind.UnsupportedSecurityLevel: (AuthError, "SNMPv3 security level refused by the agent"),
-    errind.AuthenticationFailure: (AuthError, "authentication refused by the agent"),
-    errind.UnknownCommunityName: (AuthError, "community refused by the agent"),
-}
-
 Walk: TypeAlias = dict[tuple[int, ...], Value]
+Result: TypeAlias = tuple[
+    "errind.ErrorIndication | None",
+    "rfc1902.Integer32 | int",
+    "rfc1902.Integer32 | int",
+    "Sequence[ObjectType]",
+]
+"""What pysnmp's commands return: error indication, error status, error index, varbinds."""
 
 
 @dataclass(slots=True)
@@ -194,6 +196,9 @@ class Agent:
     _target: UdpTransportTarget | Udp6TransportTarget | None = None
     _credentials: CommunityData | UsmUserData = field(init=False)
     _context: ContextData = field(init=False)
+    _deadline: float | None = None  # event-loop time the read in progress must end by
+    _answered: bool = False  # the agent answered us in the read in progress
+    _silent: bool = False  # the last request went unanswered: probe at once next time
 
     def __post_init__(self) -> None:
         self._credentials = _credentials(self.cfg)
@@ -210,7 +215,7 @@ class Agent:
             host, port = self.cfg.agent
             tries = self.cfg.retries + 1
             try:
-                self._target = await _target_class(host).create(
+                self._target = await target_class(host).create(
                     (host, port),
                     timeout=self.cfg.timeout * _REQUEST_SHARE / tries,
                     retries=self.cfg.retries,
@@ -218,6 +223,19 @@ class Agent:
             except Exception as exc:  # noqa: BLE001 (pysnmp wraps resolver errors in its own)
                 raise ConnectError(f"cannot resolve {host}: {exc}") from None
         return self._target
+
+    @contextlib.contextmanager
+    def budget(self) -> Iterator[None]:
+        """One read: its requests and the diagnosis of a silence share ``timeout`` from now.
+
+        Outside of it (``discover``), each request has a budget of its own.
+        """
+        self._deadline = asyncio.get_running_loop().time() + self.cfg.timeout
+        self._answered = False
+        try:
+            yield
+        finally:
+            self._deadline = None
 
     async def prepare(self) -> None:
         """Resolve the agent and register it with the engine, before any request is sent.
@@ -241,13 +259,11 @@ class Agent:
         found: Walk = dict.fromkeys(wanted)
         while wanted:
             binds = [ObjectType(ObjectIdentity(ObjectName(oid))) for oid in wanted]
-            result = await get_cmd(
-                self.engine,
-                self._credentials,
-                await self._transport(),
-                self._context,
-                *binds,
-                lookupMib=False,
+            target = await self._transport()
+            result = await self._exchange(
+                get_cmd(
+                    self.engine, self._credentials, target, self._context, *binds, lookupMib=False
+                )
             )
             indication, status, index, _ = result
             if (
@@ -257,7 +273,7 @@ class Agent:
             ):
                 del wanted[int(index) - 1]
                 continue
-            found.update((tuple(name), decode(value)) for name, value in await self._answer(result))
+            found.update((tuple(name), decode(value)) for name, value in self._answer(result))
             break
         return found
 
@@ -313,107 +329,91 @@ class Agent:
     async def _request(self, binds: list[ObjectType]) -> Sequence[tuple[ObjectName, object]]:
         target = await self._transport()
         if self.cfg.version == "1":
-            result = await next_cmd(
-                self.engine, self._credentials, target, self._context, *binds, lookupMib=False
+            result = await self._exchange(
+                next_cmd(
+                    self.engine, self._credentials, target, self._context, *binds, lookupMib=False
+                )
             )
-            if result[0] is None and int(result[1]) == _NO_SUCH_NAME:  # past the end
-                return []
+            if result[0] is None and int(result[1]) == _NO_SUCH_NAME:
+                return []  # past the end
         else:
-            result = await bulk_cmd(
-                self.engine,
-                self._credentials,
-                target,
-                self._context,
-                0,
-                self.cfg.max_repetitions,
-                *binds,
-                lookupMib=False,
+            result = await self._exchange(
+                bulk_cmd(
+                    self.engine,
+                    self._credentials,
+                    target,
+                    self._context,
+                    0,
+                    self.cfg.max_repetitions,
+                    *binds,
+                    lookupMib=False,
+                )
             )
-        return await self._answer(result)
+        return self._answer(result)
 
-    async def _answer(
-        self, result: tuple[object, object, object, Sequence[ObjectType]]
-    ) -> Sequence[tuple[ObjectName, object]]:
+    async def _exchange(self, send: Awaitable[Result]) -> Result:
+        """Send one request and wait for its answer within the read's budget.
+
+        An agent silent for half its window is probed beside the request (at once when the
+        last request already went unanswered): ICMP port unreachable ends the wait there
+        and then; otherwise the wait ends with the window, and the probes' verdict says why.
+        Silence is measured on the event loop's clock, not by pysnmp's ticks, which fall
+        behind on a busy machine and would leave the diagnosis no time.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = self._deadline if self._deadline is not None else now + self.cfg.timeout
+        verdict_by = deadline - self.cfg.timeout * (1 - _VERDICT_SHARE)
+        share = (_VERDICT_SHARE if self._answered else _REQUEST_SHARE) / _VERDICT_SHARE
+        cut = now + max(0.0, verdict_by - now) * share
+        probe_at = now if self._silent else (now + cut) / 2
+        request = asyncio.ensure_future(send)
+        probing: asyncio.Future[Silence] | None = None
+        try:
+            while True:
+                waiting: set[asyncio.Future[Result] | asyncio.Future[Silence]] = {request}
+                if probing is not None and not probing.done():
+                    waiting.add(probing)
+                wake = cut if probing is not None or self._answered else min(cut, probe_at)
+                await asyncio.wait(
+                    waiting,
+                    timeout=max(0.0, wake - loop.time()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if request.done():
+                    result = request.result()
+                    if not isinstance(result[0], errind.RequestTimedOut):
+                        self._answered, self._silent = True, False
+                        return result
+                    break  # pysnmp gave up first (its clock may run a tick early)
+                refused = (
+                    probing is not None and probing.done() and probing.result() is Silence.REFUSED
+                )
+                if refused or loop.time() >= cut:
+                    break
+                if probing is None and not self._answered and loop.time() >= probe_at:
+                    probing = asyncio.ensure_future(self._probe(verdict_by))
+            self._silent = True
+            window = loop.time() - now  # how long the request went unanswered
+            if probing is None and not self._answered:
+                probing = asyncio.ensure_future(self._probe(verdict_by))
+            silence = await probing if probing is not None else Silence.SILENT
+            fair = window >= self.cfg.timeout * _REQUEST_SHARE * _FAIR_WINDOW
+            raise verdict(silence, self.cfg, self.where, window, fair=fair)
+        finally:
+            for task in (request, probing):
+                if task is not None and not task.done():
+                    task.cancel()
+
+    def _probe(self, end: float) -> Awaitable[Silence]:
+        host, port = self.cfg.agent
+        return probe(self.engine, host, port, discovery=self.cfg.version != "3", end=end)
+
+    def _answer(self, result: Result) -> Sequence[tuple[ObjectName, object]]:
         indication, status, index, binds = result
         if indication is not None:
-            raise await self._failure(indication)
-        if int(status) != 0:  # type: ignore[call-overload]
+            raise failure(indication, self.where)
+        if int(status) != 0:
             what = status.prettyPrint() if hasattr(status, "prettyPrint") else status
             raise ProtocolError(f"agent at {self.where} answered {what} (at {index})")
         return [(bind[0], bind[1]) for bind in binds]
-
-    async def _failure(self, indication: object) -> SourceError:
-        for kind, (error, message) in _INDICATIONS.items():
-            if isinstance(indication, kind):
-                return error(f"agent at {self.where}: {message}")
-        if isinstance(indication, errind.RequestTimedOut):
-            return await self._diagnose_silence()
-        return ProtocolError(f"agent at {self.where}: {indication}")
-
-    async def _diagnose_silence(self) -> SourceError:
-        """Tell an agent that is not there from one that ignores our community or is slow.
-
-        A port nobody listens on answers with ICMP, which a connected UDP socket sees; an
-        agent that is there but ignored our community still answers an SNMPv3 discovery
-        (which needs no credentials). Only then is the silence a timeout.
-        """
-        host, port = self.cfg.agent
-        budget = self.cfg.timeout * _DIAGNOSIS_SHARE
-        tries = self.cfg.retries + 1
-        silent = f"agent at {self.where}: no answer within {self.cfg.timeout * _REQUEST_SHARE:g} s"
-        try:
-            refused = await asyncio.wait_for(_port_refuses(host, port), budget / 2)
-        except TimeoutError:
-            refused = False
-        if refused:
-            return ConnectError(f"nothing listens at {self.where} (ICMP port unreachable)")
-        if self.cfg.version != "3" and await self._answers_discovery(budget / 2):
-            return AuthError(
-                f"agent at {self.where} is up (it answers SNMPv3 discovery) but ignores"
-                f" SNMPv{self.cfg.version}: wrong community, or an access list"
-            )
-        return DeviceTimeoutError(f"{silent} ({tries} tries)")
-
-    async def _answers_discovery(self, budget: float) -> bool:
-        host, port = self.cfg.agent
-        probe = await _target_class(host).create((host, port), timeout=budget, retries=0)
-        result = await get_cmd(
-            self.engine,
-            UsmUserData("power-exporter-discovery"),  # noqa: S509 (discovery needs no keys)
-            probe,
-            ContextData(),
-            ObjectType(ObjectIdentity(ObjectName((1, 3, 6, 1, 2, 1, 1, 3, 0)))),
-            lookupMib=False,
-        )
-        indication = result[0]
-        return indication is not None and not isinstance(indication, errind.RequestTimedOut)
-
-
-def _target_class(host: str) -> type[UdpTransportTarget | Udp6TransportTarget]:
-    """The pysnmp UDP target class for the host: IPv6 for an IPv6 literal, else IPv4."""
-    target: type[UdpTransportTarget | Udp6TransportTarget] = (
-        Udp6TransportTarget if ":" in host else UdpTransportTarget
-    )
-    return target
-
-
-_PROBE_DATAGRAM: Final = b"\x00"
-"""Sent only to learn whether ICMP says the port is closed: no SNMP message, so no agent
-counts it as an authentication failure."""
-
-
-async def _port_refuses(host: str, port: int) -> bool:
-    """Whether the host answers a datagram to ``port`` with ICMP port unreachable."""
-    loop = asyncio.get_running_loop()
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)  # noqa: FBT003
-        try:
-            await loop.sock_connect(sock, (host, port))
-            await loop.sock_sendall(sock, _PROBE_DATAGRAM)
-            await loop.sock_recv(sock, 2048)
-        except ConnectionRefusedError:
-            return True
-        except OSError:
-            return False
-    return False

@@ -4,8 +4,9 @@ Every numeric object read is a gauge named after its MIB object (``upsAdvBattery
 ``upsHighPrecOutputLoad``), with its value as the agent sent it (TimeTicks stay hundredths
 of a second, tenths stay tenths), and a table's rows carry its index object as a label
 (``upsInputVoltage{upsInputLineIndex="1"}``), so dashboards built on snmp_exporter keep
-working. The exposition adds ``device`` in front. These names are camelCase, as the MIB
-spells them: ``promtool check metrics`` warns about that, and ``raw: false`` leaves them out.
+working. The exposition adds ``device`` in front. These names (and the index labels) are
+camelCase, as the MIB spells them, which ``promtool check metrics`` flags: they are exported
+only for a device configured with ``raw: true``.
 """
 
 from __future__ import annotations

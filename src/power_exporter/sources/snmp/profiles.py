@@ -19,6 +19,7 @@ from power_exporter.sources.snmp.columns import (
     MINUTES,
     PERCENT,
     TENTHS,
+    TENTHS_KWH,
     TENTHS_PERCENT,
     TIMETICKS,
     Column,
@@ -317,7 +318,13 @@ APC_UPS: Final = Profile(
 )
 
 # -- APC PowerNet-MIB: rPDU2 metered / switched rack PDUs ---------------------------------------
+# Read from real cards (tests/fixtures/snmp: an AP8641 metered-by-outlet with switching, an
+# AP7902B switched PDU): power in hundredths of kW (kVA), currents in tenths of A, voltage in
+# whole V, energy in tenths of kWh, and -1 wherever a model does not measure a quantity (the
+# AP7902B meters current only: its voltage, powers, power factor and energy are all -1).
+# rPDU2IdentTable is rPDU2 2 itself: its columns are 26.2.1.N (no table node between).
 P = "1.3.6.1.4.1.318.1.1.26."
+OUTLET_STATE: Final = ((1, 0.0), (2, 1.0))  # rPDU2OutletSwitchedStatusState: off 1, on 2
 APC_RPDU2: Final = Profile(
     name="apc-rpdu2",
     description="APC rack PDUs, metered and switched (PowerNet-MIB rPDU2)",
@@ -327,12 +334,19 @@ APC_RPDU2: Final = Profile(
         serial=("rPDU2IdentSerialNumber",),
         firmware=("rPDU2IdentFirmwareRev",),
     ),
-    subtrees=(oid(P + "2.1"), oid(P + "4.3"), oid(P + "6.3"), oid(P + "9.4.3")),
+    subtrees=(
+        oid(P + "2.1"),
+        oid(P + "4.3"),
+        oid(P + "6.3"),
+        oid(P + "8.3"),
+        oid(P + "9.2.3"),
+        oid(P + "9.4.3"),
+    ),
     columns=(
-        table("rPDU2IdentName", P + "2.1.1.3", "rPDU2IdentIndex", text=True),
-        table("rPDU2IdentFirmwareRev", P + "2.1.1.6", "rPDU2IdentIndex", text=True),
-        table("rPDU2IdentModelNumber", P + "2.1.1.8", "rPDU2IdentIndex", text=True),
-        table("rPDU2IdentSerialNumber", P + "2.1.1.9", "rPDU2IdentIndex", text=True),
+        table("rPDU2IdentName", P + "2.1.3", "rPDU2IdentIndex", text=True),
+        table("rPDU2IdentFirmwareRev", P + "2.1.6", "rPDU2IdentIndex", text=True),
+        table("rPDU2IdentModelNumber", P + "2.1.8", "rPDU2IdentIndex", text=True),
+        table("rPDU2IdentSerialNumber", P + "2.1.9", "rPDU2IdentIndex", text=True),
         table("rPDU2DeviceStatusLoadState", P + "4.3.1.4", "rPDU2DeviceStatusIndex"),
         table(
             "rPDU2DeviceStatusPower",
@@ -340,16 +354,27 @@ APC_RPDU2: Final = Profile(
             "rPDU2DeviceStatusIndex",
             M.OUTPUT_POWER,
             scale=HUNDREDTHS_KW,
+            unknown=MINUS_ONE,
             combine="sum",
         ),
         table("rPDU2DeviceStatusPeakPower", P + "4.3.1.6", "rPDU2DeviceStatusIndex"),
-        table("rPDU2DeviceStatusEnergy", P + "4.3.1.9", "rPDU2DeviceStatusIndex"),
+        table(
+            "rPDU2DeviceStatusEnergy",
+            P + "4.3.1.9",
+            "rPDU2DeviceStatusIndex",
+            M.OUTPUT_ENERGY,
+            scale=TENTHS_KWH,
+            unknown=MINUS_ONE,
+            combine="sum",
+            total=True,
+        ),
         table(
             "rPDU2DeviceStatusApparentPower",
             P + "4.3.1.16",
             "rPDU2DeviceStatusIndex",
             M.OUTPUT_APPARENT_POWER,
             scale=HUNDREDTHS_KW,
+            unknown=MINUS_ONE,
             combine="sum",
         ),
         table("rPDU2DeviceStatusPowerFactor", P + "4.3.1.17", "rPDU2DeviceStatusIndex"),
@@ -360,6 +385,7 @@ APC_RPDU2: Final = Profile(
             "rPDU2PhaseStatusIndex",
             M.INPUT_CURRENT,
             scale=TENTHS,
+            unknown=MINUS_ONE,
             **per_phase(M.INPUT_PHASE_CURRENT),
         ),
         table(
@@ -367,6 +393,7 @@ APC_RPDU2: Final = Profile(
             P + "6.3.1.6",
             "rPDU2PhaseStatusIndex",
             M.INPUT_VOLTAGE,
+            unknown=MINUS_ONE,
             **per_phase(M.INPUT_PHASE_VOLTAGE),
         ),
         table(
@@ -375,8 +402,36 @@ APC_RPDU2: Final = Profile(
             "rPDU2PhaseStatusIndex",
             M.INPUT_POWER,
             scale=HUNDREDTHS_KW,
+            unknown=MINUS_ONE,
             combine="sum",
             **per_phase(M.INPUT_PHASE_POWER),
+        ),
+        table(
+            "rPDU2PhaseStatusApparentPower",
+            P + "6.3.1.8",
+            "rPDU2PhaseStatusIndex",
+            scale=HUNDREDTHS_KW,
+            unknown=MINUS_ONE,
+            **per_phase(M.INPUT_PHASE_APPARENT_POWER),
+        ),
+        table("rPDU2PhaseStatusPowerFactor", P + "6.3.1.9", "rPDU2PhaseStatusIndex"),
+        table("rPDU2PhaseStatusPeakCurrent", P + "6.3.1.10", "rPDU2PhaseStatusIndex"),
+        # Banks (breaker groups) have no label of their own in power_*: raw series only.
+        table("rPDU2BankStatusLoadState", P + "8.3.1.4", "rPDU2BankStatusIndex"),
+        table("rPDU2BankStatusCurrent", P + "8.3.1.5", "rPDU2BankStatusIndex"),
+        table("rPDU2BankStatusPeakCurrent", P + "8.3.1.6", "rPDU2BankStatusIndex"),
+        table(
+            "rPDU2OutletSwitchedStatusName",
+            P + "9.2.3.1.3",
+            "rPDU2OutletSwitchedStatusIndex",
+            text=True,
+        ),
+        table(
+            "rPDU2OutletSwitchedStatusState",
+            P + "9.2.3.1.5",
+            "rPDU2OutletSwitchedStatusIndex",
+            levels=OUTLET_STATE,
+            **per_outlet(M.OUTLET_ON),
         ),
         table(
             "rPDU2OutletMeteredStatusName",
@@ -390,17 +445,26 @@ APC_RPDU2: Final = Profile(
             P + "9.4.3.1.6",
             "rPDU2OutletMeteredStatusIndex",
             scale=TENTHS,
+            unknown=MINUS_ONE,
             **per_outlet(M.OUTLET_CURRENT),
         ),
         table(
             "rPDU2OutletMeteredStatusPower",
             P + "9.4.3.1.7",
             "rPDU2OutletMeteredStatusIndex",
+            unknown=MINUS_ONE,
             **per_outlet(M.OUTLET_POWER),
         ),
+        table(
+            "rPDU2OutletMeteredStatusPeakPower", P + "9.4.3.1.8", "rPDU2OutletMeteredStatusIndex"
+        ),
+        # Each outlet's own energy total (tenths of kWh): raw only, there is no per-outlet
+        # energy family in power_* yet.
+        table("rPDU2OutletMeteredStatusEnergy", P + "9.4.3.1.11", "rPDU2OutletMeteredStatusIndex"),
     ),
     status=(
-        # rPDU2DeviceStatusLoadState: lowLoad 1, normal 2, nearOverload 3, overload 4
+        # rPDU2DeviceStatusLoadState: lowLoad 1, normal 2, nearOverload 3, overload 4 (the
+        # AP7902B, which meters no power, answers 5)
         StatusEnum("rPDU2DeviceStatusLoadState", {4: _F({Flag.OVERLOAD})}),
     ),
 )

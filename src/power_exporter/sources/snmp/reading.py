@@ -3,7 +3,8 @@
 Numbers go to ``raw`` as the agent gave them, keyed ``name`` for scalars and
 ``name|index_label=index`` for table rows (see :mod:`.naming`); strings go to ``text``;
 columns with a measure give it through their unit conversion, the first column present
-winning; enums and the UPS-MIB alarm table give the flags.
+winning; a device's own energy total becomes a counter through :class:`Totals`, which carries
+it over the device's resets; enums and the UPS-MIB alarm table give the flags.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from power_exporter.sources.snmp.profiles import ALARM_FLAGS, UPS_ALARM_DESCR, U
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from power_exporter.sources.monotonic import Totals
     from power_exporter.sources.snmp.columns import Column, Profile
     from power_exporter.sources.snmp.engine import Walk
 
@@ -106,8 +108,12 @@ def build_reading(
     sys_descr: str = "",
     *,
     raw: bool = True,
+    totals: Totals | None = None,
 ) -> tuple[Reading, list[str]]:
-    """The Reading of one walk, and what the plausibility rules dropped (for the log)."""
+    """The Reading of one walk, and what the plausibility rules dropped (for the log).
+
+    ``totals`` are this device's energy totals so far (kept by its source between reads).
+    """
     natives: dict[str, float] = {}
     text: dict[str, str] = {}
     rows: dict[str, list[float]] = {}
@@ -129,11 +135,7 @@ def build_reading(
             rows.setdefault(column.name, []).append(converted)
         if converted is not None and column.series is not None:
             counted.append((column, index, converted))
-    candidates: dict[Measure, float] = {}
-    for column in profile.columns:
-        if column.measure is None or column.measure in candidates or column.name not in rows:
-            continue
-        candidates[column.measure] = _combine(column, rows[column.name])
+    candidates = _candidates(profile, rows, totals)
     measures, problems = checked_measures(candidates.items(), "snmp")
     flags = _flags(profile, numbers, walk)
     if sys_descr:
@@ -158,6 +160,24 @@ def build_reading(
         labelled=_labelled(counted, numbers),
     )
     return reading, problems
+
+
+def _candidates(
+    profile: Profile, rows: Mapping[str, list[float]], totals: Totals | None
+) -> dict[Measure, float]:
+    """Each measure from the first column giving it; energy totals made into counters."""
+    candidates: dict[Measure, float] = {}
+    for column in profile.columns:
+        if column.measure is None or column.measure in candidates or column.name not in rows:
+            continue
+        value = _combine(column, rows[column.name])
+        if column.total and totals is not None:
+            counted_on = totals.update({column.name: value}).get(column.name)
+            if counted_on is None:  # a total of 0: no news yet
+                continue
+            value = counted_on
+        candidates[column.measure] = value
+    return candidates
 
 
 def _flags(profile: Profile, numbers: Mapping[str, int], walk: Walk) -> frozenset[Flag]:

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Self
 
 from power_exporter.errors import ConnectError, SourceError
+from power_exporter.sources.monotonic import Totals
 from power_exporter.sources.snmp.config import (
     AUTO_PROFILE,
     SCHEME,
@@ -56,6 +57,7 @@ class SnmpSource:
         )
         self._sys_descr = ""
         self._dropped: frozenset[str] = frozenset()
+        self._totals = Totals()  # energy totals (rack PDUs), carried over the card's resets
 
     async def __aenter__(self) -> Self:
         if self._agent is not None:
@@ -119,16 +121,24 @@ class SnmpSource:
         """One poll of the agent: a Reading, or a SourceError for the runtime."""
         if self._gate is None:
             raise RuntimeError("use SnmpSource inside 'async with'")
-        await self.agent.prepare()
-        async with self._gate:
-            try:
-                profile = await self.detect()
-                walk = await self.agent.walk(profile.subtrees)
-            except SourceError:
-                self._forget_profile()  # the card may come back as another one
-                raise
+        agent = self.agent
+        with agent.budget():
+            await agent.prepare()
+            async with self._gate:
+                try:
+                    profile = await self.detect()
+                    walk = await agent.walk(profile.subtrees)
+                except SourceError:
+                    self._forget_profile()  # the card may come back as another one
+                    raise
         reading, problems = build_reading(
-            self.cfg.name, profile, walk, time.time(), self._sys_descr, raw=self.cfg.raw
+            self.cfg.name,
+            profile,
+            walk,
+            time.time(),
+            self._sys_descr,
+            raw=self.cfg.raw,
+            totals=self._totals,
         )
         dropped = frozenset(problems)
         if dropped and dropped != self._dropped:
@@ -160,6 +170,7 @@ async def discover(where: str | None) -> list[dict[str, object]]:
     async with SnmpSource(cfg) as source:
         profile = await source.detect()
     community = cfg.secret("community")
+    del config["raw"]  # the snippet keeps the default: power_* only
     config["profile"] = profile.name
     config["community"] = community if community == WELL_KNOWN_COMMUNITY else "${SNMP_COMMUNITY}"
     return [config]

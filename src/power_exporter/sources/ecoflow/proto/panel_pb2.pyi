@@ -140,3 +140,11 @@ class OceanInverterDisplay(_message.Message):
     pv7_pwr: float
     pv8_pwr: float
     def __init__(self, pcs_pwr: _Optional[float] = ..., cms_batt_soc: _Optional[float] = ..., pv1_pwr: _Optional[float] = ..., pv2_pwr: _Optional[float] = ..., pv3_pwr: _Optional[float] = ..., pv4_pwr: _Optional[float] = ..., pv5_pwr: _Optional[float] = ..., pv6_pwr: _Optional[float] = ..., pv7_pwr: _Optional[float] = ..., pv8_pwr: _Optional[float] = ...) -> None: ...
+
+class OceanPackReport(_message.Message):
+    __slots__ = ("slot", "bp_power")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    BP_POWER_FIELD_NUMBER: _ClassVar[int]
+    slot: int
+    bp_power: float
+    def __init__(self, slot: _Optional[int] = ..., bp_power: _Optional[float] = ...) -> None: ...

@@ -1,0 +1,81 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PowerOceanEnergyStream(_message.Message):
+    __slots__ = ("sys_load_pwr", "sys_grid_pwr", "mppt_pwr", "bp_pwr", "bp_soc")
+    SYS_LOAD_PWR_FIELD_NUMBER: _ClassVar[int]
+    SYS_GRID_PWR_FIELD_NUMBER: _ClassVar[int]
+    MPPT_PWR_FIELD_NUMBER: _ClassVar[int]
+    BP_PWR_FIELD_NUMBER: _ClassVar[int]
+    BP_SOC_FIELD_NUMBER: _ClassVar[int]
+    sys_load_pwr: float
+    sys_grid_pwr: float
+    mppt_pwr: float
+    bp_pwr: float
+    bp_soc: int
+    def __init__(self, sys_load_pwr: _Optional[float] = ..., sys_grid_pwr: _Optional[float] = ..., mppt_pwr: _Optional[float] = ..., bp_pwr: _Optional[float] = ..., bp_soc: _Optional[int] = ...) -> None: ...
+
+class PowerOceanPack(_message.Message):
+    __slots__ = ("bp_pwr", "bp_soc", "bp_soh", "bp_temp", "bp_max_cell_vol", "bp_min_cell_vol", "bp_run_sta", "bp_vol", "bp_amp", "bp_bus_vol", "bp_err_code", "bp_sn", "bp_cycles", "bp_design_cap", "bp_full_cap", "bp_max_cell_temp", "bp_min_cell_temp", "bp_max_mos_temp", "bp_min_mos_temp", "bp_real_soc", "bp_real_soh", "bms_chg_dsg_sta", "bp_remain_watth", "bp_accu_chg_energy", "bp_accu_dsg_energy")
+    BP_PWR_FIELD_NUMBER: _ClassVar[int]
+    BP_SOC_FIELD_NUMBER: _ClassVar[int]
+    BP_SOH_FIELD_NUMBER: _ClassVar[int]
+    BP_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BP_MAX_CELL_VOL_FIELD_NUMBER: _ClassVar[int]
+    BP_MIN_CELL_VOL_FIELD_NUMBER: _ClassVar[int]
+    BP_RUN_STA_FIELD_NUMBER: _ClassVar[int]
+    BP_VOL_FIELD_NUMBER: _ClassVar[int]
+    BP_AMP_FIELD_NUMBER: _ClassVar[int]
+    BP_BUS_VOL_FIELD_NUMBER: _ClassVar[int]
+    BP_ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    BP_SN_FIELD_NUMBER: _ClassVar[int]
+    BP_CYCLES_FIELD_NUMBER: _ClassVar[int]
+    BP_DESIGN_CAP_FIELD_NUMBER: _ClassVar[int]
+    BP_FULL_CAP_FIELD_NUMBER: _ClassVar[int]
+    BP_MAX_CELL_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BP_MIN_CELL_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BP_MAX_MOS_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BP_MIN_MOS_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BP_REAL_SOC_FIELD_NUMBER: _ClassVar[int]
+    BP_REAL_SOH_FIELD_NUMBER: _ClassVar[int]
+    BMS_CHG_DSG_STA_FIELD_NUMBER: _ClassVar[int]
+    BP_REMAIN_WATTH_FIELD_NUMBER: _ClassVar[int]
+    BP_ACCU_CHG_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    BP_ACCU_DSG_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    bp_pwr: float
+    bp_soc: int
+    bp_soh: int
+    bp_temp: _containers.RepeatedScalarFieldContainer[float]
+    bp_max_cell_vol: int
+    bp_min_cell_vol: int
+    bp_run_sta: int
+    bp_vol: float
+    bp_amp: float
+    bp_bus_vol: float
+    bp_err_code: int
+    bp_sn: str
+    bp_cycles: int
+    bp_design_cap: int
+    bp_full_cap: int
+    bp_max_cell_temp: float
+    bp_min_cell_temp: float
+    bp_max_mos_temp: float
+    bp_min_mos_temp: float
+    bp_real_soc: float
+    bp_real_soh: float
+    bms_chg_dsg_sta: int
+    bp_remain_watth: float
+    bp_accu_chg_energy: int
+    bp_accu_dsg_energy: int
+    def __init__(self, bp_pwr: _Optional[float] = ..., bp_soc: _Optional[int] = ..., bp_soh: _Optional[int] = ..., bp_temp: _Optional[_Iterable[float]] = ..., bp_max_cell_vol: _Optional[int] = ..., bp_min_cell_vol: _Optional[int] = ..., bp_run_sta: _Optional[int] = ..., bp_vol: _Optional[float] = ..., bp_amp: _Optional[float] = ..., bp_bus_vol: _Optional[float] = ..., bp_err_code: _Optional[int] = ..., bp_sn: _Optional[str] = ..., bp_cycles: _Optional[int] = ..., bp_design_cap: _Optional[int] = ..., bp_full_cap: _Optional[int] = ..., bp_max_cell_temp: _Optional[float] = ..., bp_min_cell_temp: _Optional[float] = ..., bp_max_mos_temp: _Optional[float] = ..., bp_min_mos_temp: _Optional[float] = ..., bp_real_soc: _Optional[float] = ..., bp_real_soh: _Optional[float] = ..., bms_chg_dsg_sta: _Optional[int] = ..., bp_remain_watth: _Optional[float] = ..., bp_accu_chg_energy: _Optional[int] = ..., bp_accu_dsg_energy: _Optional[int] = ...) -> None: ...
+
+class PowerOceanPacks(_message.Message):
+    __slots__ = ("bp_sta",)
+    BP_STA_FIELD_NUMBER: _ClassVar[int]
+    bp_sta: _containers.RepeatedCompositeFieldContainer[PowerOceanPack]
+    def __init__(self, bp_sta: _Optional[_Iterable[_Union[PowerOceanPack, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,210 @@
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StreamCloudMeter(_message.Message):
+    __slots__ = ("has_meter", "model", "meter_sn", "power_a", "power_b", "power_c")
+    HAS_METER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    METER_SN_FIELD_NUMBER: _ClassVar[int]
+    POWER_A_FIELD_NUMBER: _ClassVar[int]
+    POWER_B_FIELD_NUMBER: _ClassVar[int]
+    POWER_C_FIELD_NUMBER: _ClassVar[int]
+    has_meter: int
+    model: int
+    meter_sn: str
+    power_a: int
+    power_b: int
+    power_c: int
+    def __init__(self, has_meter: _Optional[int] = ..., model: _Optional[int] = ..., meter_sn: _Optional[str] = ..., power_a: _Optional[int] = ..., power_b: _Optional[int] = ..., power_c: _Optional[int] = ...) -> None: ...
+
+class StreamDisplay(_message.Message):
+    __slots__ = ("energy_backup_state", "pow_get_pv2", "plug_in_info_pv2_amp", "dev_sleep_state", "bms_batt_soc", "bms_batt_soh", "bms_design_cap", "bms_dsg_rem_time", "bms_chg_rem_time", "bms_min_cell_temp", "bms_max_cell_temp", "bms_min_mos_temp", "bms_max_mos_temp", "cms_batt_soc", "cms_batt_soh", "cms_dsg_rem_time", "cms_chg_rem_time", "cms_max_chg_soc", "cms_min_dsg_soc", "cms_bms_run_state", "bms_chg_dsg_state", "cms_chg_dsg_state", "pow_get_pv", "plug_in_info_pv_flag", "inv_ntc_temp3", "plug_in_info_pv_vol", "plug_in_info_pv_amp", "plug_in_info_pv2_flag", "plug_in_info_pv2_vol", "cms_batt_pow_out_max", "cms_batt_pow_in_max", "backup_reverse_soc", "cms_batt_full_energy", "pow_get_sys_grid", "pow_get_sys_load", "pow_get_pv_sum", "pow_get_bp_cms", "feed_grid_mode", "feed_grid_mode_pow_limit", "module_wifi_rssi", "grid_connection_vol", "grid_connection_amp", "grid_connection_freq", "grid_connection_power", "grid_connection_sta", "feed_grid_mode_pow_max", "cloud_meter", "relay2_onoff", "relay4_onoff", "relay3_onoff", "relay1_onoff", "pow_sys_ac_out_max", "pow_sys_ac_in_max", "sys_grid_connection_power", "socket_measure_power", "pow_get_pv3", "pow_get_pv4", "plug_in_info_pv3_vol", "plug_in_info_pv3_amp", "plug_in_info_pv4_vol", "plug_in_info_pv4_amp", "pow_get_sys_load_from_pv", "pow_get_sys_load_from_bp", "pow_get_sys_load_from_grid", "pow_get_schuko1", "pow_get_schuko2", "bms_batt_heating")
+    ENERGY_BACKUP_STATE_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_PV2_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV2_AMP_FIELD_NUMBER: _ClassVar[int]
+    DEV_SLEEP_STATE_FIELD_NUMBER: _ClassVar[int]
+    BMS_BATT_SOC_FIELD_NUMBER: _ClassVar[int]
+    BMS_BATT_SOH_FIELD_NUMBER: _ClassVar[int]
+    BMS_DESIGN_CAP_FIELD_NUMBER: _ClassVar[int]
+    BMS_DSG_REM_TIME_FIELD_NUMBER: _ClassVar[int]
+    BMS_CHG_REM_TIME_FIELD_NUMBER: _ClassVar[int]
+    BMS_MIN_CELL_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BMS_MAX_CELL_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BMS_MIN_MOS_TEMP_FIELD_NUMBER: _ClassVar[int]
+    BMS_MAX_MOS_TEMP_FIELD_NUMBER: _ClassVar[int]
+    CMS_BATT_SOC_FIELD_NUMBER: _ClassVar[int]
+    CMS_BATT_SOH_FIELD_NUMBER: _ClassVar[int]
+    CMS_DSG_REM_TIME_FIELD_NUMBER: _ClassVar[int]
+    CMS_CHG_REM_TIME_FIELD_NUMBER: _ClassVar[int]
+    CMS_MAX_CHG_SOC_FIELD_NUMBER: _ClassVar[int]
+    CMS_MIN_DSG_SOC_FIELD_NUMBER: _ClassVar[int]
+    CMS_BMS_RUN_STATE_FIELD_NUMBER: _ClassVar[int]
+    BMS_CHG_DSG_STATE_FIELD_NUMBER: _ClassVar[int]
+    CMS_CHG_DSG_STATE_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_PV_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV_FLAG_FIELD_NUMBER: _ClassVar[int]
+    INV_NTC_TEMP3_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV_VOL_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV_AMP_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV2_FLAG_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV2_VOL_FIELD_NUMBER: _ClassVar[int]
+    CMS_BATT_POW_OUT_MAX_FIELD_NUMBER: _ClassVar[int]
+    CMS_BATT_POW_IN_MAX_FIELD_NUMBER: _ClassVar[int]
+    BACKUP_REVERSE_SOC_FIELD_NUMBER: _ClassVar[int]
+    CMS_BATT_FULL_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SYS_GRID_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SYS_LOAD_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_PV_SUM_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_BP_CMS_FIELD_NUMBER: _ClassVar[int]
+    FEED_GRID_MODE_FIELD_NUMBER: _ClassVar[int]
+    FEED_GRID_MODE_POW_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MODULE_WIFI_RSSI_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_VOL_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_AMP_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_FREQ_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_POWER_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_STA_FIELD_NUMBER: _ClassVar[int]
+    FEED_GRID_MODE_POW_MAX_FIELD_NUMBER: _ClassVar[int]
+    CLOUD_METER_FIELD_NUMBER: _ClassVar[int]
+    RELAY2_ONOFF_FIELD_NUMBER: _ClassVar[int]
+    RELAY4_ONOFF_FIELD_NUMBER: _ClassVar[int]
+    RELAY3_ONOFF_FIELD_NUMBER: _ClassVar[int]
+    RELAY1_ONOFF_FIELD_NUMBER: _ClassVar[int]
+    POW_SYS_AC_OUT_MAX_FIELD_NUMBER: _ClassVar[int]
+    POW_SYS_AC_IN_MAX_FIELD_NUMBER: _ClassVar[int]
+    SYS_GRID_CONNECTION_POWER_FIELD_NUMBER: _ClassVar[int]
+    SOCKET_MEASURE_POWER_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_PV3_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_PV4_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV3_VOL_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV3_AMP_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV4_VOL_FIELD_NUMBER: _ClassVar[int]
+    PLUG_IN_INFO_PV4_AMP_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SYS_LOAD_FROM_PV_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SYS_LOAD_FROM_BP_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SYS_LOAD_FROM_GRID_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SCHUKO1_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SCHUKO2_FIELD_NUMBER: _ClassVar[int]
+    BMS_BATT_HEATING_FIELD_NUMBER: _ClassVar[int]
+    energy_backup_state: int
+    pow_get_pv2: float
+    plug_in_info_pv2_amp: float
+    dev_sleep_state: int
+    bms_batt_soc: float
+    bms_batt_soh: float
+    bms_design_cap: int
+    bms_dsg_rem_time: int
+    bms_chg_rem_time: int
+    bms_min_cell_temp: int
+    bms_max_cell_temp: int
+    bms_min_mos_temp: int
+    bms_max_mos_temp: int
+    cms_batt_soc: float
+    cms_batt_soh: float
+    cms_dsg_rem_time: int
+    cms_chg_rem_time: int
+    cms_max_chg_soc: int
+    cms_min_dsg_soc: int
+    cms_bms_run_state: int
+    bms_chg_dsg_state: int
+    cms_chg_dsg_state: int
+    pow_get_pv: float
+    plug_in_info_pv_flag: int
+    inv_ntc_temp3: int
+    plug_in_info_pv_vol: float
+    plug_in_info_pv_amp: float
+    plug_in_info_pv2_flag: int
+    plug_in_info_pv2_vol: float
+    cms_batt_pow_out_max: int
+    cms_batt_pow_in_max: int
+    backup_reverse_soc: int
+    cms_batt_full_energy: int
+    pow_get_sys_grid: float
+    pow_get_sys_load: float
+    pow_get_pv_sum: float
+    pow_get_bp_cms: float
+    feed_grid_mode: int
+    feed_grid_mode_pow_limit: int
+    module_wifi_rssi: float
+    grid_connection_vol: float
+    grid_connection_amp: float
+    grid_connection_freq: float
+    grid_connection_power: float
+    grid_connection_sta: int
+    feed_grid_mode_pow_max: int
+    cloud_meter: StreamCloudMeter
+    relay2_onoff: int
+    relay4_onoff: int
+    relay3_onoff: int
+    relay1_onoff: int
+    pow_sys_ac_out_max: int
+    pow_sys_ac_in_max: int
+    sys_grid_connection_power: float
+    socket_measure_power: float
+    pow_get_pv3: float
+    pow_get_pv4: float
+    plug_in_info_pv3_vol: float
+    plug_in_info_pv3_amp: float
+    plug_in_info_pv4_vol: float
+    plug_in_info_pv4_amp: float
+    pow_get_sys_load_from_pv: float
+    pow_get_sys_load_from_bp: float
+    pow_get_sys_load_from_grid: float
+    pow_get_schuko1: float
+    pow_get_schuko2: float
+    bms_batt_heating: int
+    def __init__(self, energy_backup_state: _Optional[int] = ..., pow_get_pv2: _Optional[float] = ..., plug_in_info_pv2_amp: _Optional[float] = ..., dev_sleep_state: _Optional[int] = ..., bms_batt_soc: _Optional[float] = ..., bms_batt_soh: _Optional[float] = ..., bms_design_cap: _Optional[int] = ..., bms_dsg_rem_time: _Optional[int] = ..., bms_chg_rem_time: _Optional[int] = ..., bms_min_cell_temp: _Optional[int] = ..., bms_max_cell_temp: _Optional[int] = ..., bms_min_mos_temp: _Optional[int] = ..., bms_max_mos_temp: _Optional[int] = ..., cms_batt_soc: _Optional[float] = ..., cms_batt_soh: _Optional[float] = ..., cms_dsg_rem_time: _Optional[int] = ..., cms_chg_rem_time: _Optional[int] = ..., cms_max_chg_soc: _Optional[int] = ..., cms_min_dsg_soc: _Optional[int] = ..., cms_bms_run_state: _Optional[int] = ..., bms_chg_dsg_state: _Optional[int] = ..., cms_chg_dsg_state: _Optional[int] = ..., pow_get_pv: _Optional[float] = ..., plug_in_info_pv_flag: _Optional[int] = ..., inv_ntc_temp3: _Optional[int] = ..., plug_in_info_pv_vol: _Optional[float] = ..., plug_in_info_pv_amp: _Optional[float] = ..., plug_in_info_pv2_flag: _Optional[int] = ..., plug_in_info_pv2_vol: _Optional[float] = ..., cms_batt_pow_out_max: _Optional[int] = ..., cms_batt_pow_in_max: _Optional[int] = ..., backup_reverse_soc: _Optional[int] = ..., cms_batt_full_energy: _Optional[int] = ..., pow_get_sys_grid: _Optional[float] = ..., pow_get_sys_load: _Optional[float] = ..., pow_get_pv_sum: _Optional[float] = ..., pow_get_bp_cms: _Optional[float] = ..., feed_grid_mode: _Optional[int] = ..., feed_grid_mode_pow_limit: _Optional[int] = ..., module_wifi_rssi: _Optional[float] = ..., grid_connection_vol: _Optional[float] = ..., grid_connection_amp: _Optional[float] = ..., grid_connection_freq: _Optional[float] = ..., grid_connection_power: _Optional[float] = ..., grid_connection_sta: _Optional[int] = ..., feed_grid_mode_pow_max: _Optional[int] = ..., cloud_meter: _Optional[_Union[StreamCloudMeter, _Mapping]] = ..., relay2_onoff: _Optional[int] = ..., relay4_onoff: _Optional[int] = ..., relay3_onoff: _Optional[int] = ..., relay1_onoff: _Optional[int] = ..., pow_sys_ac_out_max: _Optional[int] = ..., pow_sys_ac_in_max: _Optional[int] = ..., sys_grid_connection_power: _Optional[float] = ..., socket_measure_power: _Optional[float] = ..., pow_get_pv3: _Optional[float] = ..., pow_get_pv4: _Optional[float] = ..., plug_in_info_pv3_vol: _Optional[float] = ..., plug_in_info_pv3_amp: _Optional[float] = ..., plug_in_info_pv4_vol: _Optional[float] = ..., plug_in_info_pv4_amp: _Optional[float] = ..., pow_get_sys_load_from_pv: _Optional[float] = ..., pow_get_sys_load_from_bp: _Optional[float] = ..., pow_get_sys_load_from_grid: _Optional[float] = ..., pow_get_schuko1: _Optional[float] = ..., pow_get_schuko2: _Optional[float] = ..., bms_batt_heating: _Optional[int] = ...) -> None: ...
+
+class StreamRuntime(_message.Message):
+    __slots__ = ("display_property_full_upload_period", "display_property_incremental_upload_period", "runtime_property_full_upload_period", "runtime_property_incremental_upload_period")
+    DISPLAY_PROPERTY_FULL_UPLOAD_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_PROPERTY_INCREMENTAL_UPLOAD_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_PROPERTY_FULL_UPLOAD_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_PROPERTY_INCREMENTAL_UPLOAD_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    display_property_full_upload_period: int
+    display_property_incremental_upload_period: int
+    runtime_property_full_upload_period: int
+    runtime_property_incremental_upload_period: int
+    def __init__(self, display_property_full_upload_period: _Optional[int] = ..., display_property_incremental_upload_period: _Optional[int] = ..., runtime_property_full_upload_period: _Optional[int] = ..., runtime_property_incremental_upload_period: _Optional[int] = ...) -> None: ...
+
+class SmartMeterEnergy(_message.Message):
+    __slots__ = ("energy_l1_daily", "energy_l2_daily", "energy_l3_daily", "life_time_energy_consumption", "life_time_energy_delivery", "net_energy_consumption")
+    ENERGY_L1_DAILY_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_L2_DAILY_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_L3_DAILY_FIELD_NUMBER: _ClassVar[int]
+    LIFE_TIME_ENERGY_CONSUMPTION_FIELD_NUMBER: _ClassVar[int]
+    LIFE_TIME_ENERGY_DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    NET_ENERGY_CONSUMPTION_FIELD_NUMBER: _ClassVar[int]
+    energy_l1_daily: float
+    energy_l2_daily: float
+    energy_l3_daily: float
+    life_time_energy_consumption: float
+    life_time_energy_delivery: float
+    net_energy_consumption: float
+    def __init__(self, energy_l1_daily: _Optional[float] = ..., energy_l2_daily: _Optional[float] = ..., energy_l3_daily: _Optional[float] = ..., life_time_energy_consumption: _Optional[float] = ..., life_time_energy_delivery: _Optional[float] = ..., net_energy_consumption: _Optional[float] = ...) -> None: ...
+
+class SmartMeterDisplay(_message.Message):
+    __slots__ = ("utc_timezone", "pow_get_sys_grid", "grid_connection_vol_l3", "grid_connection_power_l3", "energy", "grid_connection_vol_l1", "grid_connection_vol_l2", "grid_connection_power_l1", "grid_connection_power_l2")
+    UTC_TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    POW_GET_SYS_GRID_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_VOL_L3_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_POWER_L3_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_VOL_L1_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_VOL_L2_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_POWER_L1_FIELD_NUMBER: _ClassVar[int]
+    GRID_CONNECTION_POWER_L2_FIELD_NUMBER: _ClassVar[int]
+    utc_timezone: int
+    pow_get_sys_grid: float
+    grid_connection_vol_l3: float
+    grid_connection_power_l3: float
+    energy: SmartMeterEnergy
+    grid_connection_vol_l1: float
+    grid_connection_vol_l2: float
+    grid_connection_power_l1: float
+    grid_connection_power_l2: float
+    def __init__(self, utc_timezone: _Optional[int] = ..., pow_get_sys_grid: _Optional[float] = ..., grid_connection_vol_l3: _Optional[float] = ..., grid_connection_power_l3: _Optional[float] = ..., energy: _Optional[_Union[SmartMeterEnergy, _Mapping]] = ..., grid_connection_vol_l1: _Optional[float] = ..., grid_connection_vol_l2: _Optional[float] = ..., grid_connection_power_l1: _Optional[float] = ..., grid_connection_power_l2: _Optional[float] = ...) -> None: ...

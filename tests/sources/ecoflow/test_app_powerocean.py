@@ -1,0 +1,147 @@
+"""PowerOcean and the Smart Meter on the app API, built byte by byte from the published fields.
+
+PowerOcean (foxthefox's schema; facts: numbers, wire types, units): 96/33 {1 house load,
+2 grid power (positive while drawn from the grid), 3 PV, 4 battery power (negative while it
+discharges), W floats; 5 charge %, varint}; 96/7 {1 repeated pack {2 charge %, 3 health %,
+9 volts (float), 17 cycles, 30 max cell temperature degC (float)}}.
+Smart Meter (tolwi's schema): 254/21 {515 the site's grid power, 956/957/771 the phases'
+volts, 962/963/772 their watts (floats)}.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from power_exporter.model import DeviceFault, DeviceIdentity, Flag, Measure, Reading
+from power_exporter.sources.ecoflow.app_device import AppDevice
+from power_exporter.sources.ecoflow.app_energy_systems import ENERGY_SYSTEM_COMMANDS
+from power_exporter.sources.ecoflow.online import OnlineModel
+from power_exporter.sources.ecoflow.protobuf_families import commands_for
+from power_exporter.store import Store
+from tests.sources.ecoflow.app_payloads import envelope, header
+from tests.sources.ecoflow.test_energy import _field, _varint
+from tests.sources.ecoflow.test_exposition import promtool_check, render
+
+OCEAN_SN = "HJ31ZEB4XXXX0003"
+METER_SN = "BK21ZEB4XXXX0004"
+
+
+def _float(number: int, value: float) -> bytes:
+    return _varint(number << 3 | 5) + struct.pack("<f", value)
+
+
+def _device(name: str, serial: str, family: str) -> AppDevice:
+    return AppDevice(
+        name,
+        serial,
+        DeviceIdentity(name=name, source="ecoflow"),
+        family,
+        OnlineModel(started=0.0),
+        keep_for=900.0,
+    )
+
+
+def _exposed(name: str, event: Reading) -> str:
+    store = Store()
+    store.register(name, source="ecoflow", unit=name, interval=15)
+    store.update(event, unit=name, interval=15)
+    text = render(store)
+    promtool_check(text)
+    return text
+
+
+def _energy_stream() -> bytes:
+    """House 454 W = PV 0 + grid -4 W (fed in) + battery 458 W (bp_pwr -458: discharging)."""
+    floats = ((1, 454.0), (2, -4.0), (3, 0.0), (4, -458.0))
+    return b"".join(_float(number, value) for number, value in floats) + _field(5, 64)
+
+
+def _pack(soc: int, soh: int, volts: float, cycles: int, temp: float) -> bytes:
+    return (
+        _field(2, soc) + _field(3, soh) + _float(9, volts) + _field(17, cycles) + _float(30, temp)
+    )
+
+
+def test_powerocean_energy_stream_and_packs() -> None:
+    """Charge, load, PV, grid (signed), discharging; one series per pack, numbered from 1."""
+    assert set(commands_for(OCEAN_SN)) == {(96, 33), (96, 7)}
+    assert commands_for("HC31ZEB4XXXX0001") == {}  # DC Fit: 96/33 numbered otherwise
+    device = _device("ocean", OCEAN_SN, "powerocean")
+    packs = _field(1, _pack(65, 99, 51.2, 41, 24.0)) + _field(1, _pack(63, 0, 51.0, 40, 25.5))
+    payload = envelope(
+        header(_energy_stream(), (96, 33), seq=0x21, enc_type=1),
+        header(packs, (96, 7), seq=0x22, enc_type=1),
+    )
+    events = device.on_payload(payload, reply=False, now=1.0)
+    (event,) = events
+    assert isinstance(event, Reading)
+    assert event.raw["sysGridPwr"] == -4.0
+    assert event.raw["bpSta[1].bpSoc"] == 63.0
+    assert event.measures == {
+        Measure.BATTERY_CHARGE: pytest.approx(0.64),
+        Measure.OUTPUT_POWER: 454.0,
+        Measure.SOLAR_INPUT_POWER: 0.0,
+        Measure.GRID_POWER: -4.0,
+    }
+    assert Flag.DISCHARGING in event.flags
+    assert event.labelled[Measure.BATTERY_PACK_CHARGE] == {
+        (("battery", "1"),): 0.65,
+        (("battery", "2"),): 0.63,
+    }
+    # a health of 0 means unknown: pack 2 has none
+    assert event.labelled[Measure.BATTERY_PACK_HEALTH] == {(("battery", "1"),): 0.99}
+    assert event.labelled[Measure.BATTERY_PACK_VOLTAGE][(("battery", "2"),)] == 51.0
+    assert event.labelled[Measure.BATTERY_PACK_TEMPERATURE][(("battery", "2"),)] == 25.5
+    assert event.labelled[Measure.BATTERY_PACK_CYCLES][(("battery", "1"),)] == 41.0
+    text = _exposed("ocean", event)
+    assert 'power_grid_power_watts{device="ocean"} -4' in text
+
+
+def test_smart_meter_display() -> None:
+    """The site's grid power and each phase's volts and watts, phase-labelled."""
+    assert set(commands_for(METER_SN)) == {(254, 21), (254, 22)}
+    device = _device("meter", METER_SN, "smart_meter")
+    floats = (
+        (515, 812.5),
+        (956, 231.5),
+        (957, 229.75),
+        (771, 232.0),
+        (962, 402.25),
+        (963, 120.0),
+        (772, 290.25),
+    )
+    body = b"".join(_float(number, value) for number, value in floats)
+    runtime = _field(293, 120000)
+    payload = envelope(header(body, (254, 21), seq=7), header(runtime, (254, 22), seq=8))
+    (event,) = device.on_payload(payload, reply=False, now=1.0)
+    assert isinstance(event, Reading)
+    assert event.raw["displayPropertyFullUploadPeriod"] == 120000.0
+    assert event.measures == {Measure.GRID_POWER: 812.5}
+    assert event.labelled[Measure.INPUT_PHASE_VOLTAGE] == {
+        (("phase", "L1"),): 231.5,
+        (("phase", "L2"),): 229.75,
+        (("phase", "L3"),): 232.0,
+    }
+    assert event.labelled[Measure.INPUT_PHASE_POWER] == {
+        (("phase", "L1"),): 402.25,
+        (("phase", "L2"),): 120.0,
+        (("phase", "L3"),): 290.25,
+    }
+    text = _exposed("meter", event)
+    assert 'power_input_phase_power_watts{device="meter",phase="L3"} 290.25' in text
+
+
+@pytest.mark.parametrize("prefix", sorted(ENERGY_SYSTEM_COMMANDS))
+def test_hostile_pdata_is_a_fault(prefix: str) -> None:
+    """Truncated, mistyped or nested-too-deep pdata under each new schema: faults, no crash."""
+    serial = prefix + "ZEB4XXXX0009"
+    device = _device("hostile", serial, "powerocean")
+    hostile = (b"\xff\xff\xff", b"\x0a\x7f\x01", b"\x0a\x02" * 200, b"\x12")
+    for cmd in ENERGY_SYSTEM_COMMANDS[prefix]:
+        for pdata in hostile:
+            events = device.on_payload(envelope(header(pdata, cmd)), reply=False, now=1.0)
+            faults = [e for e in events if isinstance(e, DeviceFault)]
+            assert faults, (prefix, cmd, pdata[:4])
+            assert {f.error.reason for f in faults} == {"decode"}
