@@ -110,6 +110,15 @@ def test_no_collection_raises_the_thresholds_and_puts_them_back() -> None:
     assert raised == tuple(threshold * pauses._DEFER for threshold in before)
 
 
+def test_shorter_pauses_lowers_only_the_middle_threshold() -> None:
+    before = gc.get_threshold()
+    try:
+        pauses.shorter_pauses()
+        assert gc.get_threshold() == (before[0], pauses.MIDDLE_THRESHOLD, before[2])
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_no_collection_puts_them_back_after_an_error() -> None:
     before = gc.get_threshold()
     with pytest.raises(ConnectionResetError), no_collection():

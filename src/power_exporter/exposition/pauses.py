@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A young object is looked at once in the middle generation whatever its threshold, but the
+# pause is as long as that generation is big: 10 young collections' survivors (the readings,
+# which live an interval) made 30-90k objects and 20-160 ms pauses at 10,000 devices.
+MIDDLE_THRESHOLD: Final = 2
 _DEFER: Final = 10  # a collection may wait this many times its usual count while sending
 _SETTLE_CHECK: Final = 0.5  # seconds between looks at whether every device has answered
 _SETTLE_MAX: Final = 120.0  # freeze by then even if some device never answered
@@ -58,6 +62,12 @@ def no_collection() -> Iterator[None]:
         _Sending.count -= 1
         if not _Sending.count:
             gc.set_threshold(*_Sending.thresholds)
+
+
+def shorter_pauses() -> None:
+    """Collect the middle generation more often, so that each of its pauses is shorter."""
+    young, _, full = gc.get_threshold()
+    gc.set_threshold(young, MIDDLE_THRESHOLD, full)
 
 
 def settled(store: Store) -> bool:

@@ -326,8 +326,8 @@ class Renderer:
         for device in self._devices.values():
             row = device.row
             device.row = [row[old] if old < len(row) else "" for old in keep]
-            device.reading_slots = [renumber[s] for s in device.reading_slots if s in renumber]
-            device.stats_slots = [renumber[s] for s in device.stats_slots if s in renumber]
+            device.reading_slots = tuple(renumber[s] for s in device.reading_slots if s in renumber)
+            device.stats_slots = tuple(renumber[s] for s in device.stats_slots if s in renumber)
         for block in self._blocks:
             block.rebuild()
         self._page.clear()
