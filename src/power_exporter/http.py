@@ -111,12 +111,16 @@ async def _stream_exposition(
     response = web.StreamResponse(headers={"Content-Type": content_type, "Vary": _VARY})
     parts = [*page, *rest]
     size = sum(len(part) for part in parts)
+    chunks: Iterable[bytes]
     if size >= _GZIP_MIN and _wants_gzip(request):
-        chunks = gzip.body(page, rest, openmetrics=openmetrics)
+        body = gzip.body(page, rest, openmetrics=openmetrics)
         response.headers["Content-Encoding"] = "gzip"
-        size = sum(len(chunk) for chunk in chunks)
+        size = sum(len(chunk) for chunk in body)
+        chunks = body
     else:
-        chunks = list(_chunks(parts))
+        # Each write's group is joined when its turn comes, not the whole page before the
+        # first byte (37 MB at 10,000 devices: 10-40 ms here, while the client waited).
+        chunks = _chunks(parts)
     response.content_length = size
     try:
         await response.prepare(request)

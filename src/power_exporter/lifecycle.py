@@ -213,6 +213,7 @@ async def serve(
         logger=RequestLog(guard),
     )
     await runner.setup()
+    settle: asyncio.Task[None] | None = None
     try:
         for sock in sockets:
             await GuardedSite(runner, sock, guard, ssl_context).start()
@@ -236,9 +237,10 @@ async def serve(
         # And what each entry's task makes as it first runs, once every device has answered.
         settle = asyncio.create_task(freeze_when_settled(store), name="freeze-when-settled")
         await _until_stopped(reloader)
-        settle.cancel()
     finally:
         log.info("stopping")
+        if settle is not None:
+            settle.cancel()
         await runtime.stop()
         await runner.cleanup()
 
