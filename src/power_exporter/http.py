@@ -16,6 +16,7 @@ from aiohttp import web
 
 from power_exporter.errors import ConfigError
 from power_exporter.exposition.gzipped import GzipCache
+from power_exporter.exposition.pauses import no_collection
 from power_exporter.exposition.text import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
 PROBE_TIMEOUT_OFFSET: Final = 0.5
 DEFAULT_PROBE_BUDGET: Final = 10.0
 _GZIP_MIN: Final = 1024
-_CHUNK: Final = 256 * 1024  # bytes per write of a page sent in pieces
+# Bytes per write of a page sent in pieces: each write waits for the one before to drain, a
+# turn of the loop where other work runs, so a 35 MB page in 256 KiB writes took 140 turns.
+_CHUNK: Final = 2 * 1024 * 1024
 _VARY: Final = "Accept, Accept-Encoding"
 OPENMETRICS_TYPE: Final = "application/openmetrics-text"
 
@@ -108,12 +111,16 @@ async def _stream_exposition(
     response = web.StreamResponse(headers={"Content-Type": content_type, "Vary": _VARY})
     parts = [*page, *rest]
     size = sum(len(part) for part in parts)
+    chunks: Iterable[bytes]
     if size >= _GZIP_MIN and _wants_gzip(request):
-        chunks = gzip.body(page, rest, openmetrics=openmetrics)
+        body = gzip.body(page, rest, openmetrics=openmetrics)
         response.headers["Content-Encoding"] = "gzip"
-        size = sum(len(chunk) for chunk in chunks)
+        size = sum(len(chunk) for chunk in body)
+        chunks = body
     else:
-        chunks = list(_chunks(parts))
+        # Each write's group is joined when its turn comes, not the whole page before the
+        # first byte (37 MB at 10,000 devices: 10-40 ms here, while the client waited).
+        chunks = _chunks(parts)
     response.content_length = size
     try:
         await response.prepare(request)
@@ -237,9 +244,10 @@ class Handlers:
         """Every device, from the store."""
         openmetrics = _wants_openmetrics(request)
         page, rest = self.renderer.render_split(openmetrics=openmetrics)
-        return await _stream_exposition(
-            request, page, rest, openmetrics=openmetrics, gzip=self.gzip
-        )
+        with self.renderer.sending(), no_collection():
+            return await _stream_exposition(
+                request, page, rest, openmetrics=openmetrics, gzip=self.gzip
+            )
 
     async def probe(self, request: web.Request) -> web.StreamResponse:
         """One device: read now within the scrape budget, or (``fresh=0``) its stored state."""

@@ -24,6 +24,7 @@ from aiohttp import web
 from power_exporter.config import Config, load
 from power_exporter.errors import ConfigError
 from power_exporter.exposition import contract
+from power_exporter.exposition.pauses import freeze_when_settled, shorter_pauses
 from power_exporter.exposition.text import Renderer
 from power_exporter.http import Fleet, SdTarget, make_app
 from power_exporter.runtime import Runtime
@@ -212,6 +213,7 @@ async def serve(
         logger=RequestLog(guard),
     )
     await runner.setup()
+    settle: asyncio.Task[None] | None = None
     try:
         for sock in sockets:
             await GuardedSite(runner, sock, guard, ssl_context).start()
@@ -230,10 +232,15 @@ async def serve(
         # keep it out of every full garbage collection (0.2 s at 10,000 devices).
         gc.collect()
         gc.freeze()
+        shorter_pauses()
         release_free_memory()
+        # And what each entry's task makes as it first runs, once every device has answered.
+        settle = asyncio.create_task(freeze_when_settled(store), name="freeze-when-settled")
         await _until_stopped(reloader)
     finally:
         log.info("stopping")
+        if settle is not None:
+            settle.cancel()
         await runtime.stop()
         await runner.cleanup()
 

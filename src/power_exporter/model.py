@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -275,8 +275,13 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
+# One read-only empty mapping for every empty field: a proxy is an object the garbage
+# collector walks, and most readings have no dropped, labelled or identity labels.
+_EMPTY: Final[Mapping[Any, Any]] = MappingProxyType({})
+
+
 def _frozen_map(items: Mapping[_K, _V]) -> Mapping[_K, _V]:
-    return MappingProxyType(dict(items))
+    return MappingProxyType(dict(items)) if items else _EMPTY
 
 
 @dataclass(frozen=True, slots=True)

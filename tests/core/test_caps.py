@@ -105,7 +105,7 @@ class TestBoundedNames:
         bound = naming._families.max_entries
         assert bound < NAMES
         assert len(naming._families) == bound
-        assert len(naming._by_variable) == naming._by_variable.max_entries < NAMES
+        assert len(naming._of_variable) == naming._of_variable.max_entries < NAMES
 
     def test_ecoflow_naming(self) -> None:
         """100,000 distinct quota keys: both of the EcoFlow naming's caches stay bounded."""

@@ -199,3 +199,13 @@ class TestCounted:
         assert counted == {("input_frequency", "out_of_range"): 2.0, ("load", "sentinel"): 2.0}
         assert found["network_ups_tools_ups_load", (("device", "ups"),)] == 255.0
         assert not any(name == "power_load_ratio" for name, _ in found)
+
+
+def test_empty_fields_of_readings_share_one_read_only_mapping() -> None:
+    first = Reading(identity=DeviceIdentity(name="a", source="demo"), taken_at=1.0)
+    second = Reading(identity=DeviceIdentity(name="b", source="demo"), taken_at=2.0)
+    empties = {id(first.dropped), id(second.labelled), id(second.identity.labels)}
+    assert len(empties) == 1
+    assert dict(first.dropped) == {}
+    with pytest.raises(TypeError):
+        first.dropped[Measure.LOAD] = "x"  # type: ignore[index]

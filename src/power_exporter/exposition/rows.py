@@ -29,8 +29,9 @@ class Row:
     labels: str  # '{device="..."' (each line adds its other labels and "} value")
     reading_version: int = -1
     stats_version: int = -1
-    reading_slots: list[int] = field(default_factory=list)
-    stats_slots: list[int] = field(default_factory=list)
+    # Tuples: of ints only, the garbage collector stops tracking them (a list it walks for ever).
+    reading_slots: tuple[int, ...] = ()
+    stats_slots: tuple[int, ...] = ()
     info: tuple[DeviceIdentity | None, str] = (None, "")
     status_key: tuple[frozenset[Flag], frozenset[Flag]] | None = None
     status_text: str = ""
@@ -40,7 +41,7 @@ class Row:
         """A device's empty row, in ``block``, with its rendered ``device`` label."""
         return cls(state=state, block=block, name=state.name, row=[""] * slots, labels=labels)
 
-    def put(self, texts: dict[int, str], old: list[int]) -> list[int]:
+    def put(self, texts: dict[int, str], old: tuple[int, ...]) -> tuple[int, ...]:
         """Set the row's slots to ``texts``, clearing the ``old`` slots not among them."""
         row = self.row
         for slot in old:
@@ -49,7 +50,7 @@ class Row:
             row.extend([""] * (max(texts) + 1 - len(row)))
         for slot, text in texts.items():
             row[slot] = text
-        return list(texts)
+        return tuple(texts)
 
 
 @dataclass(slots=True, eq=False)

@@ -16,8 +16,10 @@ in OpenMetrics) and ``# EOF`` differ.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import platform
+import time
 from dataclasses import dataclass, replace
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Final
@@ -29,7 +31,7 @@ from power_exporter.exposition.process import ProcessSeries
 from power_exporter.exposition.rows import BLOCK, Block, Row
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from power_exporter.model import DeviceIdentity, Labels, Measure, Reading
     from power_exporter.sources.base import MetricKind, RawNaming, RawSample
@@ -126,6 +128,11 @@ _FLAG_ENDS: Final = tuple(
     for flag in contract.FLAG_ORDER
 )
 _LABEL_CACHE_MAX: Final = 100_000
+# Changed devices are rendered in slices of the loop's time, so that no other callback (a
+# scrape being answered, a poll) waits longer than a slice; while a page is being sent they
+# wait for it, _HOLD_MAX at most (a client that reads slowly does not stop the rendering).
+_SLICE: Final = 0.005
+_HOLD_MAX: Final = 0.5
 # Raw families are dropped from the slot table (compacted) when it holds more than this many,
 # or twice as many as after the last compaction: a peer inventing names must not grow it.
 _RAW_FAMILIES_COMPACT: Final = 10_000
@@ -177,7 +184,9 @@ class Renderer:
         self._dirty_blocks: set[Block] = set()
         self._page: dict[bool, tuple[int, list[bytes]]] = {}
         self._dirty: set[str] = set()
-        self._flush_pending = False
+        self._pending: asyncio.Handle | None = None  # the rendering planned on the loop
+        self._sending = 0  # pages being written out now (see sending())
+        self._sending_since = 0.0  # loop time the first of them started
         self._compact_at = len(contract.ORDERED) + _RAW_FAMILIES_COMPACT
         for spec in contract.ORDERED:
             self._family(spec.name, spec.kind, spec.help)
@@ -224,25 +233,68 @@ class Renderer:
     def _changed(self, name: str) -> None:
         """The store's watcher: render the device once the current step of the loop is done."""
         self._dirty.add(name)
-        if self._flush_pending:
-            return
+        if self._pending is None:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Render the changed devices on a later turn of the loop (after a page being sent)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (a script, a test): the next scrape renders it
-        self._flush_pending = True
-        loop.call_soon(self._flush)
+        if self._pending is not None:
+            self._pending.cancel()
+        if self._sending:
+            # A page is being sent: its writes go first. A slow client holds the rendering
+            # back for _HOLD_MAX at most, so the next scrape never has the whole fleet to render.
+            self._pending = loop.call_at(self._sending_since + _HOLD_MAX, self._flush_slice)
+        else:
+            self._pending = loop.call_soon(self._flush_slice)
 
-    def _flush(self) -> None:
-        self._flush_pending = False
-        dirty, self._dirty = self._dirty, set()
-        for name in dirty:
+    def _flush_slice(self) -> None:
+        """Render changed devices for _SLICE seconds, then leave the loop to others and go on."""
+        self._pending = None
+        if self._sending and asyncio.get_running_loop().time() < self._sending_since + _HOLD_MAX:
+            self._schedule()  # planned before a page started being sent: after it, then
+            return
+        self._flush(time.perf_counter() + _SLICE)
+        if self._dirty:
+            self._schedule()
+
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """While a page made by this renderer is written out: render changes after it.
+
+        Rendering between the writes of a page makes the scrape wait for it, and the page
+        being sent does not need it (a scrape renders what changed before it is made).
+        """
+        if not self._sending:
+            with contextlib.suppress(RuntimeError):
+                self._sending_since = asyncio.get_running_loop().time()
+        self._sending += 1
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            if not self._sending and self._dirty:
+                self._schedule()
+
+    def _flush(self, until: float | None = None) -> None:
+        """Render the changed devices: all of them, or as many as fit before ``until``."""
+        dirty = self._dirty
+        if until is None:
+            self._dirty = set()
+        clock = time.perf_counter
+        while dirty:
+            name = dirty.pop()
             state = self._store.get(name)
             if state is not None:
                 self._refresh(state)
             elif (gone := self._devices.pop(name, None)) is not None:
                 gone.block.devices.remove(gone)
                 self._dirty_blocks.add(gone.block)
+            if until is not None and clock() >= until:
+                break
         for block in self._dirty_blocks:
             if block.devices:
                 block.rebuild()
@@ -251,6 +303,11 @@ class Renderer:
         self._dirty_blocks.clear()
         if len(self._families) > self._compact_at:
             self._compact()
+
+    @property
+    def waiting(self) -> int:
+        """How many changed devices are not rendered yet."""
+        return len(self._dirty)
 
     @property
     def family_count(self) -> int:
@@ -269,8 +326,8 @@ class Renderer:
         for device in self._devices.values():
             row = device.row
             device.row = [row[old] if old < len(row) else "" for old in keep]
-            device.reading_slots = [renumber[s] for s in device.reading_slots if s in renumber]
-            device.stats_slots = [renumber[s] for s in device.stats_slots if s in renumber]
+            device.reading_slots = tuple(renumber[s] for s in device.reading_slots if s in renumber)
+            device.stats_slots = tuple(renumber[s] for s in device.stats_slots if s in renumber)
         for block in self._blocks:
             block.rebuild()
         self._page.clear()

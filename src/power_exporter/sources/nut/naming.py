@@ -100,41 +100,71 @@ class NutNaming:
     def __init__(self) -> None:
         # Bounded: a upsd may invent new variable names at every poll.
         self._families: LruCache[str, RawFamily] = LruCache()
-        # variable -> its family, so that a known variable costs no name rules (3 regexes).
-        self._by_variable: LruCache[str, RawFamily] = LruCache()
+        # What a reading's variables and values give, each worked out once (a device's
+        # variables and most of its texts are the same at every poll): variable -> family,
+        # variable -> its state set (() when it has none), and a status or a state set's
+        # value -> its samples.
+        self._of_variable: LruCache[str, RawFamily] = LruCache()
+        self._states: LruCache[str, tuple[str, ...]] = LruCache()
+        self._texts: LruCache[tuple[str, str], tuple[RawSample, ...]] = LruCache()
 
     def family(self, variable: str) -> RawFamily:
         """Return the gauge family of one variable, one object for one name while it is cached."""
-        family = self._by_variable.get(variable)
-        if family is not None:
+        family = self._of_variable.get(variable)
+        if family is not None and self._families.get(family.name) is family:
             return family
         name = metric_name(variable)
         family = self._families.get(name)
         if family is None:
             family = RawFamily(name=name, kind="gauge", help=f"NUT variable {variable}")
             self._families.put(name, family)
-        self._by_variable.put(variable, family)
+        self._of_variable.put(variable, family)
         return family
+
+    def _states_of(self, variable: str) -> tuple[str, ...]:
+        states = self._states.get(variable)
+        if states is None:
+            states = states_of(variable) or ()
+            self._states.put(variable, states)
+        return states
+
+    def _text_samples(
+        self, variable: str, value: str, states: tuple[str, ...]
+    ) -> tuple[RawSample, ...]:
+        key = (variable, value)
+        samples = self._texts.get(key)
+        if samples is None:
+            family = self.family(variable)
+            samples = tuple(
+                status_samples(value)
+                if variable == STATUS_VAR
+                else state_samples(family, value, states)
+            )
+            self._texts.put(key, samples)
+        return samples
 
     def samples(self, reading: Reading) -> Iterable[RawSample]:
         """Every numeric variable, the status flags and the device info."""
         seen: set[str] = set()
         samples: list[RawSample] = []
-        for variable in sorted(reading.raw):
+        raw = reading.raw
+        for variable in sorted(raw):
             family = self.family(variable)
             if family.name in seen:
                 continue
             seen.add(family.name)
-            samples.append(RawSample(family, reading.raw[variable]))
-        if reading.text.get(STATUS_VAR, "").strip():  # no status (an ePDU): no status series
-            samples.extend(status_samples(reading.text[STATUS_VAR]))
-        for variable in sorted(reading.text):
-            states = states_of(variable)
-            if states is not None:
+            samples.append(RawSample(family, raw[variable]))
+        text = reading.text
+        status = text.get(STATUS_VAR, "")
+        if status.strip():  # no status (an ePDU): no status series
+            samples.extend(self._text_samples(STATUS_VAR, status, ()))
+        for variable in sorted(text):
+            states = self._states_of(variable)
+            if states:
                 family = self.family(variable)
                 if family.name not in seen:
                     seen.add(family.name)
-                    samples.extend(state_samples(family, reading.text[variable], states))
+                    samples.extend(self._text_samples(variable, text[variable], states))
         samples.extend(self.down_samples(reading.identity))
         return samples
 
