@@ -8,7 +8,7 @@ import pytest
 
 from power_exporter.sources.base import RawSample
 from power_exporter.sources.nut.naming import NutNaming
-from power_exporter.sources.nut.table import nut_reading
+from power_exporter.sources.nut.reading import nut_reading
 from power_exporter.sources.replay.devfile import parse_dev
 
 DUMPS = sorted((Path(__file__).parents[2] / "fixtures" / "nut-ddl").glob("*.dev"))
