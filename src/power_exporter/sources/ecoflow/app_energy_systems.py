@@ -74,6 +74,9 @@ _SMART_METER: Final[Mapping[tuple[int, int], Command]] = {
     (254, 22): _BK_RUNTIME,
 }
 _POWEROCEAN: Final[Mapping[tuple[int, int], Command]] = {
+    (96, 1): Command(
+        "powerocean_heartbeat", powerocean_pb2.PowerOceanHeartbeat, _bare, json_names=True
+    ),
     (96, 33): _POWEROCEAN_STREAM,
     (96, 7): _POWEROCEAN_PACKS,
 }
