@@ -29,6 +29,7 @@ from tests.sources.ecoflow.test_exposition import promtool_check, render
 
 OCEAN_SN = "HJ31ZEB4XXXX0003"
 METER_SN = "BK21ZEB4XXXX0004"
+FIT_SN = "HC31ZEB4XXXX0005"
 
 
 def _float(number: int, value: float) -> bytes:
@@ -70,7 +71,9 @@ def _pack(soc: int, soh: int, volts: float, cycles: int, temp: float) -> bytes:
 def test_powerocean_energy_stream_and_packs() -> None:
     """Charge, load, PV, grid (signed), discharging; one series per pack, numbered from 1."""
     assert set(commands_for(OCEAN_SN)) == {(96, 1), (96, 33), (96, 7)}
-    assert commands_for("HC31ZEB4XXXX0001") == {}  # DC Fit: 96/33 numbered otherwise
+    # the Plus sends the same messages; the DC Fit numbers its 96/33 otherwise
+    assert commands_for("R37AZEB4XXXX0001") == commands_for(OCEAN_SN)
+    assert set(commands_for(FIT_SN)) == {(96, 33)}
     device = _device("ocean", OCEAN_SN, "powerocean")
     packs = _field(1, _pack(65, 99, 51.2, 41, 24.0)) + _field(1, _pack(63, 0, 51.0, 40, 25.5))
     payload = envelope(
@@ -146,6 +149,33 @@ def test_powerocean_heartbeat() -> None:
     assert Measure.INPUT_PHASE_CURRENT not in event.labelled
     text = _exposed("ocean", event)
     assert 'power_input_phase_voltage_volts{device="ocean",phase="L2"} 244.19281' in text
+
+
+def test_dc_fit_energy_stream() -> None:
+    """The DC Fit's own 96/33: charge, PV and house load; its grid and battery power raw."""
+    device = _device("fit", FIT_SN, "powerocean")
+    floats = ((1, -812.5), (2, 1390.0), (3, -402.25), (4, 1530.75), (8, 720.5))
+    body = b"".join(_float(number, value) for number, value in floats) + _field(7, 58)
+    payload = envelope(header(body, (96, 33), seq=0x51, enc_type=1, src=96))
+    (event,) = device.on_payload(payload, reply=False, now=1.0)
+    assert isinstance(event, Reading)
+    assert event.raw["96_33.gridPwr"] == -812.5
+    assert event.raw["96_33.bpPwr"] == -402.25
+    assert event.raw["96_33.dcdcPwr"] == 1390.0
+    assert event.measures == {
+        Measure.BATTERY_CHARGE: pytest.approx(0.58),
+        Measure.SOLAR_INPUT_POWER: 1530.75,
+        Measure.OUTPUT_POWER: 720.5,
+    }
+    assert not event.flags & {Flag.CHARGING, Flag.DISCHARGING}
+    text = _exposed("fit", event)
+    assert 'power_solar_input_power_watts{device="fit"} 1530.75' in text
+    # the PowerOcean's layout under the DC Fit's number is not read as the PowerOcean's
+    (other,) = device.on_payload(
+        envelope(header(_energy_stream(), (96, 33), seq=0x52)), reply=False, now=2.0
+    )
+    assert isinstance(other, Reading)
+    assert "sysLoadPwr" not in other.raw
 
 
 def test_smart_meter_display() -> None:

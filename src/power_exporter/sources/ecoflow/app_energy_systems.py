@@ -1,11 +1,11 @@
 """The home-energy families' own protobuf messages on the app API, by SN prefix.
 
-STREAM, Smart Meter, PowerOcean, DELTA Pro Ultra and Smart Home Panel 2 send messages of
-their own (``proto/stream.proto``, ``powerocean.proto``, ``dpu.proto``, ``shp2.proto``). Their
-fields are named so that the keys come out as the developer API's (``cmsBattSoc``,
-``powGetSysGrid``, ``sysGridPwr``, ``bpSta[0].bpSoc``, ``hs_yj751_pd_appshow_addr.soc``,
-``hs_yj751_bms_slave_addr.2.soc``, ``wattInfo.gridWatt``...): the family tables of
-``more_families`` apply to both APIs alike.
+STREAM, Smart Meter, PowerOcean (with DC Fit and Plus), DELTA Pro Ultra and Smart Home
+Panel 2 send messages of their own (``proto/stream.proto``, ``powerocean.proto``,
+``dpu.proto``, ``shp2.proto``). Their fields are named so that the keys come out as the
+developer API's (``cmsBattSoc``, ``powGetSysGrid``, ``sysGridPwr``, ``bpSta[0].bpSoc``,
+``hs_yj751_pd_appshow_addr.soc``, ``hs_yj751_bms_slave_addr.2.soc``,
+``wattInfo.gridWatt``...): the family tables of ``more_families`` apply to both APIs alike.
 Battery packs of STREAM report in the power stations' BMS heartbeat (32/50,
 ``bms_heartbeat[<num>].*``), its CMS in their 32/2. ``app_schemas.PREFIX_COMMANDS`` takes this
 table in.
@@ -54,6 +54,14 @@ _POWEROCEAN_PACKS: Final = Command(
     "powerocean_packs", powerocean_pb2.PowerOceanPacks, _bare, json_names=True
 )
 
+_POWEROCEAN_FIT: Final[Mapping[tuple[int, int], Command]] = {
+    (96, 33): Command(
+        "powerocean_fit_energy_stream",
+        powerocean_pb2.PowerOceanFitEnergyStream,
+        lambda _message: "96_33.",
+        json_names=True,
+    ),
+}
 _DPU: Final[Mapping[tuple[int, int], Command]] = {
     (2, 1): Command("dpu_app_show", dpu_pb2.DpuAppShow, _dpu_show, json_names=True),
     (2, 2): Command("dpu_backend", dpu_pb2.DpuBackend, _dpu_backend, json_names=True),
@@ -86,7 +94,9 @@ ENERGY_SYSTEM_COMMANDS: Final[Mapping[str, Mapping[tuple[int, int], Command]]] =
     # STREAM Ultra, Pro, AC Pro, Max, AC, Ultra X (not the microinverter, BK01/BK02)
     **dict.fromkeys(("BK11", "BK12", "BK31", "BK41", "BK51", "BK61"), _STREAM),
     "BK21": _SMART_METER,
-    **dict.fromkeys(("HJ31", "HJ35", "HJ36", "HJ37"), _POWEROCEAN),
+    # PowerOcean, and the Plus (R37) with the same messages
+    **dict.fromkeys(("HJ31", "HJ35", "HJ36", "HJ37", "R37"), _POWEROCEAN),
+    "HC31": _POWEROCEAN_FIT,  # PowerOcean DC Fit: its energy stream numbered otherwise
     "Y711": _DPU,  # DELTA Pro Ultra
     "HD31": _SHP2,
 }

@@ -53,6 +53,11 @@ _POWEROCEAN: Final[Mapping[str, Field]] = {
     "mpptPwr": Field(M.SOLAR_INPUT_POWER),
     "sysGridPwr": Field(M.GRID_POWER),
     "pcsAcFreq": Field(M.INPUT_FREQUENCY),
+    # the DC Fit's own energy stream (app API 96/33): charge, PV, house load; its grid and
+    # battery power stay raw (their signs are not established)
+    "96_33.bpSoc": Field(M.BATTERY_CHARGE, 0.01),
+    "96_33.pvPwr": Field(M.SOLAR_INPUT_POWER),
+    "96_33.loadPwr": Field(M.OUTPUT_POWER),
 }
 
 _SMART_METER: Final[Mapping[str, Field]] = {"powGetSysGrid": Field(M.GRID_POWER)}

@@ -152,7 +152,7 @@ class PowerOceanHeartbeat(_message.Message):
     pcs_bus_volt: float
     pcs_leak_amp: float
     pcs_dci: float
-    meter_heart_beat: PowerOceanMeter
+    meter_heart_beat: _containers.RepeatedCompositeFieldContainer[PowerOceanMeter]
     mppt_heart_beat: _containers.RepeatedCompositeFieldContainer[PowerOceanMppt]
     pcs_vbus_ref: float
     pcs_active_power_ref: float
@@ -160,4 +160,24 @@ class PowerOceanHeartbeat(_message.Message):
     ems_bp_alive_num: int
     ems_bp_power: float
     ems_ntc_temp_max: float
-    def __init__(self, bp_remain_watth: _Optional[float] = ..., pcs_ac_freq: _Optional[float] = ..., pcs_a_phase: _Optional[_Union[PowerOceanPhase, _Mapping]] = ..., pcs_b_phase: _Optional[_Union[PowerOceanPhase, _Mapping]] = ..., pcs_c_phase: _Optional[_Union[PowerOceanPhase, _Mapping]] = ..., pcs_bus_volt: _Optional[float] = ..., pcs_leak_amp: _Optional[float] = ..., pcs_dci: _Optional[float] = ..., meter_heart_beat: _Optional[_Union[PowerOceanMeter, _Mapping]] = ..., mppt_heart_beat: _Optional[_Iterable[_Union[PowerOceanMppt, _Mapping]]] = ..., pcs_vbus_ref: _Optional[float] = ..., pcs_active_power_ref: _Optional[float] = ..., ems_bus_volt: _Optional[float] = ..., ems_bp_alive_num: _Optional[int] = ..., ems_bp_power: _Optional[float] = ..., ems_ntc_temp_max: _Optional[float] = ...) -> None: ...
+    def __init__(self, bp_remain_watth: _Optional[float] = ..., pcs_ac_freq: _Optional[float] = ..., pcs_a_phase: _Optional[_Union[PowerOceanPhase, _Mapping]] = ..., pcs_b_phase: _Optional[_Union[PowerOceanPhase, _Mapping]] = ..., pcs_c_phase: _Optional[_Union[PowerOceanPhase, _Mapping]] = ..., pcs_bus_volt: _Optional[float] = ..., pcs_leak_amp: _Optional[float] = ..., pcs_dci: _Optional[float] = ..., meter_heart_beat: _Optional[_Iterable[_Union[PowerOceanMeter, _Mapping]]] = ..., mppt_heart_beat: _Optional[_Iterable[_Union[PowerOceanMppt, _Mapping]]] = ..., pcs_vbus_ref: _Optional[float] = ..., pcs_active_power_ref: _Optional[float] = ..., ems_bus_volt: _Optional[float] = ..., ems_bp_alive_num: _Optional[int] = ..., ems_bp_power: _Optional[float] = ..., ems_ntc_temp_max: _Optional[float] = ...) -> None: ...
+
+class PowerOceanFitEnergyStream(_message.Message):
+    __slots__ = ("grid_pwr", "dcdc_pwr", "bp_pwr", "pv_pwr", "bp_soc", "load_pwr", "bp_heating_power", "heating_power")
+    GRID_PWR_FIELD_NUMBER: _ClassVar[int]
+    DCDC_PWR_FIELD_NUMBER: _ClassVar[int]
+    BP_PWR_FIELD_NUMBER: _ClassVar[int]
+    PV_PWR_FIELD_NUMBER: _ClassVar[int]
+    BP_SOC_FIELD_NUMBER: _ClassVar[int]
+    LOAD_PWR_FIELD_NUMBER: _ClassVar[int]
+    BP_HEATING_POWER_FIELD_NUMBER: _ClassVar[int]
+    HEATING_POWER_FIELD_NUMBER: _ClassVar[int]
+    grid_pwr: float
+    dcdc_pwr: float
+    bp_pwr: float
+    pv_pwr: float
+    bp_soc: int
+    load_pwr: float
+    bp_heating_power: float
+    heating_power: float
+    def __init__(self, grid_pwr: _Optional[float] = ..., dcdc_pwr: _Optional[float] = ..., bp_pwr: _Optional[float] = ..., pv_pwr: _Optional[float] = ..., bp_soc: _Optional[int] = ..., load_pwr: _Optional[float] = ..., bp_heating_power: _Optional[float] = ..., heating_power: _Optional[float] = ...) -> None: ...
