@@ -70,6 +70,10 @@ _DPU: Final[Mapping[tuple[int, int], Command]] = {
 _SHP2: Final[Mapping[tuple[int, int], Command]] = {
     (12, 1): Command("shp2_heartbeat", shp2_pb2.Shp2Heartbeat, _bare, json_names=True),
     (12, 32): Command("shp2_state", shp2_pb2.Shp2State, _bare, json_names=True),
+    # settings (the main breaker's rating, two unnamed values): raw only
+    (12, 33): Command(
+        "shp2_settings", shp2_pb2.Shp2Settings, lambda _message: "12_33.", json_names=True
+    ),
 }
 _STREAM: Final[Mapping[tuple[int, int], Command]] = {
     (254, 21): _STREAM_DISPLAY,
