@@ -57,7 +57,7 @@ class TestSchema:
         station = {(254, 21), (254, 22), (254, 23), (32, 2), (32, 50), *BMS_REPORTS}
         assert set(commands_for("R651X")) == station
         assert set(commands_for("HW51X")) == {(20, 1), (20, 4), (254, 32)}
-        assert commands_for("HC31X") == {}  # PowerOcean DC Fit: a foreign schema we lack
+        assert commands_for("BK01X") == {}  # STREAM Microinverter: a foreign schema we lack
         assert set(commands_for("P521X")) == set(commands_for("R651X"))
 
 

@@ -3,7 +3,10 @@
 PowerOcean (foxthefox's schema; facts: numbers, wire types, units): 96/33 {1 house load,
 2 grid power (positive while drawn from the grid), 3 PV, 4 battery power (negative while it
 discharges), W floats; 5 charge %, varint}; 96/7 {1 repeated pack {2 charge %, 3 health %,
-9 volts (float), 17 cycles, 30 max cell temperature degC (float)}}.
+9 volts (float), 17 cycles, 30 max cell temperature degC (float)}}; 96/1 {11 AC frequency,
+12/13/14 phases A/B/C {1 volts, 2 amperes, 3 active W, 4 reactive var, 5 apparent VA},
+31 PV trackers {1 strings {1 volts, 2 amperes, 3 W}}, 59 the packs' W (floats)}: the phase
+values are those of a published developer-API reply (tolwi's powerocean.py).
 Smart Meter (tolwi's schema): 254/21 {515 the site's grid power, 956/957/771 the phases'
 volts, 962/963/772 their watts (floats)}.
 """
@@ -26,6 +29,7 @@ from tests.sources.ecoflow.test_exposition import promtool_check, render
 
 OCEAN_SN = "HJ31ZEB4XXXX0003"
 METER_SN = "BK21ZEB4XXXX0004"
+FIT_SN = "HC31ZEB4XXXX0005"
 
 
 def _float(number: int, value: float) -> bytes:
@@ -66,8 +70,10 @@ def _pack(soc: int, soh: int, volts: float, cycles: int, temp: float) -> bytes:
 
 def test_powerocean_energy_stream_and_packs() -> None:
     """Charge, load, PV, grid (signed), discharging; one series per pack, numbered from 1."""
-    assert set(commands_for(OCEAN_SN)) == {(96, 33), (96, 7)}
-    assert commands_for("HC31ZEB4XXXX0001") == {}  # DC Fit: 96/33 numbered otherwise
+    assert set(commands_for(OCEAN_SN)) == {(96, 1), (96, 33), (96, 7)}
+    # the Plus sends the same messages; the DC Fit numbers its 96/33 otherwise
+    assert commands_for("R37AZEB4XXXX0001") == commands_for(OCEAN_SN)
+    assert set(commands_for(FIT_SN)) == {(96, 33)}
     device = _device("ocean", OCEAN_SN, "powerocean")
     packs = _field(1, _pack(65, 99, 51.2, 41, 24.0)) + _field(1, _pack(63, 0, 51.0, 40, 25.5))
     payload = envelope(
@@ -97,6 +103,79 @@ def test_powerocean_energy_stream_and_packs() -> None:
     assert event.labelled[Measure.BATTERY_PACK_CYCLES][(("battery", "1"),)] == 41.0
     text = _exposed("ocean", event)
     assert 'power_grid_power_watts{device="ocean"} -4' in text
+
+
+_PHASES = {  # published reply: volts, amperes, active W, reactive var, apparent VA
+    12: (241.8525, 1.7866042, -410.43326, 135.09384, 432.09467),
+    13: (244.19281, 1.7850913, -412.5142, 140.87755, 435.90646),
+    14: (239.74968, 1.8013728, -407.78058, 142.24654, 431.87854),
+}
+
+
+def _heartbeat() -> bytes:
+    phases = b"".join(
+        _field(number, b"".join(_float(index, value) for index, value in enumerate(values, 1)))
+        for number, values in _PHASES.items()
+    )
+    strings = _field(1, _float(1, 421.5) + _float(2, 2.0625) + _float(3, 870.25)) + _field(
+        1, _float(1, 216.875) + _float(2, 2.9375) + _float(3, 635.5)
+    )
+    return _float(11, 50.03125) + phases + _field(31, strings) + _float(59, -1210.5)
+
+
+def test_powerocean_heartbeat() -> None:
+    """96/1: each phase's volts as the grid's (L1..L3), AC frequency; phase power raw."""
+    assert (96, 1) in commands_for(OCEAN_SN)
+    device = _device("ocean", OCEAN_SN, "powerocean")
+    payload = envelope(
+        header(_energy_stream(), (96, 33), seq=0x30, enc_type=1),
+        header(_heartbeat(), (96, 1), seq=0x31, enc_type=1),
+    )
+    (event,) = device.on_payload(payload, reply=False, now=1.0)
+    assert isinstance(event, Reading)
+    assert event.raw["pcsAPhase.actPwr"] == -410.43326
+    assert event.raw["pcsCPhase.apparentPwr"] == 431.87854
+    assert event.raw["mpptHeartBeat[0].mpptPv[1].pwr"] == 635.5
+    assert event.raw["emsBpPower"] == -1210.5
+    assert event.measures[Measure.INPUT_FREQUENCY] == 50.03125
+    assert event.labelled[Measure.INPUT_PHASE_VOLTAGE] == {
+        (("phase", "L1"),): 241.8525,
+        (("phase", "L2"),): 244.19281,
+        (("phase", "L3"),): 239.74968,
+    }
+    # the phases' power and current: meaning not established, raw only
+    phase_measures = {Measure.INPUT_PHASE_POWER, Measure.OUTPUT_PHASE_POWER}
+    assert not phase_measures & set(event.labelled)
+    assert Measure.INPUT_PHASE_CURRENT not in event.labelled
+    text = _exposed("ocean", event)
+    assert 'power_input_phase_voltage_volts{device="ocean",phase="L2"} 244.19281' in text
+
+
+def test_dc_fit_energy_stream() -> None:
+    """The DC Fit's own 96/33: charge, PV and house load; its grid and battery power raw."""
+    device = _device("fit", FIT_SN, "powerocean")
+    floats = ((1, -812.5), (2, 1390.0), (3, -402.25), (4, 1530.75), (8, 720.5))
+    body = b"".join(_float(number, value) for number, value in floats) + _field(7, 58)
+    payload = envelope(header(body, (96, 33), seq=0x51, enc_type=1, src=96))
+    (event,) = device.on_payload(payload, reply=False, now=1.0)
+    assert isinstance(event, Reading)
+    assert event.raw["96_33.gridPwr"] == -812.5
+    assert event.raw["96_33.bpPwr"] == -402.25
+    assert event.raw["96_33.dcdcPwr"] == 1390.0
+    assert event.measures == {
+        Measure.BATTERY_CHARGE: pytest.approx(0.58),
+        Measure.SOLAR_INPUT_POWER: 1530.75,
+        Measure.OUTPUT_POWER: 720.5,
+    }
+    assert not event.flags & {Flag.CHARGING, Flag.DISCHARGING}
+    text = _exposed("fit", event)
+    assert 'power_solar_input_power_watts{device="fit"} 1530.75' in text
+    # the PowerOcean's layout under the DC Fit's number is not read as the PowerOcean's
+    (other,) = device.on_payload(
+        envelope(header(_energy_stream(), (96, 33), seq=0x52)), reply=False, now=2.0
+    )
+    assert isinstance(other, Reading)
+    assert "sysLoadPwr" not in other.raw
 
 
 def test_smart_meter_display() -> None:

@@ -1,9 +1,10 @@
 """A device of a family we do not decode is up while it talks (issue 11, item 4).
 
-A PowerOcean DC Fit (SN prefix HC31, a schema of its own, which we do not have, under command
-numbers that other devices use too) pushes protobuf envelopes over the real TLS mosquitto: the
-runtime keeps it up, exports what the envelope says (messages per command pair, the message
-counter), and counts each header it cannot decode as ``read_errors_total{reason="undecoded"}``.
+A STREAM Microinverter (SN prefix BK01, a schema of its own, which we do not have, under
+command numbers that other devices use too) pushes protobuf envelopes over the real TLS
+mosquitto: the runtime keeps it up, exports what the envelope says (messages per command pair,
+the message counter), and counts each header it cannot decode as
+``read_errors_total{reason="undecoded"}``.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ if TYPE_CHECKING:
 
     from tests.peers.mosquitto import TlsFiles
 
-FOREIGN_SN = "HC31ZEB4XXXX0001"  # PowerOcean DC Fit: a foreign schema, nothing decoded
+FOREIGN_SN = "BK01ZEB4XXXX0001"  # STREAM Microinverter: a foreign schema, nothing decoded
 FOREIGN_BYTES = b"\x08\x96\x01\x10\x2a"  # a valid protobuf body of a schema we do not have
 
 
 def foreign_push(seq: int) -> bytes:
-    """One envelope of the DC Fit: a display-numbered report and a heartbeat."""
+    """One envelope of the microinverter: a display-numbered report and a heartbeat."""
     return envelope(
         header(FOREIGN_BYTES, (254, 21), seq=seq, src=2),
         header(FOREIGN_BYTES, (32, 2), seq=seq, src=2),

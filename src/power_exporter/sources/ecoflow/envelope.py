@@ -107,6 +107,9 @@ class Command:
     prefix: Callable[[Message], str]
     json_names: bool = False
     whole: bool = False  # every message is its scope entire (a report, not an increment)
+    # a repeated message field whose items are sections of their own, ``prefix`` called on each
+    # item (DELTA Pro Ultra's 2/4: one scope per battery pack, named by the pack's number)
+    each: str = ""
 
 
 def _fixed(text: str) -> Callable[[Message], str]:
@@ -262,9 +265,11 @@ def _decode_envelope(
             continue
         if not header.pdata:
             continue  # a header without payload (an ack, or a get request echoed) says nothing
-        section = _decode_section(command, info, _unmask(header, info), problems)
-        if section is not None:
-            sections.append(section)
+        decoded = _decode_section(command, info, _unmask(header, info), problems)
+        if isinstance(decoded, Section):
+            sections.append(decoded)
+        elif decoded is not None:
+            sections.extend(decoded)
     return ProtoPayload(tuple(sections), tuple(problems), base64, tuple(infos))
 
 
@@ -291,14 +296,39 @@ def _unmask(header: envelope_pb2.Header, info: HeaderInfo) -> bytes:
 
 def _decode_section(
     command: Command, info: HeaderInfo, pdata: bytes, problems: list[Problem]
-) -> Section | None:
+) -> Section | list[Section] | None:
     message = command.message()
     try:
         message.ParseFromString(pdata)
     except (ProtobufDecodeError, RecursionError, ValueError) as exc:
         problems.append(Problem("bad_pdata", info, f"{command.kind} does not parse: {exc}"))
         return None
-    prefix = command.prefix(message)
+    if command.each:
+        return _decode_items(command, info, message, problems)
+    return _section(command, info, message, command.prefix(message), problems)
+
+
+def _decode_items(
+    command: Command, info: HeaderInfo, message: Message, problems: list[Problem]
+) -> list[Section]:
+    """One section per item of ``command.each``; an item without its own name keeps its place."""
+    sections: list[Section] = []
+    before = len(problems)
+    field = message.DESCRIPTOR.fields_by_name[command.each]
+    name = field.json_name if command.json_names else field.name
+    for index, item in enumerate(getattr(message, command.each)):
+        prefix = command.prefix(item) or f"{name}[{index}]."
+        section = _section(command, info, item, prefix, problems)
+        if section is not None:
+            sections.append(section)
+    if not sections and len(problems) == before:
+        problems.append(Problem("bad_pdata", info, f"{command.kind} holds no known field"))
+    return sections
+
+
+def _section(
+    command: Command, info: HeaderInfo, message: Message, prefix: str, problems: list[Problem]
+) -> Section | None:
     values: dict[str, float] = {}
     texts: dict[str, str] = {}
     dropped = _flatten(message, prefix, values, texts, json_names=command.json_names)

@@ -12,6 +12,10 @@ normalized; the rest stay raw.
 - PowerOcean: ``sysGridPwr`` is signed, positive while the house draws from the grid (a
   published reply reads load 454 W = PV 0 + grid -4 + battery 458, with ``bpPwr`` -458:
   the battery's power is negative while it discharges).
+  The inverter's phases (``pcsAPhase.*`` .. ``pcsCPhase.*``, the app API's 96/1): their
+  volts are the grid's (phase L1..L3); their active power's sign and what it sums to are
+  not established (a published reply reads -410 W per phase with 3080 W of PV and -2780 W
+  of grid), so their power and current stay raw.
 - Smart Meter: ``powGetSysGrid`` the site's grid power, per phase ``gridConnection*L1..L3``.
 - STREAM: the DELTA 3 generation's flat battery keys, PV in total and the house load; grid
   keys stay raw (their sign is not established).
@@ -48,6 +52,12 @@ _POWEROCEAN: Final[Mapping[str, Field]] = {
     "sysLoadPwr": Field(M.OUTPUT_POWER),
     "mpptPwr": Field(M.SOLAR_INPUT_POWER),
     "sysGridPwr": Field(M.GRID_POWER),
+    "pcsAcFreq": Field(M.INPUT_FREQUENCY),
+    # the DC Fit's own energy stream (app API 96/33): charge, PV, house load; its grid and
+    # battery power stay raw (their signs are not established)
+    "96_33.bpSoc": Field(M.BATTERY_CHARGE, 0.01),
+    "96_33.pvPwr": Field(M.SOLAR_INPUT_POWER),
+    "96_33.loadPwr": Field(M.OUTPUT_POWER),
 }
 
 _SMART_METER: Final[Mapping[str, Field]] = {"powGetSysGrid": Field(M.GRID_POWER)}
@@ -206,6 +216,7 @@ class Labelled:
     label: str
     scale: float = 1.0
     shift: int = 0  # 0-based positions (loadInfo.hall1Watt[0]) become 1-based names
+    names: Mapping[str, str] | None = None  # group 1 -> label value (pcsAPhase: "L1")
     valid_from: float | None = None  # raw values below it mean "unknown"
 
     def value(self, raw: float) -> float | None:
@@ -221,6 +232,7 @@ def _rule(
     return Labelled(re.compile(pattern), measure, label, scale, **kwargs)  # type: ignore[arg-type]
 
 
+_ABC: Final[Mapping[str, str]] = {"A": "L1", "B": "L2", "C": "L3"}
 _BMS_DPU: Final = r"hs_yj751_bms_slave_addr\.(\d+)\."
 LABELLED: Final[Mapping[str, tuple[Labelled, ...]]] = {
     "powerocean": (
@@ -242,6 +254,8 @@ LABELLED: Final[Mapping[str, tuple[Labelled, ...]]] = {
         _rule(r"bpSta\[(\d+)\]\.bpVol", M.BATTERY_PACK_VOLTAGE, "battery", shift=1),
         _rule(r"bpSta\[(\d+)\]\.bpMaxCellTemp", M.BATTERY_PACK_TEMPERATURE, "battery", shift=1),
         _rule(r"bpSta\[(\d+)\]\.bpCycles", M.BATTERY_PACK_CYCLES, "battery", shift=1),
+        # the inverter's phases A, B, C (the app API's 96/1): the grid's volts, L1..L3
+        Labelled(re.compile(r"pcs([ABC])Phase\.vol"), M.INPUT_PHASE_VOLTAGE, "phase", names=_ABC),
     ),
     "smart_meter": (
         _rule(r"gridConnectionVol(L\d)", M.INPUT_PHASE_VOLTAGE, "phase"),
@@ -274,6 +288,12 @@ LABELLED: Final[Mapping[str, tuple[Labelled, ...]]] = {
 MAX_SERIES: Final = 64  # per labelled measure and device
 
 
+def _label_value(rule: Labelled, group: str) -> str:
+    if rule.names is not None:
+        return rule.names.get(group, group)
+    return str(int(group) + rule.shift) if rule.shift else group.upper()
+
+
 def family_for(name: str | None, raw: Mapping[str, float]) -> Family | None:
     """The family a serial names (ours first), else the one the keys betray, else None."""
     if name is not None and name in FAMILIES:
@@ -301,7 +321,7 @@ def labelled(family: Family | None, raw: Mapping[str, float]) -> dict[Measure, d
             converted = rule.value(value)
             series = out.setdefault(rule.measure, {})
             if converted is not None and len(series) < MAX_SERIES:
-                name = str(int(match[1]) + rule.shift) if rule.shift else match[1].upper()
+                name = _label_value(rule, match[1])
                 series[((rule.label, name),)] = converted
             break
     return {measure: series for measure, series in out.items() if series}

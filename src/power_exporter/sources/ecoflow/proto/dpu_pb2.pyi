@@ -1,6 +1,8 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -139,3 +141,35 @@ class DpuBackend(_message.Message):
     mppt_lv_temp: float
     mppt_hv_temp: float
     def __init__(self, sys_work_sta: _Optional[int] = ..., pcs_work_sta: _Optional[int] = ..., ac_in_freq: _Optional[int] = ..., ac_out_freq: _Optional[int] = ..., pcs_dc_err_code: _Optional[int] = ..., pcs_ac_err_code: _Optional[int] = ..., lv_pv_err_code: _Optional[int] = ..., hv_pv_err_code: _Optional[int] = ..., bat_vol: _Optional[float] = ..., bat_amp: _Optional[float] = ..., bms_input_watts: _Optional[float] = ..., bms_output_watts: _Optional[float] = ..., out_ac_l1_1_vol: _Optional[float] = ..., out_ac_l1_1_amp: _Optional[float] = ..., out_ac_l1_2_vol: _Optional[float] = ..., out_ac_l1_2_amp: _Optional[float] = ..., out_ac_l2_1_vol: _Optional[float] = ..., out_ac_l2_1_amp: _Optional[float] = ..., out_ac_l2_2_vol: _Optional[float] = ..., out_ac_l2_2_amp: _Optional[float] = ..., out_ac_tt_vol: _Optional[float] = ..., out_ac_tt_amp: _Optional[float] = ..., out_ac_l14_vol: _Optional[float] = ..., out_ac_l14_amp: _Optional[float] = ..., out_ac_5p8_vol: _Optional[float] = ..., out_ac_5p8_amp: _Optional[float] = ..., in_ac_5p8_vol: _Optional[float] = ..., in_ac_5p8_amp: _Optional[float] = ..., in_ac_c20_vol: _Optional[float] = ..., in_ac_c20_amp: _Optional[float] = ..., in_lv_mppt_vol: _Optional[float] = ..., in_lv_mppt_amp: _Optional[float] = ..., in_hv_mppt_vol: _Optional[float] = ..., in_hv_mppt_amp: _Optional[float] = ..., pcs_dc_temp: _Optional[float] = ..., pcs_ac_temp: _Optional[float] = ..., mppt_lv_temp: _Optional[float] = ..., mppt_hv_temp: _Optional[float] = ...) -> None: ...
+
+class DpuPack(_message.Message):
+    __slots__ = ("bp_no", "bp_chg_sta", "soc", "bp_pwr", "bp_energy", "heat_time", "remain_time", "bp_soc_max", "bp_soc_min", "bp_err_code", "temp")
+    BP_NO_FIELD_NUMBER: _ClassVar[int]
+    BP_CHG_STA_FIELD_NUMBER: _ClassVar[int]
+    SOC_FIELD_NUMBER: _ClassVar[int]
+    BP_PWR_FIELD_NUMBER: _ClassVar[int]
+    BP_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    HEAT_TIME_FIELD_NUMBER: _ClassVar[int]
+    REMAIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    BP_SOC_MAX_FIELD_NUMBER: _ClassVar[int]
+    BP_SOC_MIN_FIELD_NUMBER: _ClassVar[int]
+    BP_ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    TEMP_FIELD_NUMBER: _ClassVar[int]
+    bp_no: int
+    bp_chg_sta: int
+    soc: int
+    bp_pwr: float
+    bp_energy: float
+    heat_time: int
+    remain_time: int
+    bp_soc_max: int
+    bp_soc_min: int
+    bp_err_code: int
+    temp: int
+    def __init__(self, bp_no: _Optional[int] = ..., bp_chg_sta: _Optional[int] = ..., soc: _Optional[int] = ..., bp_pwr: _Optional[float] = ..., bp_energy: _Optional[float] = ..., heat_time: _Optional[int] = ..., remain_time: _Optional[int] = ..., bp_soc_max: _Optional[int] = ..., bp_soc_min: _Optional[int] = ..., bp_err_code: _Optional[int] = ..., temp: _Optional[int] = ...) -> None: ...
+
+class DpuPacks(_message.Message):
+    __slots__ = ("bp_info",)
+    BP_INFO_FIELD_NUMBER: _ClassVar[int]
+    bp_info: _containers.RepeatedCompositeFieldContainer[DpuPack]
+    def __init__(self, bp_info: _Optional[_Iterable[_Union[DpuPack, _Mapping]]] = ...) -> None: ...

@@ -145,3 +145,13 @@ class Shp2State(_message.Message):
     master_incre_info: Shp2MasterIncre
     sys_cur_running_state: int
     def __init__(self, grid_vol: _Optional[int] = ..., grid_freq: _Optional[int] = ..., eps_mode_info: _Optional[int] = ..., power_sta: _Optional[int] = ..., master_cur: _Optional[int] = ..., in_storm_mode: _Optional[int] = ..., smart_backup_mode: _Optional[int] = ..., backup_reserve_enable: _Optional[int] = ..., backup_reserve_soc: _Optional[int] = ..., backup_incre_info: _Optional[_Union[Shp2BackupIncre, _Mapping]] = ..., master_incre_info: _Optional[_Union[Shp2MasterIncre, _Mapping]] = ..., sys_cur_running_state: _Optional[int] = ...) -> None: ...
+
+class Shp2Settings(_message.Message):
+    __slots__ = ("max_current_amp", "value22", "value23")
+    MAX_CURRENT_AMP_FIELD_NUMBER: _ClassVar[int]
+    VALUE22_FIELD_NUMBER: _ClassVar[int]
+    VALUE23_FIELD_NUMBER: _ClassVar[int]
+    max_current_amp: int
+    value22: int
+    value23: int
+    def __init__(self, max_current_amp: _Optional[int] = ..., value22: _Optional[int] = ..., value23: _Optional[int] = ...) -> None: ...
