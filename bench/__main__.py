@@ -59,7 +59,8 @@ def robustness() -> list[str]:
 
 def is_verdict(line: str) -> bool:
     """A bench's own verdict line: it states a goal and says whether this run met it."""
-    return line.startswith("Goal") and (" met" in line or "NOT met" in line)
+    text = line.removeprefix("- ").lower()
+    return text.startswith("goal") and (" met" in text or "not met" in text)
 
 
 def goals(verdicts: list[str]) -> list[str]:
@@ -68,7 +69,7 @@ def goals(verdicts: list[str]) -> list[str]:
     return [
         "## Goals at a glance",
         "",
-        f"{met} of {len(verdicts)} verdict lines without a goal NOT met; each bench's table above",
+        f"{met} of {len(verdicts)} verdict lines have every goal met; each bench's table above",
         "gives the figures and the baseline measured in the same run.",
         "",
         *verdicts,

@@ -122,9 +122,12 @@ class SnmpSource:
         if self._gate is None:
             raise RuntimeError("use SnmpSource inside 'async with'")
         agent = self.agent
-        with agent.budget():
-            await agent.prepare()
-            async with self._gate:
+        await agent.prepare()
+        # The agent's budget starts with the read's turn at the gate: a read queued behind a
+        # large fleet's first poll is not charged for the others' time (the runtime's own
+        # timeout still bounds the whole read).
+        async with self._gate:
+            with agent.budget():
                 try:
                     profile = await self.detect()
                     walk = await agent.walk(profile.subtrees)
