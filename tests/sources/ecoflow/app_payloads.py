@@ -6,10 +6,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from power_exporter.model import DeviceIdentity
+from power_exporter.sources.ecoflow.app_device import AppDevice
+from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.proto import envelope_pb2
+from power_exporter.store import Store
+from tests.sources.ecoflow.test_exposition import promtool_check, render
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
+
+    from power_exporter.model import Reading
 
 FIXTURES: Final = Path(__file__).parents[2] / "fixtures" / "ecoflow_app"
 RIVER3_REPLY: Final = FIXTURES / "maodijim__river3__thing-property-get_reply__protobuf.bin"
@@ -70,3 +77,25 @@ def masked_copy(payload: bytes, seq: int) -> bytes:
         copy.seq, copy.enc_type = seq, 1
         copy.pdata = xor(item.pdata, seq)
     return rebuilt.SerializeToString()
+
+
+def app_device(name: str, serial: str, family: str) -> AppDevice:
+    """An app-API device of ``family``, online from the start."""
+    return AppDevice(
+        name,
+        serial,
+        DeviceIdentity(name=name, source="ecoflow"),
+        family,
+        OnlineModel(started=0.0),
+        keep_for=900.0,
+    )
+
+
+def exposed(name: str, event: Reading) -> str:
+    """The device's exposition, checked by promtool."""
+    store = Store()
+    store.register(name, source="ecoflow", unit=name, interval=15)
+    store.update(event, unit=name, interval=15)
+    text = render(store)
+    promtool_check(text)
+    return text

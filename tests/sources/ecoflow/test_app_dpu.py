@@ -10,8 +10,6 @@ soc 41, bp_num 3, remain_time 14939 (no discharge under way: not a time).
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 
 from power_exporter.model import DeviceIdentity, Measure, Reading
@@ -20,15 +18,11 @@ from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.protobuf_families import commands_for
 from power_exporter.store import Store
 from tests.sources.ecoflow.app_payloads import envelope, header
-from tests.sources.ecoflow.test_energy import _field, _varint
+from tests.sources.ecoflow.test_energy import _field, _float
 from tests.sources.ecoflow.test_exposition import promtool_check, render
 
 DPU_SN = "Y711ZEB4XXXX0005"
 SHOW = "hs_yj751_pd_appshow_addr."
-
-
-def _float(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
 
 
 def _show(remain: int) -> bytes:

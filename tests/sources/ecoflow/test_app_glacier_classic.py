@@ -8,8 +8,6 @@ mV, 9 temp, 14 cycles, 15 soh).
 
 from __future__ import annotations
 
-import struct
-
 from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.ecoflow.app_device import AppDevice
 from power_exporter.sources.ecoflow.online import OnlineModel
@@ -17,14 +15,10 @@ from power_exporter.sources.ecoflow.protobuf_families import commands_for
 from power_exporter.store import Store
 from tests.sources.ecoflow.app_payloads import envelope, header
 from tests.sources.ecoflow.test_batteries import pack_report
-from tests.sources.ecoflow.test_energy import _field, _varint
+from tests.sources.ecoflow.test_energy import _field, _float
 from tests.sources.ecoflow.test_exposition import promtool_check, render
 
 FRIDGE = "RF45ZEB4ZE000001"
-
-
-def _float(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
 
 
 def display() -> bytes:

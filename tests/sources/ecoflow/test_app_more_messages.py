@@ -14,36 +14,18 @@ and 442 PV2 voltage (floats) in its 254/21 (tolwi's DELTA 3 schema).
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 
-from power_exporter.model import DeviceIdentity, Measure, Reading
-from power_exporter.sources.ecoflow.app_device import AppDevice
-from power_exporter.sources.ecoflow.online import OnlineModel
+from power_exporter.model import Measure, Reading
 from power_exporter.store import Store
-from tests.sources.ecoflow.app_payloads import envelope, header
+from tests.sources.ecoflow.app_payloads import app_device, envelope, header
 from tests.sources.ecoflow.test_batteries import _varint
+from tests.sources.ecoflow.test_energy import _float
 from tests.sources.ecoflow.test_exposition import promtool_check, render, samples
 
 
 def _int(number: int, value: int) -> bytes:
     return _varint(number << 3) + _varint(value)
-
-
-def _float(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
-
-
-def _device(name: str, serial: str, family: str) -> AppDevice:
-    return AppDevice(
-        name,
-        serial,
-        DeviceIdentity(name=name, source="ecoflow"),
-        family,
-        OnlineModel(started=0.0),
-        keep_for=900.0,
-    )
 
 
 def _page(event: Reading) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -58,7 +40,7 @@ def _page(event: Reading) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
 
 def test_powerstream_second_heartbeat() -> None:
     """20/4 beside 20/1: its fields raw under ``20_4.``, nothing normalized from them."""
-    device = _device("balcony", "HW51ZEH4SF5R3047", "powerstream")
+    device = app_device("balcony", "HW51ZEH4SF5R3047", "powerstream")
     first = _int(38, 1843) + _int(36, 2301)  # 184.3 W fed, 230.1 V
     second = _int(7, 100) + _int(8, 15) + _int(32, 86400) + _int(52, -41)
     payload = envelope(header(first, (20, 1)), header(second, (20, 4), seq=2))
@@ -75,7 +57,7 @@ def test_powerstream_second_heartbeat() -> None:
 
 def test_ocean_pro_pack_power() -> None:
     """32/177: each pack's power raw (a float or a varint, negative while discharging)."""
-    device = _device("ocean", "HR51ZAZZZZ000001", "ocean_pro")
+    device = app_device("ocean", "HR51ZAZZZZ000001", "ocean_pro")
     pack1 = _int(5, 1) + _float(44, -850.5)
     pack2 = _int(5, 2) + _int(44, -300)
     display = _float(262, 64.0)
@@ -101,7 +83,7 @@ def _glacier_display() -> bytes:
 
 def test_glacier_classic_cooler_fields() -> None:
     """The cooler's set points and compartments raw; the battery's temperature stays field 102."""
-    device = _device("fridge", "RF45ZEB4ZE000001", "glacier_classic")
+    device = app_device("fridge", "RF45ZEB4ZE000001", "glacier_classic")
     payload = envelope(header(_glacier_display(), (254, 21), src=2, seq=0x31, enc_type=1))
     *_, event = device.on_payload(payload, reply=False, now=1.0)
     assert isinstance(event, Reading)
@@ -127,7 +109,7 @@ def test_glacier_classic_cooler_fields() -> None:
 
 def test_delta3_plus_second_pv_in_display() -> None:
     """DELTA 3 Plus: its PV2 current, voltage and temperature in 254/21, raw; PV2 power summed."""
-    device = _device("cabin", "P351ZEB4ZE000001", "protobuf_json")
+    device = app_device("cabin", "P351ZEB4ZE000001", "protobuf_json")
     body = _float(361, 100.0) + _float(70, 210.0) + _float(71, 5.25)
     body += _float(440, 31.0) + _float(442, 40.1)
     *_, event = device.on_payload(envelope(header(body, (254, 21))), reply=False, now=1.0)

@@ -13,47 +13,17 @@ volts, 962/963/772 their watts (floats)}.
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 
-from power_exporter.model import DeviceFault, DeviceIdentity, Flag, Measure, Reading
-from power_exporter.sources.ecoflow.app_device import AppDevice
+from power_exporter.model import DeviceFault, Flag, Measure, Reading
 from power_exporter.sources.ecoflow.app_energy_systems import ENERGY_SYSTEM_COMMANDS
-from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.protobuf_families import commands_for
-from power_exporter.store import Store
-from tests.sources.ecoflow.app_payloads import envelope, header
-from tests.sources.ecoflow.test_energy import _field, _varint
-from tests.sources.ecoflow.test_exposition import promtool_check, render
+from tests.sources.ecoflow.app_payloads import app_device, envelope, exposed, header
+from tests.sources.ecoflow.test_energy import _field, _float
 
 OCEAN_SN = "HJ31ZEB4XXXX0003"
 METER_SN = "BK21ZEB4XXXX0004"
 FIT_SN = "HC31ZEB4XXXX0005"
-
-
-def _float(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
-
-
-def _device(name: str, serial: str, family: str) -> AppDevice:
-    return AppDevice(
-        name,
-        serial,
-        DeviceIdentity(name=name, source="ecoflow"),
-        family,
-        OnlineModel(started=0.0),
-        keep_for=900.0,
-    )
-
-
-def _exposed(name: str, event: Reading) -> str:
-    store = Store()
-    store.register(name, source="ecoflow", unit=name, interval=15)
-    store.update(event, unit=name, interval=15)
-    text = render(store)
-    promtool_check(text)
-    return text
 
 
 def _energy_stream() -> bytes:
@@ -74,7 +44,7 @@ def test_powerocean_energy_stream_and_packs() -> None:
     # the Plus sends the same messages; the DC Fit numbers its 96/33 otherwise
     assert commands_for("R37AZEB4XXXX0001") == commands_for(OCEAN_SN)
     assert set(commands_for(FIT_SN)) == {(96, 33)}
-    device = _device("ocean", OCEAN_SN, "powerocean")
+    device = app_device("ocean", OCEAN_SN, "powerocean")
     packs = _field(1, _pack(65, 99, 51.2, 41, 24.0)) + _field(1, _pack(63, 0, 51.0, 40, 25.5))
     payload = envelope(
         header(_energy_stream(), (96, 33), seq=0x21, enc_type=1),
@@ -101,7 +71,7 @@ def test_powerocean_energy_stream_and_packs() -> None:
     assert event.labelled[Measure.BATTERY_PACK_VOLTAGE][(("battery", "2"),)] == 51.0
     assert event.labelled[Measure.BATTERY_PACK_TEMPERATURE][(("battery", "2"),)] == 25.5
     assert event.labelled[Measure.BATTERY_PACK_CYCLES][(("battery", "1"),)] == 41.0
-    text = _exposed("ocean", event)
+    text = exposed("ocean", event)
     assert 'power_grid_power_watts{device="ocean"} -4' in text
 
 
@@ -126,7 +96,7 @@ def _heartbeat() -> bytes:
 def test_powerocean_heartbeat() -> None:
     """96/1: each phase's volts as the grid's (L1..L3), AC frequency; phase power raw."""
     assert (96, 1) in commands_for(OCEAN_SN)
-    device = _device("ocean", OCEAN_SN, "powerocean")
+    device = app_device("ocean", OCEAN_SN, "powerocean")
     payload = envelope(
         header(_energy_stream(), (96, 33), seq=0x30, enc_type=1),
         header(_heartbeat(), (96, 1), seq=0x31, enc_type=1),
@@ -147,13 +117,13 @@ def test_powerocean_heartbeat() -> None:
     phase_measures = {Measure.INPUT_PHASE_POWER, Measure.OUTPUT_PHASE_POWER}
     assert not phase_measures & set(event.labelled)
     assert Measure.INPUT_PHASE_CURRENT not in event.labelled
-    text = _exposed("ocean", event)
+    text = exposed("ocean", event)
     assert 'power_input_phase_voltage_volts{device="ocean",phase="L2"} 244.19281' in text
 
 
 def test_dc_fit_energy_stream() -> None:
     """The DC Fit's own 96/33: charge, PV and house load; its grid and battery power raw."""
-    device = _device("fit", FIT_SN, "powerocean")
+    device = app_device("fit", FIT_SN, "powerocean")
     floats = ((1, -812.5), (2, 1390.0), (3, -402.25), (4, 1530.75), (8, 720.5))
     body = b"".join(_float(number, value) for number, value in floats) + _field(7, 58)
     payload = envelope(header(body, (96, 33), seq=0x51, enc_type=1, src=96))
@@ -168,7 +138,7 @@ def test_dc_fit_energy_stream() -> None:
         Measure.OUTPUT_POWER: 720.5,
     }
     assert not event.flags & {Flag.CHARGING, Flag.DISCHARGING}
-    text = _exposed("fit", event)
+    text = exposed("fit", event)
     assert 'power_solar_input_power_watts{device="fit"} 1530.75' in text
     # the PowerOcean's layout under the DC Fit's number is not read as the PowerOcean's
     (other,) = device.on_payload(
@@ -181,7 +151,7 @@ def test_dc_fit_energy_stream() -> None:
 def test_smart_meter_display() -> None:
     """The site's grid power and each phase's volts and watts, phase-labelled."""
     assert set(commands_for(METER_SN)) == {(254, 21), (254, 22)}
-    device = _device("meter", METER_SN, "smart_meter")
+    device = app_device("meter", METER_SN, "smart_meter")
     floats = (
         (515, 812.5),
         (956, 231.5),
@@ -208,7 +178,7 @@ def test_smart_meter_display() -> None:
         (("phase", "L2"),): 120.0,
         (("phase", "L3"),): 290.25,
     }
-    text = _exposed("meter", event)
+    text = exposed("meter", event)
     assert 'power_input_phase_power_watts{device="meter",phase="L3"} 290.25' in text
 
 
@@ -216,7 +186,7 @@ def test_smart_meter_display() -> None:
 def test_hostile_pdata_is_a_fault(prefix: str) -> None:
     """Truncated, mistyped or nested-too-deep pdata under each new schema: faults, no crash."""
     serial = prefix + "ZEB4XXXX0009"
-    device = _device("hostile", serial, "powerocean")
+    device = app_device("hostile", serial, "powerocean")
     hostile = (b"\xff\xff\xff", b"\x0a\x7f\x01", b"\x0a\x02" * 200, b"\x12")
     for cmd in ENERGY_SYSTEM_COMMANDS[prefix]:
         for pdata in hostile:

@@ -10,7 +10,6 @@ current A, 22/23 unnamed (varints)}.
 from __future__ import annotations
 
 import re
-import struct
 
 import pytest
 
@@ -20,14 +19,10 @@ from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.protobuf_families import commands_for
 from power_exporter.store import Store
 from tests.sources.ecoflow.app_payloads import envelope, header
-from tests.sources.ecoflow.test_energy import _field, _varint
+from tests.sources.ecoflow.test_energy import _field, _float, _varint
 from tests.sources.ecoflow.test_exposition import promtool_check, render
 
 PANEL_SN = "HD31ZEB4XXXX0006"
-
-
-def _float(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
 
 
 def _heartbeat() -> bytes:

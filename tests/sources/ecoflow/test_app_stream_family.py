@@ -10,51 +10,22 @@ remaining discharge minutes (5939 = not applicable), 282 the system's charge sta
 from __future__ import annotations
 
 import re
-import struct
 
 import pytest
 
-from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
-from power_exporter.sources.ecoflow.app_device import AppDevice
-from power_exporter.sources.ecoflow.online import OnlineModel
+from power_exporter.model import Flag, Measure, Reading
 from power_exporter.sources.ecoflow.protobuf_families import commands_for
-from power_exporter.store import Store
-from tests.sources.ecoflow.app_payloads import FIXTURES, envelope, header
-from tests.sources.ecoflow.test_energy import _field, _varint
-from tests.sources.ecoflow.test_exposition import promtool_check, render
+from tests.sources.ecoflow.app_payloads import FIXTURES, app_device, envelope, exposed, header
+from tests.sources.ecoflow.test_energy import _field, _float
 
 STREAM_SN = "BK11ZEB4XXXX0002"
 CAPTURE = FIXTURES / "tess1o-issue24__stream-ultra__device-property-push__protobuf.hex"
 
 
-def _float(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
-
-
-def _device(name: str, serial: str, family: str) -> AppDevice:
-    return AppDevice(
-        name,
-        serial,
-        DeviceIdentity(name=name, source="ecoflow"),
-        family,
-        OnlineModel(started=0.0),
-        keep_for=900.0,
-    )
-
-
-def _exposed(name: str, event: Reading) -> str:
-    store = Store()
-    store.register(name, source="ecoflow", unit=name, interval=15)
-    store.update(event, unit=name, interval=15)
-    text = render(store)
-    promtool_check(text)
-    return text
-
-
 def test_published_push_is_decoded() -> None:
     """The STREAM Ultra's own push: house load = PV + battery, as the device reported them."""
     assert set(commands_for(STREAM_SN)) == {(254, 21), (254, 22), (32, 2), (32, 50)}
-    device = _device("stream", STREAM_SN, "stream")
+    device = app_device("stream", STREAM_SN, "stream")
     payload = bytes.fromhex(CAPTURE.read_text(encoding="ascii").strip())
     *_, event = device.on_payload(payload, reply=False, now=1.0)
     assert isinstance(event, Reading)
@@ -67,7 +38,7 @@ def test_published_push_is_decoded() -> None:
         Measure.SOLAR_INPUT_POWER: 79.0,
         Measure.OUTPUT_POWER: 561.25134,
     }
-    text = _exposed("stream", event)
+    text = exposed("stream", event)
     assert 'power_solar_input_power_watts{device="stream"} 79' in text
     assert re.search(r'ecoflow_pow_get_bp_cms\{device="stream",[^}]*\} -482.25134', text)
 
@@ -86,7 +57,7 @@ def _pack(num: int, soc: int, cycles: int) -> bytes:
 
 def test_built_display_and_packs() -> None:
     """Charge, health, temperature, charging; no runtime (5939 = n/a); one series per pack."""
-    device = _device("stream-b", STREAM_SN, "stream")
+    device = app_device("stream-b", STREAM_SN, "stream")
     payload = envelope(
         header(_display(), (254, 21), seq=0x5A, enc_type=1),
         header(_pack(0, 46, 1), (32, 50), src=7),
@@ -112,5 +83,5 @@ def test_built_display_and_packs() -> None:
     }
     assert event.labelled[Measure.BATTERY_PACK_CYCLES][(("battery", "1"),)] == 12.0
     assert event.labelled[Measure.BATTERY_PACK_VOLTAGE][(("battery", "0"),)] == 20.161
-    text = _exposed("stream-b", event)
+    text = exposed("stream-b", event)
     assert 'power_battery_pack_charge_ratio{device="stream-b",battery="1"} 0.52' in text

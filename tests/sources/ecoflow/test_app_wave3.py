@@ -7,22 +7,16 @@ From tolwi's wave3 schema (facts: numbers and types): 3 / 4 total input / output
 
 from __future__ import annotations
 
-import struct
-
 from power_exporter.model import DeviceIdentity, Flag, Measure, Reading
 from power_exporter.sources.ecoflow.app_device import AppDevice
 from power_exporter.sources.ecoflow.online import OnlineModel
 from power_exporter.sources.ecoflow.protobuf_families import commands_for
 from power_exporter.store import Store
 from tests.sources.ecoflow.app_payloads import envelope, header
-from tests.sources.ecoflow.test_energy import _field, _varint
+from tests.sources.ecoflow.test_energy import _field, _float
 from tests.sources.ecoflow.test_exposition import promtool_check, render
 
 WAVE3 = "AC71ZEB4ZE000001"
-
-
-def _float(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
 
 
 def display() -> bytes:

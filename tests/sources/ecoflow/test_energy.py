@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING
 
 import pytest
@@ -85,6 +86,11 @@ def _field(number: int, payload: int | bytes) -> bytes:
     if isinstance(payload, int):
         return _varint(number << 3) + _varint(payload)
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _float(number: int, value: float) -> bytes:
+    """A 32-bit float field (wire type 5)."""
+    return _varint(number << 3 | 5) + struct.pack("<f", value)
 
 
 def energy_report(items: dict[int, list[int]]) -> bytes:
